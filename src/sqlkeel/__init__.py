@@ -1,0 +1,86 @@
+"""keel: raw-SQL database migrations with linear history, strict validation, a migration
+lock and free rollback.
+
+    from sqlkeel import Keel
+    keel = Keel(url="postgresql://localhost/app", migrations_dir="migrations")
+    result = keel.upgrade()
+
+Names are loaded on first use so that ``keel --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Keel": "sqlkeel.api",
+    "init_project": "sqlkeel.api",
+    "UpgradeResult": "sqlkeel.api",
+    "RollbackResult": "sqlkeel.api",
+    "StatusResult": "sqlkeel.api",
+    "HistoryResult": "sqlkeel.api",
+    "LogResult": "sqlkeel.api",
+    "ValidateResult": "sqlkeel.api",
+    "RepairResult": "sqlkeel.api",
+    "BaselineResult": "sqlkeel.api",
+    "LockStatusResult": "sqlkeel.api",
+    "Listener": "sqlkeel.execute",
+    "StepResult": "sqlkeel.execute",
+    "Settings": "sqlkeel.config",
+    "load_settings": "sqlkeel.config",
+    "Version": "sqlkeel.core.versions",
+    "KeelError": "sqlkeel.errors",
+    "ConfigError": "sqlkeel.errors",
+    "ConnectionFailed": "sqlkeel.errors",
+    "UsageError": "sqlkeel.errors",
+    "PlanError": "sqlkeel.errors",
+    "SourceError": "sqlkeel.errors",
+    "ValidationFailed": "sqlkeel.errors",
+    "MigrationFailed": "sqlkeel.errors",
+    "LockTimeout": "sqlkeel.errors",
+    "Problem": "sqlkeel.errors",
+}
+
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+if TYPE_CHECKING:
+    from sqlkeel.api import (
+        BaselineResult,
+        HistoryResult,
+        Keel,
+        LockStatusResult,
+        LogResult,
+        RepairResult,
+        RollbackResult,
+        StatusResult,
+        UpgradeResult,
+        ValidateResult,
+        init_project,
+    )
+    from sqlkeel.config import Settings, load_settings
+    from sqlkeel.core.versions import Version
+    from sqlkeel.errors import (
+        ConfigError,
+        ConnectionFailed,
+        KeelError,
+        LockTimeout,
+        MigrationFailed,
+        PlanError,
+        Problem,
+        SourceError,
+        UsageError,
+        ValidationFailed,
+    )
+    from sqlkeel.execute import Listener, StepResult
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sqlkeel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

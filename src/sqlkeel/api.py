@@ -1,0 +1,468 @@
+"""The public Python API: settings -> dialect -> lock -> history -> plan -> execute.
+
+The CLI is a thin layer over ``Keel``; every method returns a result value or raises a
+KeelError. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlkeel.config import Settings, init_config_text, load_settings
+from sqlkeel.core.model import HistoryRow, LogRow, MigrationFile, Plan, State
+from sqlkeel.core.parsing import parse_filename
+from sqlkeel.core.plan import (
+    RepairAction,
+    find_problems,
+    head,
+    plan_baseline,
+    plan_repair,
+    plan_rollback,
+    plan_upgrade,
+    validate,
+)
+from sqlkeel.core.status import StatusEntry, describe
+from sqlkeel.core.versions import Version
+from sqlkeel.discovery import Discovery, discover, sql_paths
+from sqlkeel.dialects import dialect_for, split_options_for
+from sqlkeel.dialects.base import Connection, Dialect, Holder
+from sqlkeel.errors import ConfigError, KeelError, Problem, UsageError, ValidationFailed
+from sqlkeel.execute import Listener, Runner, StepResult
+from sqlkeel.history import Entry, HistoryStore
+
+
+@dataclass(frozen=True)
+class UpgradeResult:
+    plan: Plan
+    applied: tuple[StepResult, ...] = ()
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    plan: Plan
+    rolled_back: tuple[StepResult, ...] = ()
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    entries: tuple[StatusEntry, ...]
+    problems: tuple[Problem, ...]
+    head: str | None
+
+
+@dataclass(frozen=True)
+class HistoryResult:
+    rows: tuple[HistoryRow, ...]
+
+
+@dataclass(frozen=True)
+class LogResult:
+    rows: tuple[LogRow, ...]
+
+
+@dataclass(frozen=True)
+class ValidateResult:
+    files: int
+    offline: bool
+
+
+@dataclass(frozen=True)
+class RepairResult:
+    actions: tuple[RepairAction, ...]
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    version: str
+    recorded: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LockStatusResult:
+    mode: str
+    holder: Holder | None
+
+
+@dataclass(frozen=True)
+class InitResult:
+    created: tuple[str, ...]
+    existing: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _default_user() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _parse_version(text: str | Version | None, option: str) -> Version | None:
+    if text is None or isinstance(text, Version):
+        return text
+    try:
+        return Version.parse(str(text).lstrip("Vv"))
+    except ValueError:
+        raise UsageError(
+            f"{option} {text!r} is not a version. Fix: give digits separated by dots, "
+            "e.g. 3 or 2.1 or 20261125.143022."
+        ) from None
+
+
+class Keel:
+    """One project's migrations against one database.
+
+    Settings come from the arguments, then the environment and the config files (SPEC 8).
+    ``clock`` and ``user`` are injectable for reproducible output and tests.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        migrations_dir: str | os.PathLike[str] | None = None,
+        *,
+        table: str | None = None,
+        schema: str | None = None,
+        lock_timeout: float | None = None,
+        lock_mode: str | None = None,
+        config: str | os.PathLike[str] | None = None,
+        settings: Settings | None = None,
+        listener: Listener | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        user: str | None = None,
+        environ: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
+        if settings is None:
+            flags: dict[str, object | None] = {
+                "url": url,
+                "migrations_dir": str(migrations_dir) if migrations_dir is not None else None,
+                "table": table,
+                "schema": schema,
+                "lock_timeout": lock_timeout,
+                "lock_mode": lock_mode,
+            }
+            settings = load_settings(
+                flags=flags,
+                environ=environ,
+                cwd=cwd,
+                config_path=Path(config) if config is not None else None,
+            )
+        self.settings = settings
+        self.listener = listener or Listener()
+        self.clock = clock
+        self.user = user or _default_user()
+        self._dialect: Dialect | None = None
+        self._conn: Connection | None = None
+
+    # -- plumbing ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Close the database connection, if one is open."""
+        if self._conn is not None and self._dialect is not None:
+            self._dialect.close(self._conn)
+        self._conn = None
+
+    def __enter__(self) -> Keel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> Dialect:
+        if self._dialect is None:
+            if self.settings.url is None:
+                raise ConfigError(
+                    "no database URL is configured. Fix: pass --url, set KEEL_URL or "
+                    "DATABASE_URL, or put url = \"...\" in keel.toml."
+                )
+            if self.settings.lock_mode != "session":
+                raise ConfigError(
+                    f"lock_mode = {self.settings.lock_mode!r} is not available in this version "
+                    "of keel. Fix: use lock_mode = \"session\" (the default)."
+                )
+            self._dialect = dialect_for(
+                self.settings.url, table=self.settings.table, schema=self.settings.schema
+            )
+        return self._dialect
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self.dialect.connect()
+        return self._conn
+
+    def _store(self) -> HistoryStore:
+        return HistoryStore(self.dialect, self._connection())
+
+    def discover(self) -> Discovery:
+        """Parse every migration file; problems are collected, not raised."""
+        return discover(self.settings.migrations_dir, split_options_for(self.settings.url))
+
+    @contextmanager
+    def _locked(self, *, wait: bool, lock_timeout: float | None) -> Iterator[HistoryStore]:
+        timeout = self.settings.lock_timeout if lock_timeout is None else lock_timeout
+        with self.dialect.session_lock(
+            timeout=timeout, wait=wait, on_wait=self.listener.lock_waiting
+        ):
+            store = self._store()
+            store.ensure()
+            yield store
+
+    def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
+        return Runner(
+            self.dialect, store.conn, store, history,
+            clock=self.clock, user=self.user, listener=self.listener,
+        )
+
+    # -- commands that write -------------------------------------------------------------
+    def upgrade(
+        self,
+        *,
+        to: str | Version | None = None,
+        count: int | None = None,
+        dry_run: bool = False,
+        single_transaction: bool = False,
+        wait: bool = True,
+        lock_timeout: float | None = None,
+    ) -> UpgradeResult:
+        """Apply pending migrations. ``dry_run`` plans without a lock and changes nothing.
+
+        Raises ValidationFailed, MigrationFailed, LockTimeout, UsageError.
+        """
+        target = _parse_version(to, "--to")
+        found = self.discover()
+        if single_transaction and not self.dialect.transactional_ddl:
+            raise UsageError(
+                f"--single-transaction is not possible on {self.dialect.name}: its DDL commits "
+                "implicitly, so the run could not be rolled back as a whole. Fix: run without it."
+            )
+        kwargs: dict[str, Any] = dict(
+            target=target, count=count, single_transaction=single_transaction,
+            source_problems=found.problems,
+        )
+        if dry_run:
+            plan = plan_upgrade(found.files, self._store().read(), **kwargs)
+            return UpgradeResult(plan, dry_run=True)
+        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
+            history = store.read()
+            plan = plan_upgrade(found.files, history, **kwargs)
+            applied = self._runner(store, history).apply(plan)
+        return UpgradeResult(plan, tuple(applied))
+
+    def rollback(
+        self,
+        *,
+        to: str | Version | None = None,
+        count: int | None = None,
+        dry_run: bool = False,
+        wait: bool = True,
+        lock_timeout: float | None = None,
+    ) -> RollbackResult:
+        """Roll back the last ``count`` (default 1) migrations, or down to ``to`` (kept)."""
+        target = _parse_version(to, "--to")
+        found = self.discover()
+        kwargs: dict[str, Any] = dict(target=target, count=count, source_problems=found.problems)
+        if dry_run:
+            plan = plan_rollback(found.files, self._store().read(), **kwargs)
+            return RollbackResult(plan, dry_run=True)
+        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
+            history = store.read()
+            plan = plan_rollback(found.files, history, **kwargs)
+            done = self._runner(store, history).apply(plan)
+        return RollbackResult(plan, tuple(done))
+
+    def repair(
+        self,
+        *,
+        checksums: bool = False,
+        missing: bool = False,
+        failed: bool = False,
+        dry_run: bool = False,
+        wait: bool = True,
+        lock_timeout: float | None = None,
+    ) -> RepairResult:
+        """Accept edited files, forget missing ones, or clear failed rows; each change is
+        recorded in the log."""
+        found = self.discover()
+        if found.problems:
+            raise ValidationFailed(found.problems)
+        if dry_run:
+            actions = plan_repair(found.files, self._store().read(),
+                                  checksums=checksums, missing=missing, failed=failed)
+            return RepairResult(tuple(actions), dry_run=True)
+        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
+            history = store.read()
+            actions = plan_repair(found.files, history,
+                                  checksums=checksums, missing=missing, failed=failed)
+            d, conn = self.dialect, store.conn
+            d.begin(conn)
+            try:
+                for action in actions:
+                    if action.action == "update-checksum":
+                        assert action.file is not None
+                        store.update_checksums(action.row, action.file)
+                    else:
+                        store.delete([action.row])
+                    store.append_log(
+                        action="repair", at=self.clock(), by=self.user, outcome="success",
+                        version=action.row.label, script=action.row.script,
+                        detail=action.description,
+                    )
+                d.commit(conn)
+            except BaseException:
+                d.rollback(conn)
+                raise
+        return RepairResult(tuple(actions))
+
+    def baseline(
+        self, version: str | Version, *, wait: bool = True, lock_timeout: float | None = None
+    ) -> BaselineResult:
+        """Record every versioned file up to ``version`` as applied without running it."""
+        target = _parse_version(version, "version")
+        assert target is not None
+        found = self.discover()
+        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
+            chosen = plan_baseline(found.files, store.read(), target, found.problems)
+            d, conn = self.dialect, store.conn
+            d.begin(conn)
+            try:
+                at = self.clock()
+                for file in chosen:
+                    store.insert(Entry(file, at, self.user, 0))
+                store.append_log(
+                    action="baseline", at=at, by=self.user, outcome="success",
+                    version=str(target),
+                    detail=f"recorded {len(chosen)} migration(s) up to {target} as applied "
+                    "without running them",
+                )
+                d.commit(conn)
+            except BaseException:
+                d.rollback(conn)
+                raise
+        return BaselineResult(str(target), tuple(f.path for f in chosen))
+
+    # -- read-only commands --------------------------------------------------------------
+    def status(self) -> StatusResult:
+        """Applied then pending migrations in order, with every problem flagged."""
+        found = self.discover()
+        history = self._store().read()
+        entries, problems = describe(found.files, history, found.problems)
+        top = head(history)
+        return StatusResult(tuple(entries), tuple(problems), str(top) if top else None)
+
+    def history(self) -> HistoryResult:
+        """Applied (and failed) migrations in the order they were recorded."""
+        return HistoryResult(self._store().read())
+
+    def log(self) -> LogResult:
+        """The audit trail of every action, oldest first."""
+        return LogResult(self._store().read_log())
+
+    def current(self) -> Version | None:
+        """The head version, or None when nothing is applied."""
+        return head(self._store().read())
+
+    def validate(self, *, offline: bool = False) -> ValidateResult:
+        """Run the checks of SPEC 4 (files only when ``offline``); raises ValidationFailed."""
+        found = self.discover()
+        if offline:
+            problems = find_problems(found.files, (), found.problems)
+            if problems:
+                raise ValidationFailed(problems)
+        else:
+            validate(found.files, self._store().read(), found.problems)
+        return ValidateResult(len(found.files), offline)
+
+    def lock_status(self) -> LockStatusResult:
+        """Who holds the migration lock now."""
+        return LockStatusResult(self.settings.lock_mode, self.dialect.lock_holder())
+
+    # -- files ---------------------------------------------------------------------------
+    def new(self, description: str, *, version: str | None = None) -> Path:
+        """Create an empty versioned migration file; refuses a version at or below the
+        highest existing file."""
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", description).strip("_")
+        if not slug:
+            raise UsageError(
+                f"description {description!r} has no letters or digits. "
+                "Fix: describe the change, e.g. keel new \"add users\"."
+            )
+        directory = self.settings.migrations_dir
+        existing = []
+        for path in sql_paths(directory):
+            try:
+                name = parse_filename(path)
+            except KeelError:
+                continue
+            if name.version is not None:
+                existing.append((name.version, path))
+        chosen = _parse_version(version, "--version") or Version.parse(
+            self.clock().astimezone(timezone.utc).strftime("%Y%m%d.%H%M%S")
+        )
+        if existing:
+            top, top_path = max(existing)
+            if chosen <= top:
+                raise UsageError(
+                    f"version {chosen} is at or below the highest existing file {top_path} "
+                    f"(version {top}); history is linear. Fix: pick a version above {top}."
+                )
+        target = directory / f"V{chosen}__{slug}.sql"
+        if target.exists():
+            raise UsageError(f"{target} already exists. Fix: choose another description.")
+        target.write_text(
+            f"-- {description}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8"
+        )
+        return target
+
+
+def init_project(directory: Path) -> InitResult:
+    """Create ``migrations/`` and a commented ``keel.toml`` in ``directory``; keeps what
+    already exists."""
+    created, existing = [], []
+    migrations = directory / "migrations"
+    if migrations.is_dir():
+        existing.append(str(migrations))
+    else:
+        migrations.mkdir(parents=True)
+        created.append(str(migrations))
+    config = directory / "keel.toml"
+    if config.exists():
+        existing.append(str(config))
+    else:
+        config.write_text(init_config_text(), encoding="utf-8")
+        created.append(str(config))
+    return InitResult(tuple(created), tuple(existing))
+
+
+__all__ = [
+    "BaselineResult",
+    "HistoryResult",
+    "InitResult",
+    "Keel",
+    "LockStatusResult",
+    "LogResult",
+    "MigrationFile",
+    "RepairResult",
+    "RollbackResult",
+    "State",
+    "StatusResult",
+    "UpgradeResult",
+    "ValidateResult",
+    "init_project",
+]

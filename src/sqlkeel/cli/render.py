@@ -1,0 +1,95 @@
+"""Human and JSON renderings of results. Colour only when writing to a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any, TextIO
+
+_COLOURS = {"green": "32", "yellow": "33", "red": "31", "dim": "2", "bold": "1", "cyan": "36"}
+
+STATE_COLOURS = {
+    "applied": "green",
+    "pending": "cyan",
+    "failed": "red",
+    "missing": "red",
+    "mismatched": "red",
+    "below-head": "red",
+    "success": "green",
+}
+
+
+def use_colour(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def paint(text: str, colour: str | None, enabled: bool) -> str:
+    if not enabled or not colour:
+        return text
+    return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+
+
+def duration(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return f"{ms} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
+
+
+def table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    colours: Sequence[str | None] | None = None,
+    colour_column: int | None = None,
+    enabled: bool = False,
+) -> str:
+    """An aligned plain-text table; ``colours[i]`` paints cell ``colour_column`` of row i."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    last = len(headers) - 1
+
+    def line(cells: Sequence[str], colour: str | None = None) -> str:
+        out = []
+        for i, cell in enumerate(cells):
+            padded = cell if i == last else cell.ljust(widths[i])
+            if i == colour_column and colour:
+                padded = paint(padded, colour, enabled)
+            out.append(padded)
+        return "  ".join(out).rstrip()
+
+    lines = [paint(line(headers), "bold", enabled)]
+    for index, row in enumerate(rows):
+        lines.append(line(row, colours[index] if colours else None))
+    return "\n".join(lines)
+
+
+def _jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: _jsonable(v) for k, v in asdict(value).items()}
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def emit_json(data: Any, stream: TextIO | None = None) -> None:
+    """One JSON document on stdout, nothing else."""
+    stream = stream or sys.stdout
+    json.dump(_jsonable(data), stream, indent=2, sort_keys=False)
+    stream.write("\n")

@@ -1,0 +1,135 @@
+"""The frozen values the pure core works on: migration files, history rows, plans."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlkeel.core.splitter import Statement
+from sqlkeel.core.versions import Version
+
+
+class Kind(str, Enum):
+    """The three kinds of migration file (SPEC 1)."""
+
+    VERSIONED = "versioned"
+    REPEATABLE = "repeatable"  # R__ / ROC__: re-run when its checksum changes
+    ALWAYS = "always"  # RA__: re-run on every upgrade that reaches the end
+
+    @property
+    def order(self) -> int:
+        return {"versioned": 0, "repeatable": 1, "always": 2}[self.value]
+
+
+class Direction(str, Enum):
+    UPGRADE = "upgrade"
+    ROLLBACK = "rollback"
+
+
+class State(str, Enum):
+    APPLIED = "applied"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a file: its statements and the checksum of its text."""
+
+    statements: tuple[Statement, ...]
+    checksum: str
+    line: int  # first line of the section in the file
+
+
+@dataclass(frozen=True)
+class MigrationFile:
+    """A parsed migration file. ``path`` is relative to the migrations directory."""
+
+    path: str
+    kind: Kind
+    version: Version | None
+    description: str
+    upgrade: Section
+    rollback: Section | None
+    transactional: bool = True
+
+    @property
+    def identity(self) -> str:
+        """What a history row is matched on: the version, or the description for repeatables."""
+        return f"V{self.version.key}" if self.version else f"{self.kind.value}:{self.description}"
+
+    @property
+    def label(self) -> str:
+        return str(self.version) if self.version is not None else self.kind.value
+
+    @property
+    def checksum(self) -> str:
+        return self.upgrade.checksum
+
+    @property
+    def rollback_checksum(self) -> str | None:
+        return self.rollback.checksum if self.rollback else None
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One row of ``keel_history``: a currently applied (or failed) migration."""
+
+    id: int  # insertion counter: history is ordered by it, never by timestamps
+    version: Version | None
+    description: str
+    script: str
+    kind: Kind
+    checksum: str
+    rollback_checksum: str | None
+    applied_at: datetime
+    applied_by: str
+    execution_ms: int
+    state: State
+    failed_statement: int | None = None
+    failed_line: int | None = None
+    error: str | None = None
+
+    @property
+    def identity(self) -> str:
+        return f"V{self.version.key}" if self.version else f"{self.kind.value}:{self.description}"
+
+    @property
+    def label(self) -> str:
+        return str(self.version) if self.version is not None else self.kind.value
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One row of the append-only ``keel_log`` audit trail."""
+
+    id: int
+    action: str
+    version: str | None
+    script: str | None
+    at: datetime
+    by: str
+    duration_ms: int
+    outcome: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """One migration to run in one direction."""
+
+    migration: MigrationFile
+    direction: Direction
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What will run, in order, and how transactions are laid out."""
+
+    direction: Direction
+    steps: tuple[Step, ...]
+    single_transaction: bool = False
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.steps

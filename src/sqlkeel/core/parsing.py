@@ -1,0 +1,204 @@
+"""Turn a migration file's name and text into a MigrationFile (SPEC 1), or a SourceError.
+
+Pure: the caller reads and decodes the file; this module only looks at strings.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlkeel.core.checksum import checksum
+from sqlkeel.core.model import Kind, MigrationFile, Section
+from sqlkeel.core.splitter import SplitOptions, Token, split_statements, tokenize
+from sqlkeel.core.versions import Version
+from sqlkeel.errors import SourceError, SplitError
+
+EXPECTED_NAMES = (
+    "V<version>__<description>.sql (e.g. V3__add_orders.sql, V2.1__fix.sql), "
+    "R__<description>.sql or ROC__<description>.sql (repeatable on change), "
+    "RA__<description>.sql (repeatable always); <version> is digits separated by dots, "
+    "<description> letters, digits and underscores"
+)
+
+_NAME = re.compile(
+    r"(?:V(?P<version>\d+(?:\.\d+)*)|(?P<prefix>R|ROC|RA))__(?P<desc>[A-Za-z0-9_]+)\.sql",
+    re.IGNORECASE,
+)
+_MARKER = re.compile(r"--\s*(upgrade|rollback)\s*", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"--\s*keel\s*:(?P<body>.*)", re.IGNORECASE | re.DOTALL)
+_DIRECTIVE_ITEM = re.compile(r"\s*(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>\S+)\s*")
+
+
+@dataclass(frozen=True)
+class FileName:
+    kind: Kind
+    version: Version | None
+    description: str
+
+
+def parse_filename(path: str) -> FileName:
+    """Classify a ``.sql`` file by its base name; raises SourceError when it fits no pattern."""
+    name = path.rsplit("/", 1)[-1]
+    match = _NAME.fullmatch(name)
+    # The prefix letters must be upper case (``v1__x.sql`` is a typo, not a migration);
+    # only the extension is case-insensitive.
+    if not match or not name.startswith(("V", "R")) or (match["prefix"] and not match["prefix"].isupper()):
+        raise SourceError(
+            f"file name {name!r} is not a migration file name.",
+            path=path,
+            code="bad-filename",
+            fix=f"rename it to one of: {EXPECTED_NAMES}; or give it another extension "
+            "if it is not a migration.",
+        )
+    if match["version"] is not None:
+        return FileName(Kind.VERSIONED, Version.parse(match["version"]), match["desc"])
+    kind = Kind.ALWAYS if match["prefix"].upper() == "RA" else Kind.REPEATABLE
+    return FileName(kind, None, match["desc"])
+
+
+def _line_start(text: str, pos: int) -> int:
+    return text.rfind("\n", 0, pos) + 1
+
+
+def _is_alone_on_line(text: str, token: Token) -> bool:
+    return not text[_line_start(text, token.start) : token.start].strip()
+
+
+@dataclass(frozen=True)
+class _Directives:
+    transactional: bool = True
+    delimiter: str | None = None
+
+
+def _read_directives(path: str, text: str, tokens: list[Token]) -> _Directives:
+    transactional, delimiter = True, None
+    seen_statement = False
+    for token in tokens:
+        if token.kind == "space":
+            continue
+        if token.kind != "comment":
+            seen_statement = True
+            continue
+        match = _DIRECTIVE.fullmatch(text[token.start : token.end].rstrip("\r"))
+        if not match:
+            continue
+        if seen_statement:
+            raise SourceError(
+                "a '-- keel:' directive appears after the first statement.",
+                path=path,
+                line=token.line,
+                fix="move it to the top of the file, before any SQL.",
+            )
+        items = match["body"].strip().split()
+        if not items:
+            raise SourceError(
+                "empty '-- keel:' directive.", path=path, line=token.line,
+                fix="write '-- keel: transaction=off' or '-- keel: delimiter=<token>'.",
+            )
+        for item in items:
+            kv = _DIRECTIVE_ITEM.fullmatch(item)
+            key = kv["key"].lower() if kv else item
+            value = kv["value"] if kv else ""
+            if key == "transaction" and value.lower() in ("off", "on"):
+                transactional = value.lower() == "on"
+            elif key == "delimiter" and value:
+                delimiter = value
+            else:
+                raise SourceError(
+                    f"unknown or malformed '-- keel:' directive {item!r}.",
+                    path=path,
+                    line=token.line,
+                    fix="the directives are 'transaction=off' (run outside a transaction) "
+                    "and 'delimiter=<token>' (split on <token> instead of ';').",
+                )
+    return _Directives(transactional, delimiter)
+
+
+def _markers(path: str, text: str, tokens: list[Token]) -> dict[str, Token]:
+    found: dict[str, Token] = {}
+    for token in tokens:
+        if token.kind != "comment":
+            continue
+        match = _MARKER.fullmatch(text[token.start : token.end].rstrip("\r"))
+        if not match or not _is_alone_on_line(text, token):
+            continue
+        name = match[1].lower()
+        if name in found:
+            raise SourceError(
+                f"more than one '-- {name}' marker (first on line {found[name].line}).",
+                path=path,
+                line=token.line,
+                fix=f"keep a single '-- {name}' line; each section appears at most once.",
+            )
+        found[name] = token
+    if "upgrade" in found and "rollback" in found and found["rollback"].start < found["upgrade"].start:
+        raise SourceError(
+            "'-- rollback' comes before '-- upgrade'.",
+            path=path,
+            line=found["rollback"].line,
+            fix="put the upgrade section first, then '-- rollback' and its statements.",
+        )
+    if "upgrade" in found:
+        before = [t for t in tokens if t.end <= found["upgrade"].start and t.kind not in ("space", "comment")]
+        if before:
+            raise SourceError(
+                "SQL appears before the '-- upgrade' marker.",
+                path=path,
+                line=before[0].line,
+                fix="move that SQL below '-- upgrade', or remove the marker.",
+            )
+    return found
+
+
+def _section(
+    path: str, text: str, start: int, end: int, options: SplitOptions, delimiter: str | None
+) -> Section:
+    body = text[start:end]
+    first_line = text.count("\n", 0, start) + 1
+    try:
+        statements = split_statements(body, options, first_line=first_line, delimiter=delimiter)
+    except SplitError as exc:
+        raise SourceError(exc.message, path=path, line=exc.line,
+                          fix="close the quote, comment or dollar-quoted body.") from exc
+    return Section(statements, checksum(body, options), first_line)
+
+
+def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFile:
+    """Parse one migration file; ``path`` is relative to the migrations directory.
+
+    Raises SourceError naming the file, line and fix.
+    """
+    name = parse_filename(path)
+    try:
+        tokens = tokenize(text, options)
+    except SplitError as exc:
+        raise SourceError(exc.message, path=path, line=exc.line,
+                          fix="close the quote, comment or dollar-quoted body.") from exc
+    directives = _read_directives(path, text, tokens)
+    markers = _markers(path, text, tokens)
+    up_start = markers["upgrade"].end if "upgrade" in markers else 0
+    up_end = markers["rollback"].start if "rollback" in markers else len(text)
+    upgrade = _section(path, text, up_start, up_end, options, directives.delimiter)
+    rollback = None
+    if "rollback" in markers:
+        if name.kind is not Kind.VERSIONED:
+            raise SourceError(
+                "a repeatable migration has a '-- rollback' section.",
+                path=path,
+                line=markers["rollback"].line,
+                fix="remove it: repeatable migrations are re-run when they change, "
+                "never rolled back.",
+            )
+        rollback = _section(
+            path, text, markers["rollback"].end, len(text), options, directives.delimiter
+        )
+    return MigrationFile(
+        path=path,
+        kind=name.kind,
+        version=name.version,
+        description=name.description,
+        upgrade=upgrade,
+        rollback=rollback,
+        transactional=directives.transactional,
+    )

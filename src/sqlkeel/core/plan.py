@@ -1,0 +1,325 @@
+"""The pure planning core: files + history -> a Plan, or every validation problem at once.
+
+``validate``, ``status``, ``upgrade --dry-run`` and ``upgrade`` all go through here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlkeel.core.model import (
+    Direction,
+    HistoryRow,
+    Kind,
+    MigrationFile,
+    Plan,
+    State,
+    Step,
+)
+from sqlkeel.core.versions import Version
+from sqlkeel.errors import PlanError, Problem, UsageError, ValidationFailed
+
+
+def head(history: Sequence[HistoryRow]) -> Version | None:
+    """The highest applied version, or None."""
+    versions = [r.version for r in history if r.version is not None and r.state is State.APPLIED]
+    return max(versions) if versions else None
+
+
+def _next_version_hint(top: Version) -> str:
+    return str(top.key[0] + 1) if len(top.key) == 1 else f"{top.text}.1"
+
+
+def find_problems(
+    files: Sequence[MigrationFile],
+    history: Sequence[HistoryRow],
+    source_problems: Sequence[Problem] = (),
+) -> list[Problem]:
+    """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches."""
+    problems = list(source_problems)
+    by_identity: dict[str, list[MigrationFile]] = defaultdict(list)
+    for f in files:
+        by_identity[f.identity].append(f)
+    for group in by_identity.values():
+        if len(group) < 2:
+            continue
+        paths = ", ".join(g.path for g in group)
+        for f in group:
+            what = f"version {f.version}" if f.version else f"description {f.description!r}"
+            problems.append(
+                Problem(
+                    "duplicate-version" if f.version else "duplicate-description",
+                    f.path,
+                    f"{len(group)} files share {what}: {paths}.",
+                    "give each file its own version (rename all but one).",
+                )
+            )
+    by_file = {f.identity: f for f in files}
+    for row in history:
+        file = by_file.get(row.identity)
+        if row.state is State.FAILED:
+            where = (
+                f" at statement {row.failed_statement} (line {row.failed_line})"
+                if row.failed_statement
+                else ""
+            )
+            problems.append(
+                Problem(
+                    "failed",
+                    row.script,
+                    f"migration {row.label} is recorded as failed{where}; statements before "
+                    "that one may have run and were not rolled back.",
+                    "check the database by hand and undo or finish what the migration did, "
+                    "then run 'keel repair --failed' and upgrade again.",
+                    row.failed_line or 0,
+                )
+            )
+        elif file is None:
+            problems.append(
+                Problem(
+                    "missing-file",
+                    row.script,
+                    f"migration {row.label} is applied but its file is missing.",
+                    f"restore {row.script}, or run 'keel repair --missing' to forget it.",
+                )
+            )
+        elif row.kind is Kind.VERSIONED and file.checksum != row.checksum:
+            problems.append(
+                Problem(
+                    "checksum-mismatch",
+                    file.path,
+                    f"applied migration {row.label} was edited since it ran "
+                    f"(checksum {row.checksum[:12]} recorded, {file.checksum[:12]} now).",
+                    "undo the edit and put the change in a new migration; if the edit is "
+                    "deliberate and harmless, run 'keel repair --checksums'.",
+                )
+            )
+    top = head(history)
+    recorded = {r.identity for r in history}
+    if top is not None:
+        for f in files:
+            if f.version is not None and f.identity not in recorded and f.version <= top:
+                problems.append(
+                    Problem(
+                        "below-head",
+                        f.path,
+                        f"pending migration {f.version} is at or below the head {top}; "
+                        "history is linear, so it would never run in order.",
+                        f"rename it above the head, e.g. V{_next_version_hint(top)}__"
+                        f"{f.description}.sql.",
+                    )
+                )
+    return problems
+
+
+def validate(
+    files: Sequence[MigrationFile],
+    history: Sequence[HistoryRow],
+    source_problems: Sequence[Problem] = (),
+) -> None:
+    """Raises ValidationFailed holding every problem when there is at least one."""
+    problems = find_problems(files, history, source_problems)
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def pending(files: Sequence[MigrationFile], history: Sequence[HistoryRow]) -> list[MigrationFile]:
+    """Pending versioned files in order, then changed repeatables, then run-always files.
+
+    Assumes a valid state; run-always files are included as if the upgrade reaches the end.
+    """
+    applied = {r.identity: r for r in history}
+    versioned = sorted(
+        (f for f in files if f.version is not None and f.identity not in applied),
+        key=lambda f: f.version or Version.parse("0"),
+    )
+    return versioned + _repeatables(files, history)
+
+
+def _repeatables(
+    files: Sequence[MigrationFile], history: Sequence[HistoryRow]
+) -> list[MigrationFile]:
+    applied = {r.identity: r for r in history}
+    changed = [
+        f
+        for f in files
+        if f.kind is Kind.REPEATABLE
+        and (f.identity not in applied or applied[f.identity].checksum != f.checksum)
+    ]
+    always = [f for f in files if f.kind is Kind.ALWAYS]
+    return sorted(changed, key=lambda f: f.path) + sorted(always, key=lambda f: f.path)
+
+
+def _known_version(files: Sequence[MigrationFile], target: Version) -> None:
+    if not any(f.version == target for f in files):
+        raise PlanError(
+            f"no migration file has version {target}. Fix: pass a version that exists "
+            "(see 'keel status')."
+        )
+
+
+def plan_upgrade(
+    files: Sequence[MigrationFile],
+    history: Sequence[HistoryRow],
+    *,
+    target: Version | None = None,
+    count: int | None = None,
+    single_transaction: bool = False,
+    source_problems: Sequence[Problem] = (),
+) -> Plan:
+    """Validate, then plan pending versioned files (up to ``target``/``count``).
+
+    Repeatables run only when the plan reaches the last pending versioned file.
+    """
+    validate(files, history, source_problems)
+    if count is not None and count < 1:
+        raise UsageError("--count must be 1 or more.")
+    if target is not None:
+        _known_version(files, target)
+    todo = [f for f in pending(files, history) if f.version is not None]
+    chosen = [f for f in todo if target is None or (f.version is not None and f.version <= target)]
+    if count is not None:
+        chosen = chosen[:count]
+    steps = chosen + (_repeatables(files, history) if len(chosen) == len(todo) else [])
+    if single_transaction:
+        outside = [f.path for f in steps if not f.transactional]
+        if outside:
+            raise UsageError(
+                "--single-transaction cannot include files marked '-- keel: transaction=off': "
+                + ", ".join(outside)
+                + ". Fix: run without --single-transaction, or upgrade up to the version "
+                "before them first (--to)."
+            )
+    return Plan(
+        Direction.UPGRADE,
+        tuple(Step(f, Direction.UPGRADE) for f in steps),
+        single_transaction=single_transaction,
+    )
+
+
+def plan_rollback(
+    files: Sequence[MigrationFile],
+    history: Sequence[HistoryRow],
+    *,
+    target: Version | None = None,
+    count: int | None = None,
+    source_problems: Sequence[Problem] = (),
+) -> Plan:
+    """Validate, then plan the rollback of the last ``count`` (default 1) applied versions,
+    or of every applied version above ``target`` (``0`` rolls back everything)."""
+    validate(files, history, source_problems)
+    if target is not None and count is not None:
+        raise UsageError("give either --to or --count, not both.")
+    if count is not None and count < 1:
+        raise UsageError("--count must be 1 or more.")
+    applied = sorted(
+        (r for r in history if r.version is not None and r.state is State.APPLIED),
+        key=lambda r: r.version or Version.parse("0"),
+        reverse=True,
+    )
+    if target is not None:
+        if target != Version.parse("0") and not any(r.version == target for r in applied):
+            raise PlanError(
+                f"version {target} is not applied, so it cannot be the version to stay at. "
+                "Fix: pass an applied version (see 'keel history'), or 0 to roll back everything."
+            )
+        chosen = [r for r in applied if r.version is not None and r.version > target]
+    else:
+        chosen = applied[: count or 1]
+    by_identity = {f.identity: f for f in files}
+    steps = []
+    for row in chosen:
+        file = by_identity[row.identity]  # validation guarantees the file exists
+        if file.rollback is None:
+            raise PlanError(
+                f"{file.path}: migration {file.version} has no '-- rollback' section, so it "
+                "cannot be rolled back; nothing was changed. Fix: add a '-- rollback' section "
+                "with the statements that undo it (an empty section means 'nothing to undo')."
+            )
+        steps.append(Step(file, Direction.ROLLBACK))
+    return Plan(Direction.ROLLBACK, tuple(steps))
+
+
+@dataclass(frozen=True)
+class RepairAction:
+    """One change ``keel repair`` makes to the history."""
+
+    action: str  # "update-checksum" | "forget-missing" | "clear-failed"
+    row: HistoryRow
+    file: MigrationFile | None
+    description: str
+
+
+def plan_repair(
+    files: Sequence[MigrationFile],
+    history: Sequence[HistoryRow],
+    *,
+    checksums: bool,
+    missing: bool,
+    failed: bool,
+) -> list[RepairAction]:
+    """What repair would change for the chosen kinds of problem; empty when nothing."""
+    if not (checksums or missing or failed):
+        raise UsageError(
+            "say what to repair: --checksums, --missing and/or --failed (see 'keel repair --help')."
+        )
+    by_identity = {f.identity: f for f in files}
+    actions = []
+    for row in history:
+        file = by_identity.get(row.identity)
+        if failed and row.state is State.FAILED:
+            actions.append(RepairAction(
+                "clear-failed", row, file,
+                f"clear failed migration {row.label} ({row.script}); it will run again "
+                "on the next upgrade",
+            ))
+        elif row.state is State.FAILED:
+            continue
+        elif missing and file is None:
+            actions.append(RepairAction(
+                "forget-missing", row, None,
+                f"forget applied migration {row.label} ({row.script}): its file is gone",
+            ))
+        elif (
+            checksums
+            and file is not None
+            and row.kind is Kind.VERSIONED
+            and (file.checksum, file.rollback_checksum) != (row.checksum, row.rollback_checksum)
+        ):
+            actions.append(RepairAction(
+                "update-checksum", row, file,
+                f"accept the current contents of {file.path} for migration {row.label} "
+                f"(checksum {row.checksum[:12]} -> {file.checksum[:12]})",
+            ))
+    return actions
+
+
+def plan_baseline(
+    files: Sequence[MigrationFile],
+    history: Sequence[HistoryRow],
+    version: Version,
+    source_problems: Sequence[Problem] = (),
+) -> list[MigrationFile]:
+    """The versioned files to record as applied (without running) to adopt a database at
+    ``version``; raises when the history already has versioned rows."""
+    if source_problems:
+        raise ValidationFailed(source_problems)
+    if any(r.version is not None for r in history):
+        raise PlanError(
+            "baseline adopts a database that keel has not migrated yet, but this one already "
+            "has versioned history rows. Fix: use 'keel upgrade' instead, or baseline a "
+            "fresh database."
+        )
+    chosen = sorted((f for f in files if f.version is not None and f.version <= version),
+                    key=lambda f: f.version or version)
+    if not chosen:
+        raise PlanError(
+            f"no migration file has a version at or below {version}. Fix: pass the version of "
+            "the last migration that the existing database already reflects."
+        )
+    versions = [f.version for f in chosen]
+    if len(set(versions)) != len(versions):
+        validate(files, history)
+    return chosen

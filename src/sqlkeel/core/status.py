@@ -1,0 +1,87 @@
+"""Describe the state of a database for ``status``: applied rows, then pending files in
+the order an upgrade would run them, each flagged with its problem if it has one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, State
+from sqlkeel.core.plan import find_problems, head, pending
+from sqlkeel.errors import Problem
+
+
+@dataclass(frozen=True)
+class StatusEntry:
+    """One line of ``status``. ``state`` is applied, pending, failed, missing,
+    mismatched or below-head; ``order`` numbers pending entries in run order."""
+
+    version: str | None
+    kind: str
+    description: str
+    script: str
+    state: str
+    applied_at: datetime | None = None
+    applied_by: str | None = None
+    execution_ms: int | None = None
+    order: int | None = None
+    rollback_changed: bool = False
+    has_rollback: bool = False
+
+
+def describe(
+    files: Sequence[MigrationFile],
+    history: Sequence[HistoryRow],
+    source_problems: Sequence[Problem] = (),
+) -> tuple[list[StatusEntry], list[Problem]]:
+    """Entries (applied in history order, then pending in run order) and every problem."""
+    problems = find_problems(files, history, source_problems)
+    flagged = {(p.code, p.path) for p in problems}
+    by_identity = {f.identity: f for f in files}
+    entries: list[StatusEntry] = []
+    for row in history:
+        file = by_identity.get(row.identity)
+        if row.state is State.FAILED:
+            state = "failed"
+        elif file is None:
+            state = "missing"
+        elif ("checksum-mismatch", file.path) in flagged:
+            state = "mismatched"
+        else:
+            state = "applied"
+        entries.append(
+            StatusEntry(
+                version=str(row.version) if row.version is not None else None,
+                kind=row.kind.value,
+                description=row.description,
+                script=file.path if file else row.script,
+                state=state,
+                applied_at=row.applied_at,
+                applied_by=row.applied_by,
+                execution_ms=row.execution_ms,
+                rollback_changed=bool(
+                    file and row.kind is Kind.VERSIONED
+                    and file.rollback_checksum != row.rollback_checksum
+                ),
+                has_rollback=bool(file and file.rollback is not None),
+            )
+        )
+    top = head(history)
+    order = 0
+    for file in pending(files, history):
+        below = file.version is not None and top is not None and file.version <= top
+        if not below:
+            order += 1
+        entries.append(
+            StatusEntry(
+                version=str(file.version) if file.version is not None else None,
+                kind=file.kind.value,
+                description=file.description,
+                script=file.path,
+                state="below-head" if below else "pending",
+                order=None if below else order,
+                has_rollback=file.rollback is not None,
+            )
+        )
+    return entries, problems

@@ -1,0 +1,50 @@
+"""Migration versions: dot-separated non-negative integers compared component-wise.
+
+Missing components count as 0, so ``1`` == ``1.0`` and ``1.10`` > ``1.9`` (SPEC 1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_VERSION = re.compile(r"\d+(?:\.\d+)*")
+
+
+@dataclass(frozen=True, order=False)
+class Version:
+    """A parsed version; ``text`` keeps the spelling, ``key`` orders and compares."""
+
+    text: str
+    key: tuple[int, ...] = field(compare=False, repr=False)
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        """Parse ``text``; raises ValueError when it is not ``N(.N)*``."""
+        if not _VERSION.fullmatch(text):
+            raise ValueError(f"not a version: {text!r} (expected digits separated by dots)")
+        parts = [int(p) for p in text.split(".")]
+        while len(parts) > 1 and parts[-1] == 0:
+            parts.pop()
+        return cls(text, tuple(parts))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Version) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+    def __lt__(self, other: Version) -> bool:
+        return self.key < other.key
+
+    def __le__(self, other: Version) -> bool:
+        return self.key <= other.key
+
+    def __gt__(self, other: Version) -> bool:
+        return self.key > other.key
+
+    def __ge__(self, other: Version) -> bool:
+        return self.key >= other.key
+
+    def __str__(self) -> str:
+        return self.text

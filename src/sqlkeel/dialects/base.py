@@ -1,0 +1,182 @@
+"""The dialect boundary: the few things that differ between database families.
+
+Everything else (history, planning, execution, locking policy) is shared code. A dialect
+imports its driver inside ``connect`` so that ``keel --help`` never loads it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlkeel.core.splitter import SplitOptions, Statement
+from sqlkeel.errors import LockTimeout
+from sqlkeel.urls import DatabaseURL
+
+Connection = Any  # a DB-API connection in autocommit mode; keel issues BEGIN/COMMIT itself
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds the migration lock, as far as the database can tell."""
+
+    description: str  # e.g. "keel on host web-1, pid 4242"
+    since: datetime | None = None
+
+    def __str__(self) -> str:
+        since = f", since {self.since:%Y-%m-%d %H:%M:%S %Z}".rstrip() if self.since else ""
+        return self.description + since
+
+
+def holder_name() -> str:
+    """How this process names itself as a lock holder."""
+    return f"keel on {socket.gethostname()}, pid {os.getpid()}"
+
+
+LockWait = Callable[[Holder | None], None]
+
+
+def poll_lock(
+    try_acquire: Callable[[], bool],
+    describe_holder: Callable[[], Holder | None],
+    *,
+    timeout: float,
+    wait: bool,
+    on_wait: LockWait | None,
+    what: str,
+) -> None:
+    """Call ``try_acquire`` until it succeeds, with jittered backoff, up to ``timeout`` seconds.
+
+    ``on_wait`` hears the holder once when waiting starts and every ~10 s after.
+    Raises LockTimeout (exit 3) naming the holder.
+    """
+    if try_acquire():
+        return
+    holder = describe_holder()
+    if not wait:
+        raise LockTimeout(
+            f"the migration lock on {what} is held by {holder or 'another process'}; "
+            "--no-wait was given. Fix: retry when that run has finished.",
+            holder=str(holder) if holder else None,
+        )
+    if on_wait:
+        on_wait(holder)
+    deadline = time.monotonic() + timeout
+    next_report = time.monotonic() + 10.0
+    delay = 0.05
+    while time.monotonic() < deadline:
+        time.sleep(min(delay * (0.5 + random.random()), max(0.0, deadline - time.monotonic())))
+        if try_acquire():
+            return
+        delay = min(delay * 1.6, 1.0)
+        if on_wait and time.monotonic() >= next_report:
+            holder = describe_holder()
+            on_wait(holder)
+            next_report = time.monotonic() + 10.0
+    holder = describe_holder()
+    raise LockTimeout(
+        f"the migration lock on {what} was not acquired within {timeout:g} s; it is held by "
+        f"{holder or 'another process'}. Fix: wait for that run to finish, or raise "
+        "--lock-timeout / lock_timeout.",
+        holder=str(holder) if holder else None,
+    )
+
+
+class Dialect(ABC):
+    """One database family. Instances are bound to a URL and keel's table settings."""
+
+    name: ClassVar[str]
+    split_options: ClassVar[SplitOptions]
+    transactional_ddl: ClassVar[bool]
+    param: ClassVar[str]  # the driver's placeholder for keel's own parameterised SQL
+    # Column types for keel's tables: id (auto-increment primary key), ts, text, int.
+    types: ClassVar[dict[str, str]]
+
+    def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
+        self.url = url
+        self.table = table
+        self.schema = schema
+
+    # -- connections -------------------------------------------------------------------
+    @abstractmethod
+    def connect(self) -> Connection:
+        """Open an autocommit connection; raises ConnectionFailed with a masked message."""
+
+    def close(self, conn: Connection) -> None:
+        conn.close()
+
+    def begin(self, conn: Connection) -> None:
+        self.execute(conn, "BEGIN")
+
+    def commit(self, conn: Connection) -> None:
+        self.execute(conn, "COMMIT")
+
+    def rollback(self, conn: Connection) -> None:
+        self.execute(conn, "ROLLBACK")
+
+    def execute(self, conn: Connection, sql: str) -> None:
+        """Run user SQL exactly as written: no parameters argument, so no % substitution."""
+        cur = conn.cursor()
+        try:
+            cur.execute(sql)
+        finally:
+            cur.close()
+
+    def run(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
+        """Run keel's own parameterised SQL."""
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, tuple(params))
+        finally:
+            cur.close()
+
+    def query(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, tuple(params))
+            return list(cur.fetchall())
+        finally:
+            cur.close()
+
+    # -- keel's own tables -------------------------------------------------------------
+    def qualify(self, table: str) -> str:
+        """The table name as written in keel's SQL (schema-qualified where set)."""
+        return f"{self.schema}.{table}" if self.schema else table
+
+    @abstractmethod
+    def table_exists(self, conn: Connection, table: str) -> bool: ...
+
+    def prepare_schema(self, conn: Connection) -> None:
+        """Create the configured schema if the dialect has schemas and it is missing."""
+
+    # -- errors ------------------------------------------------------------------------
+    @property
+    @abstractmethod
+    def error_types(self) -> tuple[type[BaseException], ...]:
+        """Driver exceptions that mean 'the database refused this statement'."""
+
+    def describe_error(self, exc: BaseException, statement: Statement | None) -> tuple[str, int]:
+        """The database's message and the file line it points at (statement's line if unknown)."""
+        line = statement.line if statement else 0
+        return str(exc).strip(), line
+
+    # -- locking -----------------------------------------------------------------------
+    @abstractmethod
+    @contextmanager
+    def session_lock(
+        self, *, timeout: float, wait: bool, on_wait: LockWait | None
+    ) -> Iterator[None]:
+        """Hold the migration lock for the block; it dies with the process."""
+        yield
+
+    @abstractmethod
+    def lock_holder(self) -> Holder | None:
+        """Who holds the migration lock now, or None when it is free."""

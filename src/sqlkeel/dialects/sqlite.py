@@ -1,0 +1,140 @@
+"""SQLite, through the standard library's ``sqlite3``: keel's embedded default.
+
+Capabilities: transactional DDL; back-ticked identifiers; trigger ``BEGIN … END`` bodies.
+Lock: an exclusive ``flock`` on ``<database>.keel-lock`` beside the database file; the
+kernel drops it when the process dies, so a crash can never leave it held. The file holds
+the holder's name and start time for ``lock-status``. ``:memory:`` databases live in one
+process, so they need no lock. Gaps: no schemas (``schema`` is refused).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlkeel.core.splitter import SQLITE
+from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
+from sqlkeel.errors import ConfigError, ConnectionFailed
+from sqlkeel.urls import DatabaseURL
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    split_options = SQLITE
+    transactional_ddl = True
+    param = "?"
+    types = {
+        "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
+        "ts": "TEXT",
+        "text": "TEXT",
+        "int": "INTEGER",
+    }
+
+    def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
+        if schema:
+            raise ConfigError(
+                f"schema = {schema!r} is set, but SQLite has no schemas. "
+                "Fix: remove 'schema' from the configuration for SQLite databases."
+            )
+        super().__init__(url, table=table, schema=None)
+        self.path = url.database or ":memory:"
+
+    def connect(self) -> Connection:
+        import sqlite3
+
+        if not self.url.is_memory:
+            parent = Path(self.path).parent
+            if not parent.is_dir():
+                raise ConnectionFailed(
+                    f"cannot open SQLite database {self.path}: the directory {parent} does not "
+                    "exist. Fix: create the directory or correct the URL."
+                )
+        try:
+            # isolation_level=None: autocommit; keel writes BEGIN/COMMIT itself.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            conn.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            raise ConnectionFailed(
+                f"cannot open SQLite database {self.path}: {exc}. "
+                "Fix: check the path and its permissions."
+            ) from exc
+        return conn
+
+    def table_exists(self, conn: Connection, table: str) -> bool:
+        rows = self.query(
+            conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        )
+        return bool(rows)
+
+    @property
+    def error_types(self) -> tuple[type[BaseException], ...]:
+        import sqlite3
+
+        return (sqlite3.Error,)
+
+    # -- locking -----------------------------------------------------------------------
+    @property
+    def lock_path(self) -> str:
+        return f"{self.path}.keel-lock"
+
+    @contextmanager
+    def session_lock(
+        self, *, timeout: float, wait: bool, on_wait: LockWait | None
+    ) -> Iterator[None]:
+        if self.url.is_memory:
+            yield
+            return
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+
+            def try_acquire() -> bool:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return False
+                return True
+
+            poll_lock(
+                try_acquire, self.lock_holder, timeout=timeout, wait=wait, on_wait=on_wait,
+                what=self.path,
+            )
+            since = datetime.now(timezone.utc).isoformat(timespec="seconds")
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{holder_name()}\n{since}\n".encode(), 0)
+            try:
+                yield
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
+    def lock_holder(self) -> Holder | None:
+        if self.url.is_memory or not os.path.exists(self.lock_path):
+            return None
+        fd = os.open(self.lock_path, os.O_RDONLY)
+        try:
+            try:
+                # A shared lock succeeds only when nobody holds the exclusive one.
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pass
+            else:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return None
+            text = os.pread(fd, 4096, 0).decode("utf-8", "replace").splitlines()
+        finally:
+            os.close(fd)
+        description = text[0] if text else "another process"
+        since: Any = None
+        if len(text) > 1:
+            try:
+                since = datetime.fromisoformat(text[1])
+            except ValueError:
+                since = None
+        return Holder(description, since)

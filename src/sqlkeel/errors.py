@@ -1,0 +1,139 @@
+"""The KeelError tree: every failure keel reports, with its exit code and structured fields.
+
+Exit codes (SPEC 7): 1 a migration or validation failed; 2 usage or configuration
+error; 3 lock not acquired in time. The CLI prints ``str(error)`` as one paragraph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class KeelError(Exception):
+    """Base of every error keel raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(KeelError):
+    """Bad settings, URL, option combination or missing directory."""
+
+    exit_code = 2
+
+
+class ConnectionFailed(KeelError):
+    """The database could not be reached or refused the connection."""
+
+    exit_code = 2
+
+
+class SourceError(KeelError):
+    """A migration file that cannot be read or parsed.
+
+    ``path`` and ``line`` locate the problem; ``fix`` says what to change.
+    """
+
+    def __init__(
+        self, message: str, *, path: str = "", line: int = 0, fix: str = "", code: str = "parse-error"
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.path = path
+        self.line = line
+        self.fix = fix
+        where = f"{path}:{line}: " if path and line else (f"{path}: " if path else "")
+        super().__init__(f"{where}{message}" + (f" Fix: {fix}" if fix else ""))
+
+
+class SplitError(KeelError):
+    """The statement splitter met an unterminated quote, comment or dollar tag.
+
+    Raised by the pure core without a file name; parsing re-raises it as a SourceError.
+    """
+
+    def __init__(self, message: str, *, line: int, column: int) -> None:
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(f"line {line}, column {column}: {message}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding (SPEC 4), with a stable ``code`` for scripts and tests."""
+
+    code: str
+    path: str
+    message: str
+    fix: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message} Fix: {self.fix}"
+
+
+class ValidationFailed(KeelError):
+    """Validation found problems; ``problems`` holds every one of them at once."""
+
+    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+        self.problems = tuple(problems)
+        count = len(self.problems)
+        head = f"validation failed: {count} problem{'s' if count != 1 else ''}"
+        super().__init__(head + "\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class PlanError(KeelError):
+    """The requested operation cannot be planned (bad --to, nothing to roll back...)."""
+
+
+class UsageError(KeelError):
+    """The request is impossible as asked; the user must change the command."""
+
+    exit_code = 2
+
+
+class MigrationFailed(KeelError):
+    """A statement failed while a migration ran.
+
+    Carries the file, the statement's 1-based index and first line, and the database's
+    message. ``recorded_failed`` is true when the history now holds a ``failed`` row.
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        line: int,
+        statement_index: int,
+        statement: str,
+        db_message: str,
+        direction: str = "upgrade",
+        recorded_failed: bool = False,
+        note: str = "",
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.statement_index = statement_index
+        self.statement = statement
+        self.db_message = db_message
+        self.direction = direction
+        self.recorded_failed = recorded_failed
+        first_line = statement.strip().splitlines()[0] if statement.strip() else ""
+        text = (
+            f"{path}:{line}: {direction} failed at statement {statement_index} "
+            f"(`{first_line}`): {db_message.strip()}"
+        )
+        if note:
+            text += f" {note}"
+        super().__init__(text)
+
+
+class LockTimeout(KeelError):
+    """The migration lock was not acquired in time; ``holder`` describes who has it."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, holder: str | None = None) -> None:
+        self.holder = holder
+        super().__init__(message)

@@ -1,0 +1,243 @@
+"""Run a Plan: transaction layout, history rows, the failed-state protocol, progress.
+
+Transactional steps run with their history and log rows in one transaction, so a failure
+leaves no trace. Steps that cannot be transactional (``transaction=off``, or a dialect
+without transactional DDL) run statement by statement; a failure there is recorded as a
+``failed`` history row naming the statement, and later runs refuse until repair.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlkeel.core.model import Direction, HistoryRow, Plan, Section, State, Step
+from sqlkeel.core.splitter import Statement
+from sqlkeel.dialects.base import Connection, Dialect, Holder
+from sqlkeel.errors import MigrationFailed
+from sqlkeel.history import Entry, HistoryStore
+
+
+class Listener:
+    """Hears progress; the CLI prints it, the library ignores it by default."""
+
+    def lock_waiting(self, holder: Holder | None) -> None:
+        """The lock is held by someone else; keel is waiting."""
+
+    def step_started(self, step: Step) -> None:
+        """A migration is about to run."""
+
+    def step_finished(self, step: Step, duration_ms: int) -> None:
+        """A migration ran (its transaction, if any, is committed or will be at the end)."""
+
+    def notice(self, message: str) -> None:
+        """Something the user should know that is not an error."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """One migration that ran."""
+
+    path: str
+    version: str | None
+    description: str
+    kind: str
+    direction: str
+    duration_ms: int
+
+
+def _ms(start: float) -> int:
+    return int(round((time.perf_counter() - start) * 1000))
+
+
+class _StatementFailed(Exception):
+    def __init__(self, index: int, statement: Statement, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.index = index
+        self.statement = statement
+        self.cause = cause
+
+
+class Runner:
+    """Applies one plan through one connection; the caller holds the migration lock."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        conn: Connection,
+        store: HistoryStore,
+        history: Sequence[HistoryRow],
+        *,
+        clock: Callable[[], datetime],
+        user: str,
+        listener: Listener,
+    ) -> None:
+        self.dialect = dialect
+        self.conn = conn
+        self.store = store
+        self.history = tuple(history)
+        self.clock = clock
+        self.user = user
+        self.listener = listener
+
+    def apply(self, plan: Plan) -> list[StepResult]:
+        if plan.single_transaction:
+            return self._apply_single_transaction(plan)
+        return [self._apply_step(step) for step in plan.steps]
+
+    # -- pieces --------------------------------------------------------------------------
+    def _section(self, step: Step) -> Section:
+        section = step.migration.upgrade if step.direction is Direction.UPGRADE else step.migration.rollback
+        assert section is not None  # plan_rollback refuses files without a rollback section
+        return section
+
+    def _run_statements(self, section: Section) -> None:
+        for index, statement in enumerate(section.statements, start=1):
+            try:
+                self.dialect.execute(self.conn, statement.sql)
+            except self.dialect.error_types as exc:
+                raise _StatementFailed(index, statement, exc) from exc
+
+    def _record(self, step: Step, at: datetime, ms: int) -> None:
+        file = step.migration
+        rows = [r for r in self.history if r.identity == file.identity]
+        self.store.delete(rows)
+        if step.direction is Direction.UPGRADE:
+            self.store.insert(Entry(file, at, self.user, ms))
+        self.store.append_log(
+            action=step.direction.value, at=at, by=self.user, outcome="success",
+            duration_ms=ms, version=file.label, script=file.path,
+        )
+
+    def _failure(
+        self, step: Step, failure: _StatementFailed, *, recorded: bool, note: str
+    ) -> MigrationFailed:
+        message, line = self.dialect.describe_error(failure.cause, failure.statement)
+        return MigrationFailed(
+            path=step.migration.path,
+            line=line,
+            statement_index=failure.index,
+            statement=failure.statement.sql,
+            db_message=message,
+            direction=step.direction.value,
+            recorded_failed=recorded,
+            note=note,
+        )
+
+    def _log_failure(self, step: Step, at: datetime, ms: int, error: MigrationFailed) -> None:
+        self.store.append_log(
+            action=step.direction.value, at=at, by=self.user, outcome="failed",
+            duration_ms=ms, version=step.migration.label, script=step.migration.path,
+            detail=str(error),
+        )
+
+    def _is_transactional(self, step: Step) -> bool:
+        return step.migration.transactional and self.dialect.transactional_ddl
+
+    # -- one step ------------------------------------------------------------------------
+    def _apply_step(self, step: Step) -> StepResult:
+        self.listener.step_started(step)
+        at, start = self.clock(), time.perf_counter()
+        if self._is_transactional(step):
+            self._transactional_step(step, at, start)
+        else:
+            self._autocommit_step(step, at, start)
+        ms = _ms(start)
+        self.listener.step_finished(step, ms)
+        return self._result(step, ms)
+
+    def _transactional_step(self, step: Step, at: datetime, start: float) -> None:
+        self.dialect.begin(self.conn)
+        try:
+            self._run_statements(self._section(step))
+            self._record(step, at, _ms(start))
+            self.dialect.commit(self.conn)
+        except _StatementFailed as failure:
+            self.dialect.rollback(self.conn)
+            error = self._failure(
+                step, failure, recorded=False,
+                note="The migration was rolled back and left no trace; earlier migrations "
+                "stay applied. Fix the statement and run the command again.",
+            )
+            self._log_failure(step, at, _ms(start), error)
+            raise error from failure.cause
+        except BaseException:
+            self.dialect.rollback(self.conn)
+            raise
+
+    def _autocommit_step(self, step: Step, at: datetime, start: float) -> None:
+        try:
+            self._run_statements(self._section(step))
+        except _StatementFailed as failure:
+            ran = failure.index - 1
+            error = self._failure(
+                step, failure, recorded=True,
+                note=(
+                    f"This migration runs outside a transaction, so {ran} earlier statement"
+                    f"{'s' if ran != 1 else ''} of it stayed applied; it is recorded as failed. "
+                    "Fix: undo or finish its effects by hand, correct the file, run "
+                    "'keel repair --failed', then run the command again."
+                ),
+            )
+            message, line = self.dialect.describe_error(failure.cause, failure.statement)
+            self.dialect.begin(self.conn)
+            rows = [r for r in self.history if r.identity == step.migration.identity]
+            self.store.delete(rows)
+            self.store.insert(
+                Entry(step.migration, at, self.user, _ms(start)),
+                state=State.FAILED,
+                failed_statement=failure.index,
+                failed_line=line,
+                error=message,
+            )
+            self._log_failure(step, at, _ms(start), error)
+            self.dialect.commit(self.conn)
+            raise error from failure.cause
+        self.dialect.begin(self.conn)
+        self._record(step, at, _ms(start))
+        self.dialect.commit(self.conn)
+
+    # -- all steps in one transaction ----------------------------------------------------
+    def _apply_single_transaction(self, plan: Plan) -> list[StepResult]:
+        results = []
+        self.dialect.begin(self.conn)
+        step = plan.steps[0] if plan.steps else None
+        at, start = self.clock(), time.perf_counter()
+        try:
+            for step in plan.steps:
+                self.listener.step_started(step)
+                at, start = self.clock(), time.perf_counter()
+                self._run_statements(self._section(step))
+                ms = _ms(start)
+                self._record(step, at, ms)
+                self.listener.step_finished(step, ms)
+                results.append(self._result(step, ms))
+            self.dialect.commit(self.conn)
+        except _StatementFailed as failure:
+            self.dialect.rollback(self.conn)
+            assert step is not None
+            error = self._failure(
+                step, failure, recorded=False,
+                note="--single-transaction: the whole run was rolled back; no migration "
+                "of it was applied.",
+            )
+            self._log_failure(step, at, _ms(start), error)
+            raise error from failure.cause
+        except BaseException:
+            self.dialect.rollback(self.conn)
+            raise
+        return results
+
+    @staticmethod
+    def _result(step: Step, ms: int) -> StepResult:
+        f = step.migration
+        return StepResult(
+            f.path,
+            str(f.version) if f.version is not None else None,
+            f.description,
+            f.kind.value,
+            step.direction.value,
+            ms,
+        )

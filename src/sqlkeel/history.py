@@ -1,0 +1,226 @@
+"""keel's own tables: ``keel_history`` (what is applied now) and ``keel_log`` (every action).
+
+Both are created on first use under the lock; columns that a newer keel added are added
+in place to an older layout. ``keel_log`` is append-only: keel never updates or deletes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
+from sqlkeel.core.versions import Version
+from sqlkeel.dialects.base import Connection, Dialect
+
+# (column, type key, nullable). Order matters only for new tables; older layouts get the
+# missing columns appended by ``ensure``.
+HISTORY_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("version", "text", True),
+    ("description", "text", False),
+    ("script", "text", False),
+    ("kind", "text", False),
+    ("checksum", "text", False),
+    ("rollback_checksum", "text", True),
+    ("applied_at", "ts", False),
+    ("applied_by", "text", False),
+    ("execution_ms", "int", False),
+    ("state", "text", False),
+    ("failed_statement", "int", True),
+    ("failed_line", "int", True),
+    ("error", "text", True),
+)
+LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("action", "text", False),
+    ("version", "text", True),
+    ("script", "text", True),
+    ("logged_at", "ts", False),
+    ("by_user", "text", False),
+    ("duration_ms", "int", False),
+    ("outcome", "text", False),
+    ("detail", "text", True),
+)
+
+
+def log_table_for(table: str) -> str:
+    """``keel_history`` keeps its log in ``keel_log``; another name ``X`` in ``X_log``."""
+    return "keel_log" if table == "keel_history" else f"{table}_log"
+
+
+def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What a caller wants recorded about one run of a migration."""
+
+    file: MigrationFile
+    at: datetime
+    by: str
+    execution_ms: int
+
+
+class HistoryStore:
+    """Reads and writes keel's tables through one dialect and connection."""
+
+    def __init__(self, dialect: Dialect, conn: Connection) -> None:
+        self.dialect = dialect
+        self.conn = conn
+        self.history = dialect.qualify(dialect.table)
+        self.log = dialect.qualify(log_table_for(dialect.table))
+
+    def _ts(self, value: datetime) -> object:
+        # SQLite keeps ISO text (sorts and reads back exactly); the others take datetimes.
+        return value.isoformat() if self.dialect.types["ts"] == "TEXT" else value
+
+    def exists(self) -> bool:
+        return self.dialect.table_exists(self.conn, self.dialect.table)
+
+    def ensure(self) -> None:
+        """Create both tables, or add columns an older layout lacks. Call under the lock."""
+        d = self.dialect
+        d.prepare_schema(self.conn)
+        for name, table, columns in (
+            (d.table, self.history, HISTORY_COLUMNS),
+            (log_table_for(d.table), self.log, LOG_COLUMNS),
+        ):
+            if not d.table_exists(self.conn, name):
+                cols = ", ".join(
+                    f"{c} {d.types[t]}{'' if null else ' NOT NULL'}" for c, t, null in columns
+                )
+                d.execute(self.conn, f"CREATE TABLE {table} (id {d.types['id']}, {cols})")
+                continue
+            present = self._columns(table)
+            for c, t, _null in columns:
+                if c not in present:
+                    d.execute(self.conn, f"ALTER TABLE {table} ADD COLUMN {c} {d.types[t]}")
+
+    def _columns(self, table: str) -> set[str]:
+        cur = self.conn.cursor()
+        try:
+            cur.execute(f"SELECT * FROM {table} WHERE 1 = 0")
+            return {col[0].lower() for col in cur.description}
+        finally:
+            cur.close()
+
+    # -- keel_history ------------------------------------------------------------------
+    def read(self) -> tuple[HistoryRow, ...]:
+        """Every history row in insertion order; empty when the table does not exist yet."""
+        if not self.exists():
+            return ()
+        rows = self.dialect.query(
+            self.conn,
+            f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
+            f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
+            f"error FROM {self.history} ORDER BY id",
+        )
+        return tuple(
+            HistoryRow(
+                id=int(r[0]),
+                version=Version.parse(r[1]) if r[1] is not None else None,
+                description=r[2],
+                script=r[3],
+                kind=Kind(r[4]),
+                checksum=r[5],
+                rollback_checksum=r[6],
+                applied_at=_as_datetime(r[7]),
+                applied_by=r[8],
+                execution_ms=int(r[9]),
+                state=State(r[10]),
+                failed_statement=r[11],
+                failed_line=r[12],
+                error=r[13],
+            )
+            for r in rows
+        )
+
+    def insert(
+        self,
+        entry: Entry,
+        *,
+        state: State = State.APPLIED,
+        failed_statement: int | None = None,
+        failed_line: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        f = entry.file
+        p = self.dialect.param
+        self.dialect.run(
+            self.conn,
+            f"INSERT INTO {self.history} (version, description, script, kind, checksum, "
+            f"rollback_checksum, applied_at, applied_by, execution_ms, state, failed_statement, "
+            f"failed_line, error) VALUES ({', '.join([p] * 13)})",
+            (
+                str(f.version) if f.version is not None else None,
+                f.description,
+                f.path,
+                f.kind.value,
+                f.checksum,
+                f.rollback_checksum,
+                self._ts(entry.at),
+                entry.by,
+                entry.execution_ms,
+                state.value,
+                failed_statement,
+                failed_line,
+                error,
+            ),
+        )
+
+    def delete(self, rows: Sequence[HistoryRow]) -> None:
+        p = self.dialect.param
+        for row in rows:
+            self.dialect.run(self.conn, f"DELETE FROM {self.history} WHERE id = {p}", (row.id,))
+
+    def delete_identity(self, file: MigrationFile, history: Sequence[HistoryRow]) -> None:
+        """Forget the earlier run of a repeatable before recording its new one."""
+        self.delete([r for r in history if r.identity == file.identity])
+
+    def update_checksums(self, row: HistoryRow, file: MigrationFile) -> None:
+        p = self.dialect.param
+        self.dialect.run(
+            self.conn,
+            f"UPDATE {self.history} SET checksum = {p}, rollback_checksum = {p}, script = {p} "
+            f"WHERE id = {p}",
+            (file.checksum, file.rollback_checksum, file.path, row.id),
+        )
+
+    # -- keel_log ----------------------------------------------------------------------
+    def append_log(
+        self,
+        *,
+        action: str,
+        at: datetime,
+        by: str,
+        outcome: str,
+        duration_ms: int = 0,
+        version: str | None = None,
+        script: str | None = None,
+        detail: str = "",
+    ) -> None:
+        p = self.dialect.param
+        self.dialect.run(
+            self.conn,
+            f"INSERT INTO {self.log} (action, version, script, logged_at, by_user, duration_ms, "
+            f"outcome, detail) VALUES ({', '.join([p] * 8)})",
+            (action, version, script, self._ts(at), by, duration_ms, outcome, detail),
+        )
+
+    def read_log(self) -> tuple[LogRow, ...]:
+        if not self.dialect.table_exists(self.conn, log_table_for(self.dialect.table)):
+            return ()
+        rows = self.dialect.query(
+            self.conn,
+            f"SELECT id, action, version, script, logged_at, by_user, duration_ms, outcome, detail "
+            f"FROM {self.log} ORDER BY id",
+        )
+        return tuple(
+            LogRow(int(r[0]), r[1], r[2], r[3], _as_datetime(r[4]), r[5], int(r[6]), r[7], r[8] or "")
+            for r in rows
+        )

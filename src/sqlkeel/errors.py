@@ -122,7 +122,7 @@ class MigrationFailed(KeelError):
         first_line = statement.strip().splitlines()[0] if statement.strip() else ""
         text = (
             f"{path}:{line}: {direction} failed at statement {statement_index} "
-            f"(`{first_line}`): {db_message.strip()}"
+            f"(`{first_line}`): {db_message.strip().rstrip('.')}."
         )
         if note:
             text += f" {note}"

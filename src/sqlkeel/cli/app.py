@@ -6,7 +6,6 @@ command wins. Heavy modules load inside commands, so ``keel --help`` stays fast.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -74,6 +73,39 @@ class KeelGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in the order they were added: the natural workflow
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """The single error boundary: one paragraph on stderr and the error's exit code."""
+        from sqlkeel.errors import KeelError
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeelError as exc:
+            _report(ctx, str(exc))
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("keel: interrupted.", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # never a bare traceback
+            _report(
+                ctx,
+                f"unexpected {type(exc).__name__}: {exc}. This is a bug in keel or an "
+                "unexpected database reply; run again with -v for the traceback and report it.",
+            )
+            ctx.exit(1)
+
+
+def _report(ctx: click.Context, message: str) -> None:
+    from sqlkeel.urls import mask_password
+
+    opts = ctx.find_object(GlobalOptions)
+    if opts is not None and opts.verbose:
+        import traceback
+
+        traceback.print_exc()
+    click.echo(f"keel: error: {mask_password(message)}", err=True)
+
 
 @click.group(cls=KeelGroup, epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sqlkeel", prog_name="keel")
@@ -100,45 +132,6 @@ def _register() -> None:
 _register()
 
 
-def _report(message: str) -> None:
-    from sqlkeel.urls import mask_password
-
-    click.echo(f"keel: error: {mask_password(message)}", err=True)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the group inside the error boundary and exit with its code."""
-    from sqlkeel.errors import KeelError
-
-    verbose = any(a in ("-v", "--verbose") for a in (argv if argv is not None else sys.argv[1:]))
-    try:
-        cli.main(args=argv, prog_name="keel", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("keel: aborted.", err=True)
-        sys.exit(130)
-    except KeelError as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        _report(str(exc))
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        click.echo("keel: interrupted.", err=True)
-        sys.exit(130)
-    except Exception as exc:  # the single boundary: never show a bare traceback
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        _report(
-            f"unexpected {type(exc).__name__}: {exc}. This is a bug in keel or an unexpected "
-            "database reply; run again with -v for the traceback and report it."
-        )
-        sys.exit(1)
-    sys.exit(0)
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="keel")

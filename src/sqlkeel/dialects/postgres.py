@@ -71,7 +71,7 @@ class PostgresDialect(Dialect):
         except psycopg.Error as exc:
             raise ConnectionFailed(
                 f"cannot connect to PostgreSQL at {self.url.masked()}: "
-                f"{mask_password(str(exc)).strip()} Fix: check that the server is running and "
+                f"{' '.join(mask_password(str(exc)).split())} Fix: check that the server is running and "
                 "that host, port, user, password and database in the URL are right."
             ) from exc
 

@@ -1,0 +1,5 @@
+"""``python -m sqlkeel`` runs the keel command line."""
+
+from sqlkeel.cli.app import main
+
+main()

@@ -1,0 +1,380 @@
+"""Settings: command-line flag > environment > ``keel.toml`` > ``[tool.keel]`` in pyproject.toml.
+
+``load_settings()`` runs once at the edge (CLI or ``Keel(...)``) and returns a frozen
+``Settings``; nothing deeper reads the environment or a file. Configuration files are only
+parsed (TOML), never executed. ``${VAR}`` / ``${VAR:-default}`` in string values expand from
+the environment (SPEC 8).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from sqlkeel.errors import ConfigError
+from sqlkeel.urls import DatabaseURL, parse_url
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+__all__ = ["KEYS", "Settings", "init_config_text", "load_settings"]
+
+KEYS = ("url", "migrations_dir", "table", "schema", "lock_timeout", "lock_mode")
+
+LOCK_MODES = ("session", "table")
+_VALID_KEYS = ", ".join(KEYS)
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_ENV_NAMES: Mapping[str, tuple[str, ...]] = {
+    "url": ("KEEL_URL", "DATABASE_URL"),
+    **{key: (f"KEEL_{key.upper()}",) for key in KEYS if key != "url"},
+}
+_FLAG_NAMES: Mapping[str, str] = {
+    "url": "--url",
+    "migrations_dir": "--dir",
+    "table": "--table",
+    "schema": "--schema",
+    "lock_timeout": "--lock-timeout",
+    "lock_mode": "--lock-mode",
+}
+# ${NAME} or ${NAME:-default}; a "${" with no closing "}" is the second alternative.
+_REFERENCE = re.compile(r"\$\{([^}]*)\}|\$\{")
+_REFERENCE_BODY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
+_TOML_POSITION = re.compile(r"\(at end of document\)$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; paths are absolute. ``sources`` maps each key to where its value came
+    from: "flag", "env", "keel.toml", "pyproject.toml" or "default".
+    """
+
+    url: DatabaseURL | None
+    migrations_dir: Path
+    table: str = "keel_history"
+    schema: str | None = None
+    lock_timeout: float = 60.0
+    lock_mode: str = "session"
+    config_file: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class _ConfigFile:
+    path: Path
+    label: str  # "keel.toml" or "pyproject.toml": the format, used in Settings.sources
+    values: Mapping[str, object]
+
+    @property
+    def section(self) -> str:
+        return f"[tool.keel] of {self.path}" if self.label == "pyproject.toml" else str(self.path)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """One layer's value for one key, with where it came from and what relative paths mean."""
+
+    value: object
+    label: str
+    where: str
+    base_dir: Path
+
+
+def load_settings(
+    *,
+    flags: Mapping[str, object | None] | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    config_path: Path | None = None,
+) -> Settings:
+    """Resolve every key from flags, environment and the discovered (or given) config file.
+
+    Flags whose value is None and empty strings count as unset. Raises ConfigError naming the
+    key and its source for any bad value; ValueError for a flag name that is not in ``KEYS``.
+    """
+    env: Mapping[str, str] = os.environ if environ is None else environ
+    here = Path(os.path.abspath(cwd if cwd is not None else Path.cwd()))
+    flag_values = dict(flags or {})
+    unknown = sorted(set(flag_values) - set(KEYS))
+    if unknown:
+        raise ValueError(f"unknown settings key(s) {unknown} in flags; valid keys: {_VALID_KEYS}")
+    files = _find_config_files(here, config_path)
+
+    def candidates(key: str) -> Iterator[_Candidate]:
+        flag = flag_values.get(key)
+        if flag is not None:
+            yield _Candidate(flag, "flag", f"the {_FLAG_NAMES[key]} option", here)
+        for name in _ENV_NAMES[key]:
+            value = env.get(name)
+            if value:
+                yield _Candidate(value, "env", f"environment variable {name}", here)
+        for config in files:
+            if key in config.values:
+                yield _Candidate(
+                    config.values[key], config.label, config.section, config.path.parent
+                )
+
+    chosen: dict[str, _Candidate] = {}
+    for key in KEYS:
+        for candidate in candidates(key):
+            value = candidate.value
+            if isinstance(value, str):
+                value = _expand(value, key, candidate.where, env)
+                if not value:
+                    continue
+            chosen[key] = _Candidate(value, candidate.label, candidate.where, candidate.base_dir)
+            break
+
+    sources = {key: chosen[key].label if key in chosen else "default" for key in KEYS}
+    config_file = files[0].path if files else None
+    default_base = config_file.parent if config_file is not None else here
+    return Settings(
+        url=_to_url(chosen["url"]) if "url" in chosen else None,
+        migrations_dir=(
+            _to_directory(chosen["migrations_dir"])
+            if "migrations_dir" in chosen
+            else default_base / "migrations"
+        ),
+        table=_to_identifier("table", chosen["table"]) if "table" in chosen else "keel_history",
+        schema=_to_identifier("schema", chosen["schema"]) if "schema" in chosen else None,
+        lock_timeout=_to_timeout(chosen["lock_timeout"]) if "lock_timeout" in chosen else 60.0,
+        lock_mode=_to_lock_mode(chosen["lock_mode"]) if "lock_mode" in chosen else "session",
+        config_file=config_file,
+        sources=MappingProxyType(sources),
+    )
+
+
+def _expand(text: str, key: str, where: str, environ: Mapping[str, str]) -> str:
+    """Expand ``${NAME}`` and ``${NAME:-default}``; errors name the variable, never the value."""
+
+    def substitute(match: re.Match[str]) -> str:
+        body = _REFERENCE_BODY.fullmatch(match.group(1) or "")
+        if body is None:
+            raise ConfigError(
+                f"{key} from {where} has a malformed ${{...}} reference; write ${{NAME}} or "
+                f"${{NAME:-default}}, where NAME is letters, digits and underscores."
+            )
+        name, default = body.group(1), body.group(2)
+        value = environ.get(name, "")
+        if value:
+            return value
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{key} from {where} refers to ${{{name}}}, but environment variable {name} is not "
+            f"set (or is empty). Fix: set {name}, or give a default with ${{{name}:-default}}."
+        )
+
+    if "${" not in text:
+        return text
+    return _REFERENCE.sub(substitute, text)
+
+
+def _find_config_files(here: Path, config_path: Path | None) -> list[_ConfigFile]:
+    """The config files in precedence order: keel.toml first, then [tool.keel], or nothing."""
+    if config_path is not None:
+        path = Path(os.path.abspath(here / config_path))
+        if not path.is_file():
+            raise ConfigError(
+                f"Config file {path} does not exist (or is not a file). Fix: check the --config "
+                f"path, or leave it out to search for keel.toml / pyproject.toml upwards."
+            )
+        if path.name == "pyproject.toml":
+            table = _tool_keel_table(path, _read_toml(path))
+            if table is None:
+                raise ConfigError(
+                    f"{path} has no [tool.keel] table. Fix: add one with keys from "
+                    f"{_VALID_KEYS}, or point --config at a keel.toml."
+                )
+            return [_checked(path, "pyproject.toml", table)]
+        return [_checked(path, "keel.toml", _read_toml(path))]
+
+    for directory in (here, *here.parents):
+        found: list[_ConfigFile] = []
+        keel_toml = directory / "keel.toml"
+        if keel_toml.is_file():
+            found.append(_checked(keel_toml, "keel.toml", _read_toml(keel_toml)))
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            table = _pyproject_keel_table(pyproject)
+            if table is not None:
+                found.append(_checked(pyproject, "pyproject.toml", table))
+        if found:
+            return found
+    return []
+
+
+def _pyproject_keel_table(path: Path) -> Mapping[str, object] | None:
+    """[tool.keel] of a discovered pyproject.toml, or None.
+
+    A pyproject.toml that does not parse is skipped unless it mentions keel: it may belong to
+    an unrelated project further up the tree.
+    """
+    try:
+        data = _read_toml(path)
+    except ConfigError:
+        try:
+            mentions_keel = "keel" in path.read_text(encoding="utf-8-sig", errors="replace")
+        except OSError:
+            mentions_keel = False
+        if mentions_keel:
+            raise
+        return None
+    return _tool_keel_table(path, data)
+
+
+def _tool_keel_table(path: Path, data: Mapping[str, object]) -> Mapping[str, object] | None:
+    tool = data.get("tool")
+    if tool is None:
+        return None
+    if not isinstance(tool, dict) or ("keel" in tool and not isinstance(tool["keel"], dict)):
+        raise ConfigError(f"{path}: [tool.keel] must be a table of keys ({_VALID_KEYS}).")
+    keel = tool.get("keel")
+    return keel if isinstance(keel, dict) else None
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not valid UTF-8. Fix: save it as UTF-8.") from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read config file {path}: {exc.strerror}.") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        if _TOML_POSITION.search(message):
+            lines = text.split("\n")
+            message = _TOML_POSITION.sub(
+                f"(at end of document, line {len(lines)}, column {len(lines[-1]) + 1})", message
+            )
+        raise ConfigError(
+            f"{path} is not valid TOML: {message}. Fix the syntax there; keel only parses "
+            f"this file, it never executes it."
+        ) from None
+
+
+def _checked(path: Path, label: str, values: Mapping[str, object]) -> _ConfigFile:
+    config = _ConfigFile(path, label, dict(values))
+    for key in values:
+        if key not in KEYS:
+            raise ConfigError(
+                f"Unknown key {key!r} in {config.section}. Valid keys: {_VALID_KEYS}. "
+                f"Fix: remove or rename it."
+            )
+    return config
+
+
+def _to_url(candidate: _Candidate) -> DatabaseURL:
+    value = candidate.value
+    if isinstance(value, DatabaseURL):
+        return value
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"url from {candidate.where} must be a string such as "
+            f'"postgresql://app@localhost/app", not {_type_name(value)}.'
+        )
+    try:
+        return parse_url(value, base_dir=candidate.base_dir)
+    except ConfigError as exc:
+        # parse_url never quotes the password, so its message can be passed on.
+        raise ConfigError(f"url from {candidate.where}: {exc}") from None
+
+
+def _to_directory(candidate: _Candidate) -> Path:
+    value = candidate.value
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(
+            f"migrations_dir from {candidate.where} must be a path string such as "
+            f'"migrations", not {_type_name(value)}.'
+        )
+    return Path(os.path.abspath(candidate.base_dir / os.fspath(value)))
+
+
+def _to_identifier(key: str, candidate: _Candidate) -> str:
+    value = candidate.value
+    if not isinstance(value, str) or not _IDENTIFIER.fullmatch(value):
+        raise ConfigError(
+            f"{key} from {candidate.where} must be an identifier (a letter or underscore, then "
+            f"letters, digits or underscores, at most 63 characters), not {_shown(value)}."
+        )
+    return value
+
+
+def _to_timeout(candidate: _Candidate) -> float:
+    value = candidate.value
+    seconds: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        raise ConfigError(
+            f"lock_timeout from {candidate.where} must be a number of seconds >= 0 "
+            f"(e.g. 60), not {_shown(value)}."
+        )
+    return seconds
+
+
+def _to_lock_mode(candidate: _Candidate) -> str:
+    value = candidate.value
+    if value not in LOCK_MODES:
+        raise ConfigError(
+            f'lock_mode from {candidate.where} must be "session" or "table", not {_shown(value)}.'
+        )
+    assert isinstance(value, str)
+    return value
+
+
+def _shown(value: object) -> str:
+    """A short description of a bad value: strings and numbers quoted, others by type."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return repr(value)
+    return _type_name(value)
+
+
+def _type_name(value: object) -> str:
+    names = {bool: "a boolean", int: "an integer", float: "a number", list: "an array"}
+    return names.get(type(value), "a table" if isinstance(value, dict) else type(value).__name__)
+
+
+def init_config_text() -> str:
+    """The commented ``keel.toml`` that ``keel init`` writes: every key with its default."""
+    return """\
+# keel.toml: settings for keel, the raw-SQL migration tool.
+# Precedence: command-line flag > environment (KEEL_URL or DATABASE_URL, KEEL_<KEY>)
+# > this file > [tool.keel] in pyproject.toml. keel finds this file from any sub-folder.
+# ${VAR} and ${VAR:-default} expand from the environment: keep passwords out of this file.
+# Relative paths are relative to the folder of this file. Uncomment a line to change it.
+
+# Database URL: postgresql://user@host:5432/db, mysql://user@host/db, sqlite:///app.db
+# (default: none; offline commands such as `keel validate --offline` need no URL).
+# url = "${DATABASE_URL}"
+
+# Folder of migration files (V<version>__<description>.sql), scanned recursively.
+# migrations_dir = "migrations"
+
+# Name of keel's history table.
+# table = "keel_history"
+
+# PostgreSQL schema for keel's tables (default: none, the connection's search_path).
+# schema = "public"
+
+# Seconds to wait for another process's migration lock before giving up (exit code 3).
+# lock_timeout = 60
+
+# "session": a database session lock that dies with its process; "table": a lease row,
+# for connection poolers and databases without session locks.
+# lock_mode = "session"
+"""

@@ -1,0 +1,256 @@
+"""Database URLs: parse, map scheme aliases to a family, keep the password out of all output.
+
+Forms (SPEC 8): ``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``sqlite:///:memory:``,
+``sqlite://`` (memory), ``postgresql://`` / ``postgres://``, ``mysql://`` / ``mariadb://``; a
+SQLAlchemy-style driver suffix (``postgresql+psycopg2://``) is accepted and ignored. The user
+info ends at the last ``@`` before the host, so an unencoded ``@`` or ``/`` in a password is
+hidden rather than leaked; percent-encoding (``%40``, ``%2F``) is the documented way.
+No str, repr or exception of this module ever contains the password.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, unquote
+
+from sqlkeel.errors import ConfigError
+
+__all__ = ["DatabaseURL", "mask_password", "parse_url"]
+
+# Accepted scheme names (before any "+driver" suffix) -> canonical family.
+_FAMILIES = {
+    "sqlite": "sqlite",
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+}
+_ACCEPTED = "sqlite, postgresql (alias postgres), mysql (alias mariadb)"
+_EXPECTED = (
+    "Expected scheme://user:password@host:port/database, e.g. "
+    "postgresql://app@localhost:5432/app, mysql://app@db.example.com/app or sqlite:///app.db"
+)
+_SQLITE_EXPECTED = (
+    "Expected sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite:///:memory:"
+)
+
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)(?:\+[A-Za-z0-9_.-]+)?")
+_PORT = re.compile(r"[0-9]{1,5}")
+# Query or conninfo keys whose value is a password.
+_SECRET_KEYS = r"(?:password|passwd|pwd)"
+_QUERY_SECRET = re.compile(rf"(?i)(^|&)({_SECRET_KEYS}=)[^&]*")
+# scheme://user:<password>@ : greedy up to the last "@" of the whitespace-free token, so a
+# password holding "@" or "/" is masked whole (over-masking is the safe direction).
+_TEXT_URL_SECRET = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)\S*@")
+# key=value conninfo (libpq, ODBC-style) and query strings: password=..., pwd='...'.
+_TEXT_KV_SECRET = re.compile(
+    rf"""(?i)\b({_SECRET_KEYS}\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;,'")]+)"""
+)
+
+
+@dataclass(frozen=True)
+class _Pieces:
+    """The raw (still percent-encoded) parts of a server URL after ``scheme://``."""
+
+    userinfo: str | None
+    hostport: str
+    path: str | None
+    query: str | None
+
+
+def _split_userinfo(rest: str) -> tuple[str | None, str]:
+    """Split ``user:password@`` off ``rest`` at its last ``@``; (None, rest) when there is none.
+
+    An ``@`` whose user name would contain ``/`` or ``?`` belongs to the path or the query.
+    """
+    at = rest.rfind("@")
+    if at < 0:
+        return None, rest
+    user = rest[:at].partition(":")[0]
+    if "/" in user or "?" in user:
+        return None, rest
+    return rest[:at], rest[at + 1 :]
+
+
+def _split_server(rest: str) -> _Pieces:
+    userinfo, after = _split_userinfo(rest)
+    location, qmark, query = after.partition("?")
+    hostport, slash, path = location.partition("/")
+    return _Pieces(userinfo, hostport, path if slash else None, query if qmark else None)
+
+
+def _mask_query(query: str) -> str:
+    return _QUERY_SECRET.sub(r"\1\2***", query)
+
+
+@dataclass(frozen=True, repr=False)
+class DatabaseURL:
+    """A parsed database URL; ``scheme`` is the family: sqlite, postgresql or mysql.
+
+    ``raw`` holds the password: print ``masked()`` (also ``str``/``repr``), never ``raw``.
+    """
+
+    scheme: str
+    raw: str
+    username: str | None
+    password: str | None
+    host: str | None
+    port: int | None
+    database: str | None
+    query: dict[str, str] = field(default_factory=dict, hash=False)
+
+    def masked(self) -> str:
+        """The URL as given, with the password (and any ``password=`` parameter) as ``***``."""
+        head, _, rest = self.raw.partition("://")
+        userinfo, after = _split_userinfo(rest) if self.scheme != "sqlite" else (None, rest)
+        location, qmark, query = after.partition("?")
+        if qmark:
+            after = f"{location}?{_mask_query(query)}"
+        if userinfo is not None:
+            user, colon, secret = userinfo.partition(":")
+            if colon and secret:
+                userinfo = f"{user}:***"
+            after = f"{userinfo}@{after}"
+        return f"{head}://{after}"
+
+    def __str__(self) -> str:
+        return self.masked()
+
+    def __repr__(self) -> str:
+        return f"DatabaseURL({self.masked()!r})"
+
+    @property
+    def is_memory(self) -> bool:
+        """True for an in-memory SQLite database."""
+        return self.scheme == "sqlite" and self.database == ":memory:"
+
+    def with_database(self, name: str) -> DatabaseURL:
+        """The same server and credentials, naming database ``name``.
+
+        For SQLite, a relative ``name`` is a file beside the current database file.
+        """
+        if not name:
+            raise ConfigError("with_database() needs a database name; got an empty one.")
+        head, _, rest = self.raw.partition("://")
+        if self.scheme == "sqlite":
+            folder = os.path.dirname(self.database or "") if not self.is_memory else ""
+            if name != ":memory:" and folder and not os.path.isabs(name):
+                name = os.path.join(folder, name)
+            _, qmark, query = rest.partition("?")
+            path = quote(name, safe="/:\\")
+            raw = f"{head}:///{path}" + (f"?{query}" if qmark else "")
+        else:
+            pieces = _split_server(rest)
+            auth = f"{pieces.userinfo}@" if pieces.userinfo is not None else ""
+            query_part = f"?{pieces.query}" if pieces.query is not None else ""
+            raw = f"{head}://{auth}{pieces.hostport}/{quote(name, safe='')}{query_part}"
+        return replace(self, raw=raw, database=name, query=dict(self.query))
+
+
+def parse_url(text: str, *, base_dir: Path | None = None) -> DatabaseURL:
+    """Parse a database URL; a relative SQLite path becomes absolute against ``base_dir`` if given.
+
+    Raises ConfigError (never quoting the password) for an empty URL, a missing ``://``, an
+    unknown scheme, a bad port or a SQLite URL without a path.
+    """
+    raw = text.strip()
+    if not raw:
+        raise ConfigError(f"The database URL is empty. {_EXPECTED}.")
+    scheme_text, sep, rest = raw.partition("://")
+    if not sep:
+        if re.match(r"(?i)sqlite(?:\+[A-Za-z0-9_.-]+)?:", raw):
+            raise ConfigError(f"The sqlite database URL has no path. {_SQLITE_EXPECTED}.")
+        raise ConfigError(f"The database URL has no '://' after its scheme. {_EXPECTED}.")
+    match = _SCHEME.fullmatch(scheme_text)
+    if match is None:
+        # Do not echo: text before a misplaced "://" may be credentials.
+        raise ConfigError(
+            f"The database URL does not start with a valid scheme; accepted schemes: "
+            f"{_ACCEPTED}. {_EXPECTED}."
+        )
+    family = _FAMILIES.get(match.group(1).lower())
+    if family is None:
+        raise ConfigError(
+            f"Unknown database URL scheme {scheme_text!r}; accepted schemes: {_ACCEPTED} "
+            f"(a driver suffix such as postgresql+psycopg:// is allowed). {_EXPECTED}."
+        )
+    if family == "sqlite":
+        return _parse_sqlite(raw, rest, base_dir)
+    return _parse_server(raw, family, rest)
+
+
+def _parse_sqlite(raw: str, rest: str, base_dir: Path | None) -> DatabaseURL:
+    location, qmark, query = rest.partition("?")
+    params = dict(parse_qsl(query, keep_blank_values=True)) if qmark else {}
+    if not location:
+        return DatabaseURL("sqlite", raw, None, None, None, None, ":memory:", params)
+    if not location.startswith("/"):
+        # SQLite URLs carry no credentials, so quoting the input is safe here.
+        raise ConfigError(
+            f"The sqlite database URL {raw!r} names a host; a file path needs three slashes "
+            f"(sqlite:///{location}). {_SQLITE_EXPECTED}."
+        )
+    path = unquote(location[1:])
+    if not path:
+        raise ConfigError(f"The sqlite database URL {raw!r} has no path. {_SQLITE_EXPECTED}.")
+    if path != ":memory:" and base_dir is not None and not os.path.isabs(path):
+        path = os.path.abspath(os.path.join(base_dir, path))
+    return DatabaseURL("sqlite", raw, None, None, None, None, path, params)
+
+
+def _parse_server(raw: str, family: str, rest: str) -> DatabaseURL:
+    pieces = _split_server(rest)
+    username: str | None = None
+    password: str | None = None
+    if pieces.userinfo is not None:
+        user, _, secret = pieces.userinfo.partition(":")
+        username = unquote(user) or None
+        password = unquote(secret) or None
+    host, port = _parse_hostport(pieces.hostport, family)
+    database = unquote(pieces.path) if pieces.path else None
+    params = dict(parse_qsl(pieces.query, keep_blank_values=True)) if pieces.query else {}
+    return DatabaseURL(family, raw, username, password, host, port, database, params)
+
+
+def _parse_hostport(hostport: str, family: str) -> tuple[str | None, int | None]:
+    # Never quote host or port in errors: a mangled URL may have a password fragment there.
+    example = f"{family}://app@[::1]:5432/app"
+    if hostport.startswith("["):
+        close = hostport.find("]")
+        if close < 0:
+            raise ConfigError(
+                f"The {family} database URL has an IPv6 host without its closing ']'; "
+                f"write it in brackets, e.g. {example}. {_EXPECTED}."
+            )
+        host, after = hostport[1:close], hostport[close + 1 :]
+        if after and not after.startswith(":"):
+            raise ConfigError(
+                f"The {family} database URL has text after the IPv6 host's ']' that is not "
+                f"':port'. {_EXPECTED}."
+            )
+        port_text: str | None = after[1:] if after else None
+    else:
+        host, colon, port_part = hostport.partition(":")
+        port_text = port_part if colon else None
+    port: int | None = None
+    if port_text is not None:
+        if not _PORT.fullmatch(port_text) or not 1 <= int(port_text) <= 65535:
+            raise ConfigError(
+                f"The {family} database URL has an invalid port: expected a number from 1 to "
+                f"65535 after the host; IPv6 hosts go in brackets ({example}); percent-encode "
+                f"':', '/', '?' and '@' in user names and passwords. {_EXPECTED}."
+            )
+        port = int(port_text)
+    return unquote(host) or None, port
+
+
+def mask_password(text: str) -> str:
+    """Replace every password in ``text`` (URLs, ``password=`` pairs) with ``***``.
+
+    For messages that come from drivers and may quote a connection string.
+    """
+    text = _TEXT_URL_SECRET.sub(r"\1***@", text)
+    return _TEXT_KV_SECRET.sub(r"\1***", text)

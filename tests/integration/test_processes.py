@@ -1,0 +1,141 @@
+"""Real processes against real databases: the migration lock serialises concurrent
+upgrades, and a killed keel never leaves the lock held or a half-applied migration."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sqlkeel import Keel
+
+pytestmark = pytest.mark.slow
+
+SLOW_SQL = {
+    "postgres": "SELECT pg_sleep({seconds});",
+    # SQLite has no sleep(): a recursive count keeps the statement busy instead.
+    "sqlite": (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows}) "
+        "SELECT count(*) FROM c;"
+    ),
+}
+
+
+def slow(dialect: str, seconds: float) -> str:
+    return SLOW_SQL[dialect].format(seconds=seconds, rows=int(seconds * 3_000_000))
+
+
+def dialect_of(url: str) -> str:
+    return "sqlite" if url.startswith("sqlite") else "postgres"
+
+
+def keel_process(url: str, migrations: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
+    env.pop("DATABASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "sqlkeel", "--url", url, "--dir", str(migrations), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def write(migrations: Path, name: str, sql: str) -> None:
+    (migrations / name).write_text(sql, encoding="utf-8")
+
+
+def test_two_concurrent_upgrades_apply_every_migration_exactly_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    dialect = dialect_of(db_url)
+    write(migrations, "V1__slow_start.sql", f"CREATE TABLE t1 (id integer);\n{slow(dialect, 1.5)}\n")
+    for n in range(2, 6):
+        # No IF NOT EXISTS: running any file twice would fail the second process.
+        write(migrations, f"V{n}__table_{n}.sql", f"CREATE TABLE t{n} (id integer);\n")
+
+    first = keel_process(db_url, migrations, "upgrade")
+    second = keel_process(db_url, migrations, "upgrade")
+    outputs = [p.communicate(timeout=120) for p in (first, second)]
+
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert any("waiting for the migration lock" in err for _out, err in outputs), outputs
+    with Keel(url=db_url, migrations_dir=migrations) as keel:
+        rows = keel.history().rows
+        log = keel.log().rows
+    assert [str(r.version) for r in rows] == ["1", "2", "3", "4", "5"]
+    assert sorted(r.version for r in log if r.action == "upgrade") == ["1", "2", "3", "4", "5"]
+
+
+def _wait_until_holding(url: str, migrations: Path, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        with Keel(url=url, migrations_dir=migrations) as keel:
+            if keel.lock_status().holder is not None and keel.history().rows:
+                return
+        time.sleep(0.1)
+    raise AssertionError("the upgrade never took the lock and applied V1")
+
+
+def test_killed_upgrade_leaves_no_lock_and_no_history_row(db_url: str, tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    dialect = dialect_of(db_url)
+    write(migrations, "V1__first.sql", "CREATE TABLE first (id integer);\n")
+    write(
+        migrations,
+        "V2__interrupted.sql",
+        f"CREATE TABLE interrupted (id integer);\n{slow(dialect, 60)}\n",
+    )
+    proc = keel_process(db_url, migrations, "upgrade")
+    _wait_until_holding(db_url, migrations, proc)
+    time.sleep(0.5)  # well inside the slow statement of V2
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=10)
+
+    # The file was never applied, so editing it is allowed; the next run must proceed
+    # without 'keel unlock' (the server or kernel dropped the lock with the process).
+    write(migrations, "V2__interrupted.sql", "CREATE TABLE interrupted (id integer);\n")
+    with Keel(url=db_url, migrations_dir=migrations) as keel:
+        assert [str(r.version) for r in keel.history().rows] == ["1"]
+    rerun = keel_process(db_url, migrations, "upgrade", "--lock-timeout", "20")
+    out, err = rerun.communicate(timeout=60)
+    assert rerun.returncode == 0, (out, err)
+    with Keel(url=db_url, migrations_dir=migrations) as keel:
+        assert [str(r.version) for r in keel.history().rows] == ["1", "2"]
+        assert keel.lock_status().holder is None
+
+
+def test_no_wait_fails_at_once_with_exit_3_naming_the_holder(db_url: str, tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    write(migrations, "V1__first.sql", "CREATE TABLE first (id integer);\n")
+    write(migrations, "V2__slow.sql", f"{slow(dialect_of(db_url), 30)}\n")
+    holder = keel_process(db_url, migrations, "upgrade")
+    try:
+        _wait_until_holding(db_url, migrations, holder)
+        started = time.monotonic()
+        blocked = keel_process(db_url, migrations, "upgrade", "--no-wait")
+        out, err = blocked.communicate(timeout=30)
+        assert blocked.returncode == 3, (out, err)
+        assert time.monotonic() - started < 10
+        assert f"pid {holder.pid}" in err
+        status = keel_process(db_url, migrations, "lock-status", "--json")
+        doc = json.loads(status.communicate(timeout=30)[0])
+        assert doc["held"] is True and f"pid {holder.pid}" in doc["holder"]
+        timed = keel_process(db_url, migrations, "upgrade", "--lock-timeout", "1")
+        out, err = timed.communicate(timeout=30)
+        assert timed.returncode == 3, (out, err)
+        assert "waiting for the migration lock" in err and "not acquired within 1 s" in err
+    finally:
+        holder.kill()
+        holder.communicate(timeout=10)

@@ -44,7 +44,35 @@ _EXPORTS = {
     "Problem": "sqlkeel.errors",
 }
 
-__all__ = ["__version__", *sorted(_EXPORTS)]
+__all__ = [
+    "BaselineResult",
+    "ConfigError",
+    "ConnectionFailed",
+    "HistoryResult",
+    "Keel",
+    "KeelError",
+    "Listener",
+    "LockStatusResult",
+    "LockTimeout",
+    "LogResult",
+    "MigrationFailed",
+    "PlanError",
+    "Problem",
+    "RepairResult",
+    "RollbackResult",
+    "Settings",
+    "SourceError",
+    "StatusResult",
+    "StepResult",
+    "UpgradeResult",
+    "UsageError",
+    "ValidateResult",
+    "ValidationFailed",
+    "Version",
+    "__version__",
+    "init_project",
+    "load_settings",
+]
 
 if TYPE_CHECKING:
     from sqlkeel.api import (

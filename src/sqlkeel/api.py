@@ -32,9 +32,9 @@ from sqlkeel.core.plan import (
 )
 from sqlkeel.core.status import StatusEntry, describe
 from sqlkeel.core.versions import Version
-from sqlkeel.discovery import Discovery, discover, sql_paths
 from sqlkeel.dialects import dialect_for, split_options_for
 from sqlkeel.dialects.base import Connection, Dialect, Holder
+from sqlkeel.discovery import Discovery, discover, sql_paths
 from sqlkeel.errors import ConfigError, KeelError, Problem, UsageError, ValidationFailed
 from sqlkeel.execute import Listener, Runner, StepResult
 from sqlkeel.history import Entry, HistoryStore
@@ -190,12 +190,12 @@ class Keel:
             if self.settings.url is None:
                 raise ConfigError(
                     "no database URL is configured. Fix: pass --url, set KEEL_URL or "
-                    "DATABASE_URL, or put url = \"...\" in keel.toml."
+                    'DATABASE_URL, or put url = "..." in keel.toml.'
                 )
             if self.settings.lock_mode != "session":
                 raise ConfigError(
                     f"lock_mode = {self.settings.lock_mode!r} is not available in this version "
-                    "of keel. Fix: use lock_mode = \"session\" (the default)."
+                    'of keel. Fix: use lock_mode = "session" (the default).'
                 )
             self._dialect = dialect_for(
                 self.settings.url, table=self.settings.table, schema=self.settings.schema
@@ -226,8 +226,13 @@ class Keel:
 
     def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
         return Runner(
-            self.dialect, store.conn, store, history,
-            clock=self.clock, user=self.user, listener=self.listener,
+            self.dialect,
+            store.conn,
+            store,
+            history,
+            clock=self.clock,
+            user=self.user,
+            listener=self.listener,
         )
 
     # -- commands that write -------------------------------------------------------------
@@ -253,7 +258,9 @@ class Keel:
                 "implicitly, so the run could not be rolled back as a whole. Fix: run without it."
             )
         kwargs: dict[str, Any] = dict(
-            target=target, count=count, single_transaction=single_transaction,
+            target=target,
+            count=count,
+            single_transaction=single_transaction,
             source_problems=found.problems,
         )
         if dry_run:
@@ -303,13 +310,19 @@ class Keel:
         if found.problems:
             raise ValidationFailed(found.problems)
         if dry_run:
-            actions = plan_repair(found.files, self._store().read(),
-                                  checksums=checksums, missing=missing, failed=failed)
+            actions = plan_repair(
+                found.files,
+                self._store().read(),
+                checksums=checksums,
+                missing=missing,
+                failed=failed,
+            )
             return RepairResult(tuple(actions), dry_run=True)
         with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
             history = store.read()
-            actions = plan_repair(found.files, history,
-                                  checksums=checksums, missing=missing, failed=failed)
+            actions = plan_repair(
+                found.files, history, checksums=checksums, missing=missing, failed=failed
+            )
             d, conn = self.dialect, store.conn
             d.begin(conn)
             try:
@@ -320,8 +333,12 @@ class Keel:
                     else:
                         store.delete([action.row])
                     store.append_log(
-                        action="repair", at=self.clock(), by=self.user, outcome="success",
-                        version=action.row.label, script=action.row.script,
+                        action="repair",
+                        at=self.clock(),
+                        by=self.user,
+                        outcome="success",
+                        version=action.row.label,
+                        script=action.row.script,
                         detail=action.description,
                     )
                 d.commit(conn)
@@ -346,7 +363,10 @@ class Keel:
                 for file in chosen:
                     store.insert(Entry(file, at, self.user, 0))
                 store.append_log(
-                    action="baseline", at=at, by=self.user, outcome="success",
+                    action="baseline",
+                    at=at,
+                    by=self.user,
+                    outcome="success",
                     version=str(target),
                     detail=f"recorded {len(chosen)} migration(s) up to {target} as applied "
                     "without running them",
@@ -401,7 +421,7 @@ class Keel:
         if not slug:
             raise UsageError(
                 f"description {description!r} has no letters or digits. "
-                "Fix: describe the change, e.g. keel new \"add users\"."
+                'Fix: describe the change, e.g. keel new "add users".'
             )
         directory = self.settings.migrations_dir
         existing = []
@@ -425,9 +445,7 @@ class Keel:
         target = directory / f"V{chosen}__{slug}.sql"
         if target.exists():
             raise UsageError(f"{target} already exists. Fix: choose another description.")
-        target.write_text(
-            f"-- {description}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8"
-        )
+        target.write_text(f"-- {description}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8")
         return target
 
 

@@ -6,6 +6,7 @@ error; 3 lock not acquired in time. The CLI prints ``str(error)`` as one paragra
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -34,7 +35,13 @@ class SourceError(KeelError):
     """
 
     def __init__(
-        self, message: str, *, path: str = "", line: int = 0, fix: str = "", code: str = "parse-error"
+        self,
+        message: str,
+        *,
+        path: str = "",
+        line: int = 0,
+        fix: str = "",
+        code: str = "parse-error",
     ) -> None:
         self.message = message
         self.code = code
@@ -76,7 +83,7 @@ class Problem:
 class ValidationFailed(KeelError):
     """Validation found problems; ``problems`` holds every one of them at once."""
 
-    def __init__(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+    def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         count = len(self.problems)
         head = f"validation failed: {count} problem{'s' if count != 1 else ''}"

@@ -49,7 +49,7 @@ class StepResult:
 
 
 def _ms(start: float) -> int:
-    return int(round((time.perf_counter() - start) * 1000))
+    return round((time.perf_counter() - start) * 1000)
 
 
 class _StatementFailed(Exception):
@@ -89,7 +89,11 @@ class Runner:
 
     # -- pieces --------------------------------------------------------------------------
     def _section(self, step: Step) -> Section:
-        section = step.migration.upgrade if step.direction is Direction.UPGRADE else step.migration.rollback
+        section = (
+            step.migration.upgrade
+            if step.direction is Direction.UPGRADE
+            else step.migration.rollback
+        )
         assert section is not None  # plan_rollback refuses files without a rollback section
         return section
 
@@ -107,8 +111,13 @@ class Runner:
         if step.direction is Direction.UPGRADE:
             self.store.insert(Entry(file, at, self.user, ms))
         self.store.append_log(
-            action=step.direction.value, at=at, by=self.user, outcome="success",
-            duration_ms=ms, version=file.label, script=file.path,
+            action=step.direction.value,
+            at=at,
+            by=self.user,
+            outcome="success",
+            duration_ms=ms,
+            version=file.label,
+            script=file.path,
         )
 
     def _failure(
@@ -128,8 +137,13 @@ class Runner:
 
     def _log_failure(self, step: Step, at: datetime, ms: int, error: MigrationFailed) -> None:
         self.store.append_log(
-            action=step.direction.value, at=at, by=self.user, outcome="failed",
-            duration_ms=ms, version=step.migration.label, script=step.migration.path,
+            action=step.direction.value,
+            at=at,
+            by=self.user,
+            outcome="failed",
+            duration_ms=ms,
+            version=step.migration.label,
+            script=step.migration.path,
             detail=str(error),
         )
 
@@ -157,7 +171,9 @@ class Runner:
         except _StatementFailed as failure:
             self.dialect.rollback(self.conn)
             error = self._failure(
-                step, failure, recorded=False,
+                step,
+                failure,
+                recorded=False,
                 note="The migration was rolled back and left no trace; earlier migrations "
                 "stay applied. Fix the statement and run the command again.",
             )
@@ -173,7 +189,9 @@ class Runner:
         except _StatementFailed as failure:
             ran = failure.index - 1
             error = self._failure(
-                step, failure, recorded=True,
+                step,
+                failure,
+                recorded=True,
                 note=(
                     f"This migration runs outside a transaction, so {ran} earlier statement"
                     f"{'s' if ran != 1 else ''} of it stayed applied; it is recorded as failed. "
@@ -219,7 +237,9 @@ class Runner:
             self.dialect.rollback(self.conn)
             assert step is not None
             error = self._failure(
-                step, failure, recorded=False,
+                step,
+                failure,
+                recorded=False,
                 note="--single-transaction: the whole run was rolled back; no migration "
                 "of it was applied.",
             )

@@ -221,6 +221,8 @@ class HistoryStore:
             f"FROM {self.log} ORDER BY id",
         )
         return tuple(
-            LogRow(int(r[0]), r[1], r[2], r[3], _as_datetime(r[4]), r[5], int(r[6]), r[7], r[8] or "")
+            LogRow(
+                int(r[0]), r[1], r[2], r[3], _as_datetime(r[4]), r[5], int(r[6]), r[7], r[8] or ""
+            )
             for r in rows
         )

@@ -44,19 +44,44 @@ def _remember(name: str) -> Callable[[click.Context, click.Parameter, Any], Any]
 def global_options(func: F) -> F:
     """Attach --url/--dir/--config/-q/-v to the group and to every command."""
     options = [
-        click.option("--url", metavar="URL", expose_value=False, callback=_remember("url"),
-                     help="Database URL (else KEEL_URL, DATABASE_URL, keel.toml)."),
-        click.option("--dir", "dir", metavar="DIR", expose_value=False,
-                     callback=_remember("dir"),
-                     help="Migrations directory (default: migrations)."),
-        click.option("--config", metavar="FILE", expose_value=False,
-                     callback=_remember("config"),
-                     help="Config file to use instead of searching for keel.toml."),
-        click.option("-q", "--quiet", is_flag=True, expose_value=False,
-                     callback=_remember("quiet"), help="Print only errors."),
-        click.option("-v", "--verbose", is_flag=True, expose_value=False,
-                     callback=_remember("verbose"),
-                     help="More detail; tracebacks on unexpected errors."),
+        click.option(
+            "--url",
+            metavar="URL",
+            expose_value=False,
+            callback=_remember("url"),
+            help="Database URL (else KEEL_URL, DATABASE_URL, keel.toml).",
+        ),
+        click.option(
+            "--dir",
+            "dir",
+            metavar="DIR",
+            expose_value=False,
+            callback=_remember("dir"),
+            help="Migrations directory (default: migrations).",
+        ),
+        click.option(
+            "--config",
+            metavar="FILE",
+            expose_value=False,
+            callback=_remember("config"),
+            help="Config file to use instead of searching for keel.toml.",
+        ),
+        click.option(
+            "-q",
+            "--quiet",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember("quiet"),
+            help="Print only errors.",
+        ),
+        click.option(
+            "-v",
+            "--verbose",
+            is_flag=True,
+            expose_value=False,
+            callback=_remember("verbose"),
+            help="More detail; tracebacks on unexpected errors.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -64,9 +89,14 @@ def global_options(func: F) -> F:
 
 
 def json_option(func: F) -> F:
-    return click.option("--json", "json_", is_flag=True, expose_value=False,
-                        callback=_remember("json"),
-                        help="Print one JSON document on stdout and nothing else.")(func)
+    return click.option(
+        "--json",
+        "json_",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember("json"),
+        help="Print one JSON document on stdout and nothing else.",
+    )(func)
 
 
 class KeelGroup(click.Group):

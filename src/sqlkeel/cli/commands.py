@@ -69,8 +69,11 @@ def _keel() -> Keel:
 def _print_plan(plan: Plan, *, with_sql: bool) -> None:
     count = len(plan.steps)
     if not count:
-        _say("Nothing to do: no pending migrations." if plan.direction.value == "upgrade"
-             else "Nothing to roll back.")
+        _say(
+            "Nothing to do: no pending migrations."
+            if plan.direction.value == "upgrade"
+            else "Nothing to roll back."
+        )
         return
     layout = "all in one transaction" if plan.single_transaction else "each in its own transaction"
     _say(f"-- plan: {plan.direction.value} {count} migration{'s' if count != 1 else ''}, {layout}")
@@ -101,8 +104,12 @@ def init() -> None:
 
 @click.command()
 @click.argument("description")
-@click.option("--version", "version", metavar="V",
-              help="Version to use instead of the UTC timestamp yyyymmdd.hhmmss.")
+@click.option(
+    "--version",
+    "version",
+    metavar="V",
+    help="Version to use instead of the UTC timestamp yyyymmdd.hhmmss.",
+)
 @global_options
 def new(description: str, version: str | None) -> None:
     """Create V<version>__<description>.sql with empty upgrade and rollback sections.
@@ -114,25 +121,38 @@ def new(description: str, version: str | None) -> None:
 
 
 def _write_options(func: Any) -> Any:
-    func = click.option("--lock-timeout", type=float, metavar="S",
-                        help="Seconds to wait for the migration lock (default 60).")(func)
-    func = click.option("--no-wait", is_flag=True,
-                        help="Fail at once (exit 3) if another process holds the lock.")(func)
+    func = click.option(
+        "--lock-timeout",
+        type=float,
+        metavar="S",
+        help="Seconds to wait for the migration lock (default 60).",
+    )(func)
+    func = click.option(
+        "--no-wait", is_flag=True, help="Fail at once (exit 3) if another process holds the lock."
+    )(func)
     return func
 
 
 @click.command()
 @click.option("--to", "to", metavar="V", help="Stop after version V.")
 @click.option("--count", type=int, metavar="N", help="Apply at most N versioned migrations.")
-@click.option("--dry-run", is_flag=True,
-              help="Print the plan and its SQL; change nothing, take no lock.")
-@click.option("--single-transaction", is_flag=True,
-              help="All pending migrations in one transaction (PostgreSQL, SQLite).")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan and its SQL; change nothing, take no lock."
+)
+@click.option(
+    "--single-transaction",
+    is_flag=True,
+    help="All pending migrations in one transaction (PostgreSQL, SQLite).",
+)
 @_write_options
 @global_options
 def upgrade(
-    to: str | None, count: int | None, dry_run: bool, single_transaction: bool,
-    lock_timeout: float | None, no_wait: bool,
+    to: str | None,
+    count: int | None,
+    dry_run: bool,
+    single_transaction: bool,
+    lock_timeout: float | None,
+    no_wait: bool,
 ) -> None:
     """Apply pending migrations in version order.
 
@@ -140,8 +160,12 @@ def upgrade(
     """
     keel = _keel()
     result = keel.upgrade(
-        to=to, count=count, dry_run=dry_run, single_transaction=single_transaction,
-        wait=not no_wait, lock_timeout=lock_timeout,
+        to=to,
+        count=count,
+        dry_run=dry_run,
+        single_transaction=single_transaction,
+        wait=not no_wait,
+        lock_timeout=lock_timeout,
     )
     if dry_run:
         _print_plan(result.plan, with_sql=True)
@@ -151,15 +175,20 @@ def upgrade(
         return
     total = sum(s.duration_ms for s in result.applied)
     head = keel.current()
-    _say(f"Applied {len(result.applied)} migration{'s' if len(result.applied) != 1 else ''} "
-         f"in {render.duration(total)}; now at version {head or 'none'}.")
+    _say(
+        f"Applied {len(result.applied)} migration{'s' if len(result.applied) != 1 else ''} "
+        f"in {render.duration(total)}; now at version {head or 'none'}."
+    )
 
 
 @click.command()
-@click.option("--to", "to", metavar="V", help="Roll back every version above V (V stays applied; 0 = all).")
+@click.option(
+    "--to", "to", metavar="V", help="Roll back every version above V (V stays applied; 0 = all)."
+)
 @click.option("--count", type=int, metavar="N", help="Roll back the last N migrations (default 1).")
-@click.option("--dry-run", is_flag=True,
-              help="Print the plan and its SQL; change nothing, take no lock.")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan and its SQL; change nothing, take no lock."
+)
 @_write_options
 @global_options
 def rollback(
@@ -170,8 +199,9 @@ def rollback(
     Examples: keel rollback; keel rollback --count 2; keel rollback --to 3
     """
     keel = _keel()
-    result = keel.rollback(to=to, count=count, dry_run=dry_run, wait=not no_wait,
-                           lock_timeout=lock_timeout)
+    result = keel.rollback(
+        to=to, count=count, dry_run=dry_run, wait=not no_wait, lock_timeout=lock_timeout
+    )
     if dry_run:
         _print_plan(result.plan, with_sql=True)
         return
@@ -188,11 +218,17 @@ def _status_json(result: Any) -> dict[str, Any]:
         "head": result.head,
         "migrations": [
             {
-                "version": e.version, "kind": e.kind, "description": e.description,
-                "script": e.script, "state": e.state, "order": e.order,
+                "version": e.version,
+                "kind": e.kind,
+                "description": e.description,
+                "script": e.script,
+                "state": e.state,
+                "order": e.order,
                 "applied_at": e.applied_at.isoformat() if e.applied_at else None,
-                "applied_by": e.applied_by, "execution_ms": e.execution_ms,
-                "rollback_changed": e.rollback_changed, "has_rollback": e.has_rollback,
+                "applied_by": e.applied_by,
+                "execution_ms": e.execution_ms,
+                "rollback_changed": e.rollback_changed,
+                "has_rollback": e.has_rollback,
             }
             for e in result.entries
         ],
@@ -201,8 +237,13 @@ def _status_json(result: Any) -> dict[str, Any]:
 
 
 def _problem_json(p: Any) -> dict[str, Any]:
-    return {"code": p.code, "path": p.path, "line": p.line or None,
-            "message": p.message, "fix": p.fix}
+    return {
+        "code": p.code,
+        "path": p.path,
+        "line": p.line or None,
+        "message": p.message,
+        "fix": p.fix,
+    }
 
 
 @click.command()
@@ -218,34 +259,53 @@ def status() -> None:
     rows, colours = [], []
     for e in result.entries:
         note = " (rollback section changed)" if e.rollback_changed else ""
-        rows.append([
-            str(e.order) if e.order else "",
-            e.version or ("R" if e.kind == "repeatable" else "RA"),
-            e.description.replace("_", " "),
-            e.state + note,
-            render.when(e.applied_at),
-            e.applied_by or "",
-            render.duration(e.execution_ms),
-            e.script,
-        ])
+        rows.append(
+            [
+                str(e.order) if e.order else "",
+                e.version or ("R" if e.kind == "repeatable" else "RA"),
+                e.description.replace("_", " "),
+                e.state + note,
+                render.when(e.applied_at),
+                e.applied_by or "",
+                render.duration(e.execution_ms),
+                e.script,
+            ]
+        )
         colours.append(render.STATE_COLOURS.get(e.state))
     pending = sum(1 for e in result.entries if e.state == "pending")
     applied = sum(1 for e in result.entries if e.state == "applied")
     if rows:
-        _say(render.table(
-            ["Next", "Version", "Description", "State", "Applied at (UTC)", "By", "Time", "File"],
-            rows, colours=colours, colour_column=3, enabled=colour,
-        ))
+        _say(
+            render.table(
+                [
+                    "Next",
+                    "Version",
+                    "Description",
+                    "State",
+                    "Applied at (UTC)",
+                    "By",
+                    "Time",
+                    "File",
+                ],
+                rows,
+                colours=colours,
+                colour_column=3,
+                enabled=colour,
+            )
+        )
         _say()
-    _say(f"Head: {result.head or 'none'}. {applied} applied, {pending} pending"
-         f"{', ' + str(len(result.problems)) + ' problem(s)' if result.problems else ''}.")
+    _say(
+        f"Head: {result.head or 'none'}. {applied} applied, {pending} pending"
+        f"{', ' + str(len(result.problems)) + ' problem(s)' if result.problems else ''}."
+    )
     for p in result.problems:
         _say(render.paint(f"problem: {p}", "red", colour))
 
 
 @click.command()
-@click.option("--log", "show_log", is_flag=True,
-              help="Show the audit trail of every action instead.")
+@click.option(
+    "--log", "show_log", is_flag=True, help="Show the audit trail of every action instead."
+)
 @json_option
 @global_options
 def history(show_log: bool) -> None:
@@ -255,45 +315,99 @@ def history(show_log: bool) -> None:
     if show_log:
         log = keel.log()
         if as_json:
-            render.emit_json({"log": [
-                {"id": r.id, "action": r.action, "version": r.version, "script": r.script,
-                 "at": r.at.isoformat(), "by": r.by, "duration_ms": r.duration_ms,
-                 "outcome": r.outcome, "detail": r.detail} for r in log.rows]})
+            render.emit_json(
+                {
+                    "log": [
+                        {
+                            "id": r.id,
+                            "action": r.action,
+                            "version": r.version,
+                            "script": r.script,
+                            "at": r.at.isoformat(),
+                            "by": r.by,
+                            "duration_ms": r.duration_ms,
+                            "outcome": r.outcome,
+                            "detail": r.detail,
+                        }
+                        for r in log.rows
+                    ]
+                }
+            )
             return
         if not log.rows:
             _say("The log is empty: keel has not changed this database yet.")
             return
         colour = render.use_colour(sys.stdout)
-        _say(render.table(
-            ["At (UTC)", "Action", "Version", "File", "By", "Time", "Outcome", "Detail"],
-            [[render.when(r.at), r.action, r.version or "", r.script or "", r.by,
-              render.duration(r.duration_ms), r.outcome, r.detail.splitlines()[0] if r.detail else ""]
-             for r in log.rows],
-            colours=[render.STATE_COLOURS.get(r.outcome, "red") for r in log.rows],
-            colour_column=6, enabled=colour,
-        ))
+        _say(
+            render.table(
+                ["At (UTC)", "Action", "Version", "File", "By", "Time", "Outcome", "Detail"],
+                [
+                    [
+                        render.when(r.at),
+                        r.action,
+                        r.version or "",
+                        r.script or "",
+                        r.by,
+                        render.duration(r.duration_ms),
+                        r.outcome,
+                        r.detail.splitlines()[0] if r.detail else "",
+                    ]
+                    for r in log.rows
+                ],
+                colours=[render.STATE_COLOURS.get(r.outcome, "red") for r in log.rows],
+                colour_column=6,
+                enabled=colour,
+            )
+        )
         return
     rows = keel.history().rows
     if as_json:
-        render.emit_json({"migrations": [
-            {"version": str(r.version) if r.version else None, "kind": r.kind.value,
-             "description": r.description, "script": r.script, "state": r.state.value,
-             "applied_at": r.applied_at.isoformat(), "applied_by": r.applied_by,
-             "execution_ms": r.execution_ms, "checksum": r.checksum,
-             "failed_statement": r.failed_statement, "failed_line": r.failed_line,
-             "error": r.error} for r in rows]})
+        render.emit_json(
+            {
+                "migrations": [
+                    {
+                        "version": str(r.version) if r.version else None,
+                        "kind": r.kind.value,
+                        "description": r.description,
+                        "script": r.script,
+                        "state": r.state.value,
+                        "applied_at": r.applied_at.isoformat(),
+                        "applied_by": r.applied_by,
+                        "execution_ms": r.execution_ms,
+                        "checksum": r.checksum,
+                        "failed_statement": r.failed_statement,
+                        "failed_line": r.failed_line,
+                        "error": r.error,
+                    }
+                    for r in rows
+                ]
+            }
+        )
         return
     if not rows:
         _say("No migrations applied yet.")
         return
     colour = render.use_colour(sys.stdout)
-    _say(render.table(
-        ["Version", "Description", "Applied at (UTC)", "By", "Time", "State", "File"],
-        [[r.label, r.description.replace("_", " "), render.when(r.applied_at), r.applied_by,
-          render.duration(r.execution_ms), r.state.value, r.script] for r in rows],
-        colours=[render.STATE_COLOURS.get(r.state.value) for r in rows],
-        colour_column=5, enabled=colour,
-    ))
+    _say(
+        render.table(
+            ["Version", "Description", "Applied at (UTC)", "By", "Time", "State", "File"],
+            [
+                [
+                    r.label,
+                    r.description.replace("_", " "),
+                    render.when(r.applied_at),
+                    r.applied_by,
+                    render.duration(r.execution_ms),
+                    r.state.value,
+                    r.script,
+                ]
+                for r in rows
+            ],
+            colours=[render.STATE_COLOURS.get(r.state.value) for r in rows],
+            colour_column=5,
+            enabled=colour,
+        )
+    )
 
 
 @click.command()
@@ -328,8 +442,10 @@ def validate(offline: bool) -> None:
         render.emit_json({"ok": True, "files": result.files, "offline": offline, "problems": []})
     else:
         where = "files" if offline else "files and history"
-        _say(f"OK: {result.files} migration file{'s' if result.files != 1 else ''} checked "
-             f"({where}); no problems.")
+        _say(
+            f"OK: {result.files} migration file{'s' if result.files != 1 else ''} checked "
+            f"({where}); no problems."
+        )
 
 
 @click.command()
@@ -339,11 +455,23 @@ def validate(offline: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @_write_options
 @global_options
-def repair(checksums: bool, missing: bool, failed: bool, dry_run: bool,
-           lock_timeout: float | None, no_wait: bool) -> None:
+def repair(
+    checksums: bool,
+    missing: bool,
+    failed: bool,
+    dry_run: bool,
+    lock_timeout: float | None,
+    no_wait: bool,
+) -> None:
     """Make deliberate changes to the history; each is printed and logged."""
-    result = _keel().repair(checksums=checksums, missing=missing, failed=failed,
-                            dry_run=dry_run, wait=not no_wait, lock_timeout=lock_timeout)
+    result = _keel().repair(
+        checksums=checksums,
+        missing=missing,
+        failed=failed,
+        dry_run=dry_run,
+        wait=not no_wait,
+        lock_timeout=lock_timeout,
+    )
     if not result.actions:
         _say("Nothing to repair.")
         return
@@ -375,11 +503,14 @@ def lock_status() -> None:
     result = _keel().lock_status()
     holder = result.holder
     if _opts().json:
-        render.emit_json({
-            "mode": result.mode, "held": holder is not None,
-            "holder": holder.description if holder else None,
-            "since": holder.since.isoformat() if holder and holder.since else None,
-        })
+        render.emit_json(
+            {
+                "mode": result.mode,
+                "held": holder is not None,
+                "holder": holder.description if holder else None,
+                "since": holder.since.isoformat() if holder and holder.since else None,
+            }
+        )
     elif holder is None:
         click.echo("The migration lock is free.")
     else:
@@ -399,8 +530,20 @@ def unlock() -> None:
         return
     from sqlkeel.errors import ConfigError
 
-    raise ConfigError("lock_mode = \"table\" is not available in this version of keel.")
+    raise ConfigError('lock_mode = "table" is not available in this version of keel.')
 
 
-ALL = [init, new, upgrade, rollback, status, history, current, validate, repair, baseline,
-       lock_status, unlock]
+ALL = [
+    init,
+    new,
+    upgrade,
+    rollback,
+    status,
+    history,
+    current,
+    validate,
+    repair,
+    baseline,
+    lock_status,
+    unlock,
+]

@@ -43,7 +43,11 @@ def parse_filename(path: str) -> FileName:
     match = _NAME.fullmatch(name)
     # The prefix letters must be upper case (``v1__x.sql`` is a typo, not a migration);
     # only the extension is case-insensitive.
-    if not match or not name.startswith(("V", "R")) or (match["prefix"] and not match["prefix"].isupper()):
+    if (
+        not match
+        or not name.startswith(("V", "R"))
+        or (match["prefix"] and not match["prefix"].isupper())
+    ):
         raise SourceError(
             f"file name {name!r} is not a migration file name.",
             path=path,
@@ -93,7 +97,9 @@ def _read_directives(path: str, text: str, tokens: list[Token]) -> _Directives:
         items = match["body"].strip().split()
         if not items:
             raise SourceError(
-                "empty '-- keel:' directive.", path=path, line=token.line,
+                "empty '-- keel:' directive.",
+                path=path,
+                line=token.line,
                 fix="write '-- keel: transaction=off' or '-- keel: delimiter=<token>'.",
             )
         for item in items:
@@ -132,7 +138,11 @@ def _markers(path: str, text: str, tokens: list[Token]) -> dict[str, Token]:
                 fix=f"keep a single '-- {name}' line; each section appears at most once.",
             )
         found[name] = token
-    if "upgrade" in found and "rollback" in found and found["rollback"].start < found["upgrade"].start:
+    if (
+        "upgrade" in found
+        and "rollback" in found
+        and found["rollback"].start < found["upgrade"].start
+    ):
         raise SourceError(
             "'-- rollback' comes before '-- upgrade'.",
             path=path,
@@ -140,7 +150,11 @@ def _markers(path: str, text: str, tokens: list[Token]) -> dict[str, Token]:
             fix="put the upgrade section first, then '-- rollback' and its statements.",
         )
     if "upgrade" in found:
-        before = [t for t in tokens if t.end <= found["upgrade"].start and t.kind not in ("space", "comment")]
+        before = [
+            t
+            for t in tokens
+            if t.end <= found["upgrade"].start and t.kind not in ("space", "comment")
+        ]
         if before:
             raise SourceError(
                 "SQL appears before the '-- upgrade' marker.",
@@ -159,8 +173,12 @@ def _section(
     try:
         statements = split_statements(body, options, first_line=first_line, delimiter=delimiter)
     except SplitError as exc:
-        raise SourceError(exc.message, path=path, line=exc.line,
-                          fix="close the quote, comment or dollar-quoted body.") from exc
+        raise SourceError(
+            exc.message,
+            path=path,
+            line=exc.line,
+            fix="close the quote, comment or dollar-quoted body.",
+        ) from exc
     return Section(statements, checksum(body, options), first_line)
 
 
@@ -173,8 +191,12 @@ def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFil
     try:
         tokens = tokenize(text, options)
     except SplitError as exc:
-        raise SourceError(exc.message, path=path, line=exc.line,
-                          fix="close the quote, comment or dollar-quoted body.") from exc
+        raise SourceError(
+            exc.message,
+            path=path,
+            line=exc.line,
+            fix="close the quote, comment or dollar-quoted body.",
+        ) from exc
     directives = _read_directives(path, text, tokens)
     markers = _markers(path, text, tokens)
     up_start = markers["upgrade"].end if "upgrade" in markers else 0

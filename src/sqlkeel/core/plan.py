@@ -270,29 +270,41 @@ def plan_repair(
     for row in history:
         file = by_identity.get(row.identity)
         if failed and row.state is State.FAILED:
-            actions.append(RepairAction(
-                "clear-failed", row, file,
-                f"clear failed migration {row.label} ({row.script}); it will run again "
-                "on the next upgrade",
-            ))
+            actions.append(
+                RepairAction(
+                    "clear-failed",
+                    row,
+                    file,
+                    f"clear failed migration {row.label} ({row.script}); it will run again "
+                    "on the next upgrade",
+                )
+            )
         elif row.state is State.FAILED:
             continue
         elif missing and file is None:
-            actions.append(RepairAction(
-                "forget-missing", row, None,
-                f"forget applied migration {row.label} ({row.script}): its file is gone",
-            ))
+            actions.append(
+                RepairAction(
+                    "forget-missing",
+                    row,
+                    None,
+                    f"forget applied migration {row.label} ({row.script}): its file is gone",
+                )
+            )
         elif (
             checksums
             and file is not None
             and row.kind is Kind.VERSIONED
             and (file.checksum, file.rollback_checksum) != (row.checksum, row.rollback_checksum)
         ):
-            actions.append(RepairAction(
-                "update-checksum", row, file,
-                f"accept the current contents of {file.path} for migration {row.label} "
-                f"(checksum {row.checksum[:12]} -> {file.checksum[:12]})",
-            ))
+            actions.append(
+                RepairAction(
+                    "update-checksum",
+                    row,
+                    file,
+                    f"accept the current contents of {file.path} for migration {row.label} "
+                    f"(checksum {row.checksum[:12]} -> {file.checksum[:12]})",
+                )
+            )
     return actions
 
 
@@ -312,8 +324,10 @@ def plan_baseline(
             "has versioned history rows. Fix: use 'keel upgrade' instead, or baseline a "
             "fresh database."
         )
-    chosen = sorted((f for f in files if f.version is not None and f.version <= version),
-                    key=lambda f: f.version or version)
+    chosen = sorted(
+        (f for f in files if f.version is not None and f.version <= version),
+        key=lambda f: f.version or version,
+    )
     if not chosen:
         raise PlanError(
             f"no migration file has a version at or below {version}. Fix: pass the version of "

@@ -61,7 +61,8 @@ def describe(
                 applied_by=row.applied_by,
                 execution_ms=row.execution_ms,
                 rollback_changed=bool(
-                    file and row.kind is Kind.VERSIONED
+                    file
+                    and row.kind is Kind.VERSIONED
                     and file.rollback_checksum != row.rollback_checksum
                 ),
                 has_rollback=bool(file and file.rollback is not None),

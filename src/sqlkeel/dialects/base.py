@@ -138,7 +138,9 @@ class Dialect(ABC):
         finally:
             cur.close()
 
-    def query(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+    def query(
+        self, conn: Connection, sql: str, params: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
         cur = conn.cursor()
         try:
             cur.execute(sql, tuple(params))
@@ -154,7 +156,7 @@ class Dialect(ABC):
     @abstractmethod
     def table_exists(self, conn: Connection, table: str) -> bool: ...
 
-    def prepare_schema(self, conn: Connection) -> None:
+    def prepare_schema(self, conn: Connection) -> None:  # noqa: B027 - optional hook
         """Create the configured schema if the dialect has schemas and it is missing."""
 
     # -- errors ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlkeel.core.splitter import SQLITE
 from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
@@ -28,7 +28,7 @@ class SQLiteDialect(Dialect):
     split_options = SQLITE
     transactional_ddl = True
     param = "?"
-    types = {
+    types: ClassVar[dict[str, str]] = {
         "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
         "ts": "TEXT",
         "text": "TEXT",
@@ -100,7 +100,11 @@ class SQLiteDialect(Dialect):
                 return True
 
             poll_lock(
-                try_acquire, self.lock_holder, timeout=timeout, wait=wait, on_wait=on_wait,
+                try_acquire,
+                self.lock_holder,
+                timeout=timeout,
+                wait=wait,
+                on_wait=on_wait,
                 what=self.path,
             )
             since = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,1 @@
+"""Pure core: parsing, splitting, checksums, versions and planning; no I/O."""

@@ -1,0 +1,410 @@
+"""SQL-aware statement splitting: one regex-driven lexer switched by dialect capability flags.
+
+``tokenize`` covers the whole text with tokens; ``split_statements`` cuts it on top-level
+``;`` (or on a ``-- keel: delimiter=`` token) into exact slices with their first line (SPEC 1).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+
+from sqlkeel.errors import SplitError
+
+__all__ = [
+    "MYSQL",
+    "POSTGRES",
+    "SQLITE",
+    "SplitOptions",
+    "Statement",
+    "Token",
+    "is_significant",
+    "split_statements",
+    "tokenize",
+]
+
+
+@dataclass(frozen=True)
+class SplitOptions:
+    """Lexer capabilities a dialect switches on; every flag defaults to plain SQL.
+
+    With ``hash_comments`` (the MySQL lexer) ``/*! ... */`` and ``/*+ ... */`` comments are
+    executed by the server, so they count as statement content (see ``is_significant``).
+    """
+
+    dollar_quotes: bool = False  # PostgreSQL $$...$$ and $tag$...$tag$
+    escape_strings: bool = False  # PostgreSQL E'..' / e'..' with backslash escapes
+    backslash_escapes: bool = False  # MySQL: backslash escapes inside every '..' and ".." string
+    hash_comments: bool = False  # MySQL: '#' starts a line comment
+    nested_block_comments: bool = False  # PostgreSQL: /* /* */ */ nests
+    backtick_identifiers: bool = False  # MySQL/SQLite `ident`
+    begin_end_blocks: bool = False  # CREATE TRIGGER/PROCEDURE/... BEGIN ... END stay whole
+    begin_atomic: bool = False  # PostgreSQL CREATE FUNCTION ... BEGIN ATOMIC ... END stays whole
+
+
+SQLITE = SplitOptions(backtick_identifiers=True, begin_end_blocks=True)
+POSTGRES = SplitOptions(
+    dollar_quotes=True, escape_strings=True, nested_block_comments=True, begin_atomic=True
+)
+MYSQL = SplitOptions(
+    backslash_escapes=True, hash_comments=True, backtick_identifiers=True, begin_end_blocks=True
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One lexical token: ``text[start:end]``; ``line`` is the 1-based line of ``start``.
+
+    ``kind`` is one of word, string, ident, dollar, comment, space, semicolon, other.
+    """
+
+    kind: str
+    start: int
+    end: int
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """An exact slice of the input (terminator excluded), its first line and 1-based index."""
+
+    sql: str
+    line: int
+    index: int
+
+
+# Internal token: (kind, start, end, line). Tuples keep the hot loop cheap; ``tokenize``
+# wraps them in ``Token`` for callers.
+_Raw = tuple[str, int, int, int]
+
+# Only ASCII whitespace: the servers treat e.g. U+00A0 as an identifier character, so
+# collapsing it in the checksum would hide a real change.
+_SPACE = r"[ \t\n\r\f\v]+"
+_WORD = r"\w[\w$]*"
+# Quoted tokens are unrolled loops (no nested quantifiers, so no catastrophic backtracking).
+# The trailing lookahead stops backtracking from closing `'a''` at its doubled quote: that
+# string is unterminated, not `'a'` followed by a new one.
+_SQ_PLAIN = r"'[^']*(?:''[^']*)*'(?!')"
+_SQ_BACKSLASH = r"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'(?!')"
+_DQ_PLAIN = r'"[^"]*(?:""[^"]*)*"(?!")'
+_DQ_BACKSLASH = r'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"(?!")'
+_BACKTICK = r"`[^`]*(?:``[^`]*)*`(?!`)"
+_ESTRING = r"[Ee]'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'(?!')"
+# A dollar tag must not continue an identifier (`a$b$`) nor be a parameter (`$1`).
+_DOLLAR_OPEN = r"(?<![\w$])\$(?:[^\W\d]\w*)?\$"
+
+# Group name -> token kind, for tokens the master regex matches completely.
+_SIMPLE_KINDS = {
+    "word": "word",
+    "space": "space",
+    "other": "other",
+    "semicolon": "semicolon",
+    "sq": "string",
+    "estr": "string",
+    "dqs": "string",
+    "dqi": "ident",
+    "bt": "ident",
+    "line_comment": "comment",
+}
+_MULTILINE_KINDS = frozenset({"space", "string", "ident", "comment", "dollar"})
+_GROUPS = {name: (kind, kind in _MULTILINE_KINDS) for name, kind in _SIMPLE_KINDS.items()}
+
+_UNTERMINATED = {
+    "sq_open": "unterminated string literal",
+    "estr_open": "unterminated E'...' string literal",
+    "dqs_open": "unterminated string literal",
+    "dqi_open": "unterminated quoted identifier",
+    "bt_open": "unterminated quoted identifier",
+}
+
+
+@cache
+def _master(options: SplitOptions) -> re.Pattern[str]:
+    """The alternation of every token start, in priority order, for ``options``."""
+    parts = [f"(?P<space>{_SPACE})"]
+    if options.escape_strings:
+        # Before `word`, so that a lone E/e directly before a quote prefixes the string.
+        parts += [f"(?P<estr>{_ESTRING})", "(?P<estr_open>[Ee]')"]
+    parts.append(f"(?P<word>{_WORD})")
+    parts += [
+        f"(?P<sq>{_SQ_BACKSLASH if options.backslash_escapes else _SQ_PLAIN})",
+        "(?P<sq_open>')",
+    ]
+    if options.backslash_escapes:
+        parts += [f"(?P<dqs>{_DQ_BACKSLASH})", '(?P<dqs_open>")']
+    else:
+        parts += [f"(?P<dqi>{_DQ_PLAIN})", '(?P<dqi_open>")']
+    if options.backtick_identifiers:
+        parts += [f"(?P<bt>{_BACKTICK})", "(?P<bt_open>`)"]
+    line_comment = r"--[^\r\n]*"
+    if options.hash_comments:
+        line_comment += r"|#[^\r\n]*"
+    parts += [f"(?P<line_comment>{line_comment})", r"(?P<block>/\*)"]
+    if options.dollar_quotes:
+        parts.append(f"(?P<dollar>{_DOLLAR_OPEN})")
+    parts += ["(?P<semicolon>;)", r"(?P<other>\$\d+|.)"]
+    return re.compile("|".join(parts), re.DOTALL)
+
+
+_NESTED_COMMENT_PART = re.compile(r"/\*|\*/")
+
+
+def _column(text: str, pos: int) -> int:
+    return pos - (text.rfind("\n", 0, pos) + 1) + 1
+
+
+def _scan(text: str, options: SplitOptions, first_line: int) -> list[_Raw]:
+    """Tokenize into raw tuples; raises SplitError on an unterminated construct."""
+    match = _master(options).match
+    count = text.count
+    tokens: list[_Raw] = []
+    append = tokens.append
+    pos = 0
+    line = first_line
+    size = len(text)
+    if text.startswith("\ufeff"):
+        # A byte-order mark is encoding noise, never SQL: treat it as whitespace.
+        append(("space", 0, 1, line))
+        pos = 1
+    while pos < size:
+        m = match(text, pos)
+        end = m.end()  # type: ignore[union-attr]  # `other` matches any character
+        simple = _GROUPS.get(m.lastgroup)  # type: ignore[union-attr,arg-type]
+        if simple is None:
+            kind, end = _slow_token(text, m, options, line)  # type: ignore[arg-type]
+            append((kind, pos, end, line))
+            line += count("\n", pos, end)
+        else:
+            kind, multiline = simple
+            append((kind, pos, end, line))
+            if multiline:
+                line += count("\n", pos, end)
+        pos = end
+    return tokens
+
+
+def _slow_token(text: str, m: re.Match[str], options: SplitOptions, line: int) -> tuple[str, int]:
+    """Kind and end of a token the master regex only opened; raises SplitError if unclosed."""
+    name, pos = m.lastgroup, m.start()
+    if name == "block":
+        return "comment", _block_comment_end(text, pos, options, line)
+    if name == "dollar":
+        tag = m.group()
+        close = text.find(tag, m.end())
+        if close < 0:
+            message = f"unterminated dollar-quoted body {tag}"
+            raise SplitError(message, line=line, column=_column(text, pos))
+        return "dollar", close + len(tag)
+    raise SplitError(_UNTERMINATED[str(name)], line=line, column=_column(text, pos))
+
+
+def _block_comment_end(text: str, pos: int, options: SplitOptions, line: int) -> int:
+    """End offset of the block comment opening at ``pos``; nests only when asked to."""
+    if not options.nested_block_comments:
+        close = text.find("*/", pos + 2)
+        if close >= 0:
+            return close + 2
+    else:
+        depth = 0
+        for part in _NESTED_COMMENT_PART.finditer(text, pos):
+            depth += 1 if part.group() == "/*" else -1
+            if depth == 0:
+                return part.end()
+    raise SplitError("unterminated block comment", line=line, column=_column(text, pos))
+
+
+def tokenize(text: str, options: SplitOptions, *, first_line: int = 1) -> list[Token]:
+    """Tokens covering ``text`` exactly (their slices concatenate back to it).
+
+    Raises SplitError (1-based line counted from ``first_line``, column) on an
+    unterminated quote, block comment, dollar body or E-string.
+    """
+    return [Token(*raw) for raw in _scan(text, options, first_line)]
+
+
+def _is_executable_comment(text: str, start: int) -> bool:
+    return text.startswith(("/*!", "/*+"), start)
+
+
+def is_significant(token: Token, text: str, options: SplitOptions) -> bool:
+    """True when ``token`` is statement content: not whitespace and not an ignorable comment.
+
+    MySQL's ``/*! ... */`` and ``/*+ ... */`` (with ``hash_comments``) are content.
+    """
+    return _significant(token.kind, token.start, text, options.hash_comments)
+
+
+def _significant(kind: str, start: int, text: str, executable_comments: bool) -> bool:
+    if kind == "space":
+        return False
+    if kind == "comment":
+        return executable_comments and _is_executable_comment(text, start)
+    return True
+
+
+# Block tracking (SPEC 1: trigger / routine bodies stay whole).
+_ROUTINE_WORDS = frozenset({"TRIGGER", "PROCEDURE", "FUNCTION", "EVENT"})
+# Words that show a CREATE is not a routine: a later `function` or `begin` there is a name.
+_HEADER_STOP_WORDS = frozenset(
+    {"AS", "SELECT", "TABLE", "VIEW", "INDEX", "TYPE", "DOMAIN", "SEQUENCE", "SCHEMA"}
+)
+_END_NOT_CLOSING = frozenset({"IF", "LOOP", "WHILE", "REPEAT"})
+
+
+def split_statements(
+    text: str,
+    options: SplitOptions,
+    *,
+    first_line: int = 1,
+    delimiter: str | None = None,
+) -> tuple[Statement, ...]:
+    """Split on top-level ``;`` (or on ``delimiter``), dropping empty statements.
+
+    Each ``Statement.sql`` is the exact slice from its first to its last significant token.
+    Raises SplitError on an unterminated literal or comment.
+    """
+    tokens = _scan(text, options, first_line)
+    exe = options.hash_comments
+    significant = [t for t in tokens if _significant(t[0], t[1], text, exe)]
+    if delimiter is not None:
+        return _split_on_delimiter(text, tokens, significant, delimiter)
+    return _split_on_semicolons(text, significant, options)
+
+
+def _split_on_semicolons(
+    text: str, significant: list[_Raw], options: SplitOptions
+) -> tuple[Statement, ...]:
+    blocks = options.begin_end_blocks or options.begin_atomic
+    statements: list[Statement] = []
+    first: _Raw | None = None  # first token of the current statement
+    last: _Raw | None = None
+    # Per-statement block state.
+    is_create = False
+    in_header = False  # still between CREATE and the routine's name/body
+    is_routine = False
+    depth = 0
+    closer = -1  # index of the CASE that belongs to the preceding END
+    count = len(significant)
+    for i in range(count):
+        token = significant[i]
+        kind = token[0]
+        if kind == "semicolon" and depth == 0:
+            if first is not None and last is not None:
+                statements.append(
+                    Statement(text[first[1] : last[2]], first[3], len(statements) + 1)
+                )
+            first = last = None
+            is_create = in_header = is_routine = False
+            continue
+        if first is None:
+            first = token
+            if blocks and kind == "word" and text[token[1] : token[2]].upper() == "CREATE":
+                is_create = in_header = True
+        last = token
+        if not is_create:
+            continue
+        if kind == "word":
+            word = text[token[1] : token[2]].upper()
+            if in_header:
+                if word in _ROUTINE_WORDS:
+                    is_routine = True
+                    in_header = False
+                elif word in _HEADER_STOP_WORDS:
+                    in_header = False
+                continue
+            if not is_routine:
+                continue
+            if word == "BEGIN":
+                if options.begin_end_blocks or _next_word(text, significant, i) == "ATOMIC":
+                    depth += 1
+            elif word == "CASE":
+                if i == closer:  # the CASE of `END CASE`
+                    continue
+                depth += 1
+            elif word == "END":
+                following = _next_word(text, significant, i)
+                # `END IF` / `END LOOP` / ... close constructs that opened no block here.
+                if depth > 0 and following not in _END_NOT_CLOSING:
+                    depth -= 1
+                if following == "CASE":
+                    closer = i + 1
+        elif in_header and text[token[1]] == "(":
+            # MySQL's `DEFINER = CURRENT_USER()` is the one parenthesis a routine header has.
+            previous = significant[i - 1]
+            if text[previous[1] : previous[2]].upper() != "CURRENT_USER":
+                in_header = False
+    if first is not None and last is not None:
+        statements.append(Statement(text[first[1] : last[2]], first[3], len(statements) + 1))
+    return tuple(statements)
+
+
+def _next_word(text: str, significant: list[_Raw], i: int) -> str:
+    """The upper-cased next significant token when it is a word, else ''."""
+    if i + 1 < len(significant):
+        kind, start, end, _ = significant[i + 1]
+        if kind == "word":
+            return text[start:end].upper()
+    return ""
+
+
+_CODE_KINDS = frozenset({"word", "other", "semicolon", "space"})
+
+
+def _split_on_delimiter(
+    text: str, tokens: list[_Raw], significant: list[_Raw], delimiter: str
+) -> tuple[Statement, ...]:
+    """Split on a literal ``delimiter`` outside literals and comments; ';' is plain text."""
+    if not delimiter or re.search(r"\s", delimiter):
+        raise ValueError(f"delimiter must be a non-empty token without spaces: {delimiter!r}")
+    # Code regions: maximal runs of tokens a delimiter may appear in.
+    region_starts: list[int] = []
+    region_ends: list[int] = []
+    for kind, start, end, _ in tokens:
+        if kind in _CODE_KINDS:
+            if region_ends and region_ends[-1] == start:
+                region_ends[-1] = end
+            else:
+                region_starts.append(start)
+                region_ends.append(end)
+    if re.fullmatch(r"\w+", delimiter):
+        # A word delimiter (GO) only counts alone on its line, as sqlcmd and friends do.
+        pattern = re.compile(
+            rf"^[ \t]*{re.escape(delimiter)}[ \t]*(?=\r?\n|\r|\Z)", re.MULTILINE | re.IGNORECASE
+        )
+    else:
+        pattern = re.compile(re.escape(delimiter))
+    cuts: list[tuple[int, int]] = []
+    for m in pattern.finditer(text):
+        r = bisect_right(region_starts, m.start()) - 1
+        if r >= 0 and m.end() <= region_ends[r]:
+            cuts.append((m.start(), m.end()))
+    statements: list[Statement] = []
+    count = len(significant)
+    k = 0  # first significant token not wholly before the current segment
+    for seg_start, seg_end in _segments(cuts, len(text)):
+        while k < count and significant[k][2] <= seg_start:
+            k += 1
+        j = k
+        while j < count and significant[j][1] < seg_end:
+            j += 1
+        if j > k:
+            # A word may straddle a cut (`END$$`): clip the slice to the segment.
+            head, tail = significant[k], significant[j - 1]
+            start = max(head[1], seg_start)
+            stop = min(tail[2], seg_end)
+            line = head[3] + text.count("\n", head[1], start)
+            statements.append(Statement(text[start:stop], line, len(statements) + 1))
+    return tuple(statements)
+
+
+def _segments(cuts: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """The spans between consecutive delimiter occurrences, including the tail."""
+    spans: list[tuple[int, int]] = []
+    previous = 0
+    for start, end in cuts:
+        spans.append((previous, start))
+        previous = end
+    spans.append((previous, size))
+    return spans

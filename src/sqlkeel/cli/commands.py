@@ -46,7 +46,7 @@ def _make_listener() -> Listener:
             verb = "applied" if step.direction.value == "upgrade" else "rolled back"
             colour = render.use_colour(sys.stdout)
             click.echo(
-                f"{render.paint(verb, 'green', colour)} {f.label:<16} "
+                f"{render.paint(verb, 'green', colour)} {f.label:<10} "
                 f"{f.description.replace('_', ' ')}  "
                 f"{render.paint('(' + render.duration(duration_ms) + ')', 'dim', colour)}"
             )
@@ -262,7 +262,7 @@ def status() -> None:
         rows.append(
             [
                 str(e.order) if e.order else "",
-                e.version or ("R" if e.kind == "repeatable" else "RA"),
+                e.version or ("R" if e.kind == "repeatable" else "RA"),  # labels of Kind.short
                 e.description.replace("_", " "),
                 e.state + note,
                 render.when(e.applied_at),

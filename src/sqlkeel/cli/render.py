@@ -41,6 +41,8 @@ def when(value: datetime | None) -> str:
 def duration(ms: int | None) -> str:
     if ms is None:
         return ""
+    if ms == 0:
+        return "<1 ms"
     return f"{ms} ms" if ms < 10_000 else f"{ms / 1000:.1f} s"
 
 

@@ -18,8 +18,9 @@ class Kind(str, Enum):
     ALWAYS = "always"  # RA__: re-run on every upgrade that reaches the end
 
     @property
-    def order(self) -> int:
-        return {"versioned": 0, "repeatable": 1, "always": 2}[self.value]
+    def short(self) -> str:
+        """How a migration without a version is labelled in tables: R or RA."""
+        return {"versioned": "V", "repeatable": "R", "always": "RA"}[self.value]
 
 
 class Direction(str, Enum):
@@ -60,7 +61,7 @@ class MigrationFile:
 
     @property
     def label(self) -> str:
-        return str(self.version) if self.version is not None else self.kind.value
+        return str(self.version) if self.version is not None else self.kind.short
 
     @property
     def checksum(self) -> str:
@@ -96,7 +97,7 @@ class HistoryRow:
 
     @property
     def label(self) -> str:
-        return str(self.version) if self.version is not None else self.kind.value
+        return str(self.version) if self.version is not None else self.kind.short
 
 
 @dataclass(frozen=True)

@@ -170,10 +170,11 @@ def _scan(text: str, options: SplitOptions, first_line: int) -> list[_Raw]:
         pos = 1
     while pos < size:
         m = match(text, pos)
-        end = m.end()  # type: ignore[union-attr]  # `other` matches any character
-        simple = _GROUPS.get(m.lastgroup)  # type: ignore[union-attr,arg-type]
+        assert m is not None  # `other` matches any character
+        end = m.end()
+        simple = _GROUPS.get(m.lastgroup or "")
         if simple is None:
-            kind, end = _slow_token(text, m, options, line)  # type: ignore[arg-type]
+            kind, end = _slow_token(text, m, options, line)
             append((kind, pos, end, line))
             line += count("\n", pos, end)
         else:

@@ -1,0 +1,8 @@
+-- profile: postgres
+CREATE TABLE crlf (
+    id int,
+    note text DEFAULT 'line one;
+line two'
+);
+-- comment; here
+SELECT 1;

@@ -1,0 +1,9 @@
+-- profile: mysql
+CREATE EVENT purge_old ON SCHEDULE EVERY 1 DAY
+DO BEGIN
+    DELETE FROM log WHERE created < NOW() - INTERVAL 30 DAY;
+    INSERT INTO audit VALUES ('purged; ok');
+END;
+CREATE FUNCTION hello(s CHAR(20)) RETURNS CHAR(50) DETERMINISTIC
+RETURN CONCAT('Hello, ', s, '!');
+SELECT hello('x');

@@ -108,3 +108,43 @@ def keel_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Outcome]:
         return Outcome(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+@dataclass
+class Database:
+    """Looks at a test database directly through its driver, independently of keel."""
+
+    url: str
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite:")
+
+    def query(self, sql: str) -> list[tuple[object, ...]]:
+        """Run one statement in autocommit mode; its rows, if it returns any."""
+        if self.is_sqlite:
+            import sqlite3
+            from contextlib import closing
+
+            path = self.url.removeprefix("sqlite:///")
+            with closing(sqlite3.connect(path, isolation_level=None)) as conn:  # autocommit
+                return list(conn.execute(sql).fetchall())
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+            cur = conn.execute(sql)
+            return list(cur.fetchall()) if cur.description else []
+
+    def tables(self) -> set[str]:
+        """Names of the user tables (keel's own included)."""
+        if self.is_sqlite:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        else:
+            sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+        return {str(r[0]) for r in self.query(sql)}
+
+
+@pytest.fixture
+def db(db_url: str) -> Database:
+    """Direct access to the ``db_url`` database, for checking what keel really did."""
+    return Database(db_url)

@@ -188,10 +188,11 @@ def _parse_sqlite(raw: str, rest: str, base_dir: Path | None) -> DatabaseURL:
     if not location:
         return DatabaseURL("sqlite", raw, None, None, None, None, ":memory:", params)
     if not location.startswith("/"):
-        # SQLite URLs carry no credentials, so quoting the input is safe here.
+        # Quote the input only when it holds no "user:password@" part.
+        shown, hint = (f" {raw!r}", f" (sqlite:///{location})") if "@" not in location else ("", "")
         raise ConfigError(
-            f"The sqlite database URL {raw!r} names a host; a file path needs three slashes "
-            f"(sqlite:///{location}). {_SQLITE_EXPECTED}."
+            f"The sqlite database URL{shown} names a host; a file path needs three slashes"
+            f"{hint}. {_SQLITE_EXPECTED}."
         )
     path = unquote(location[1:])
     if not path:

@@ -1,0 +1,349 @@
+"""File names and file contents -> MigrationFile (SPEC 1): pure, table-driven, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from sqlkeel.core.model import Kind, MigrationFile, Section
+from sqlkeel.core.parsing import parse_filename, parse_migration
+from sqlkeel.core.splitter import POSTGRES, SQLITE, Statement
+from sqlkeel.core.versions import Version
+from sqlkeel.errors import SourceError
+
+# (path, kind, version or None, description)
+GOOD_NAMES = [
+    pytest.param("V1__add_users.sql", Kind.VERSIONED, "1", "add_users", id="versioned"),
+    pytest.param("V2.1__fix.sql", Kind.VERSIONED, "2.1", "fix", id="dotted_version"),
+    pytest.param(
+        "V20261125.143022__add_orders.sql", Kind.VERSIONED, "20261125.143022", "add_orders",
+        id="timestamp_version",
+    ),
+    pytest.param("V007__leading_zeros.sql", Kind.VERSIONED, "7", "leading_zeros",
+                 id="leading_zeros_in_version"),
+    pytest.param("V3__Mixed_Case_2.sql", Kind.VERSIONED, "3", "Mixed_Case_2",
+                 id="description_letters_digits_underscores"),
+    pytest.param("V4__x.SQL", Kind.VERSIONED, "4", "x", id="extension_is_case_insensitive"),
+    pytest.param("R__views.sql", Kind.REPEATABLE, None, "views", id="repeatable_on_change"),
+    pytest.param("ROC__views.sql", Kind.REPEATABLE, None, "views", id="roc_is_repeatable"),
+    pytest.param("RA__grants.sql", Kind.ALWAYS, None, "grants", id="repeatable_always"),
+    pytest.param("sub/dir/V5__nested.sql", Kind.VERSIONED, "5", "nested",
+                 id="sub_folders_only_group_files"),
+]
+
+BAD_NAMES = [
+    pytest.param("V1_x.sql", id="single_underscore"),
+    pytest.param("v1__x.sql", id="lower_case_v"),
+    pytest.param("V1.a__x.sql", id="letter_in_version"),
+    pytest.param("V__x.sql", id="no_version"),
+    pytest.param("V1__bad-name.sql", id="dash_in_description"),
+    pytest.param("V1__.sql", id="empty_description"),
+    pytest.param("V1..2__x.sql", id="empty_version_component"),
+    pytest.param("V-1__x.sql", id="negative_version"),
+    pytest.param("r__x.sql", id="lower_case_r"),
+    pytest.param("Ra__x.sql", id="mixed_case_ra"),
+    pytest.param("X1__x.sql", id="unknown_prefix"),
+    pytest.param("R1__x.sql", id="repeatable_with_version"),
+    pytest.param("V1__with space.sql", id="space_in_description"),
+    pytest.param("migration.sql", id="no_pattern_at_all"),
+    pytest.param("sub/v2__x.sql", id="bad_name_in_sub_folder"),
+]
+
+
+@pytest.mark.parametrize(("path", "kind", "version", "description"), GOOD_NAMES)
+def test_a_well_formed_file_name_gives_its_kind_version_and_description(
+    path: str, kind: Kind, version: str | None, description: str
+) -> None:
+    name = parse_filename(path)
+    assert name.kind is kind
+    assert name.version == (Version.parse(version) if version is not None else None)
+    assert name.description == description
+
+
+@pytest.mark.parametrize("path", BAD_NAMES)
+def test_a_malformed_file_name_is_an_error_naming_the_file_and_the_expected_pattern(
+    path: str,
+) -> None:
+    with pytest.raises(SourceError) as info:
+        parse_filename(path)
+    error = info.value
+    assert error.code == "bad-filename"
+    assert error.path == path
+    assert path.rsplit("/", 1)[-1] in str(error)
+    assert "V<version>__<description>.sql" in error.fix
+    assert "R__<description>.sql" in error.fix
+
+
+def parse(text: str, path: str = "V1__t.sql", *, postgres: bool = False) -> MigrationFile:
+    return parse_migration(path, text, POSTGRES if postgres else SQLITE)
+
+
+def statements_of(section: Section | None) -> tuple[Statement, ...]:
+    assert section is not None
+    return section.statements
+
+
+def sqls(section: Section | None) -> list[str]:
+    return [s.sql for s in statements_of(section)]
+
+
+# (text, upgrade statements, rollback statements or None)
+SECTIONS = [
+    pytest.param(
+        "-- upgrade\nCREATE TABLE a (id int);\n-- rollback\nDROP TABLE a;\n",
+        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="both_markers",
+    ),
+    pytest.param(
+        "CREATE TABLE a (id int);\n-- rollback\nDROP TABLE a;\n",
+        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="upgrade_marker_is_optional",
+    ),
+    pytest.param(
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n",
+        ["CREATE TABLE a (id int)", "CREATE TABLE b (id int)"], None,
+        id="no_markers_everything_is_upgrade_and_no_rollback",
+    ),
+    pytest.param(
+        "--UPGRADE\nCREATE TABLE a (id int);\n--ROLLBACK\nDROP TABLE a;\n",
+        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="markers_upper_case_without_space",
+    ),
+    pytest.param(
+        "  --   Upgrade  \nCREATE TABLE a (id int);\n\t-- RollBack\t\nDROP TABLE a;\n",
+        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="markers_mixed_case_and_extra_space",
+    ),
+    pytest.param(
+        "-- upgrade\r\nCREATE TABLE a (id int);\r\n-- rollback\r\nDROP TABLE a;\r\n",
+        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="markers_with_crlf_line_endings",
+    ),
+    pytest.param(
+        "CREATE TABLE a (id int);\n-- rollback\n",
+        ["CREATE TABLE a (id int)"], [], id="empty_rollback_section_means_nothing_to_undo",
+    ),
+    pytest.param(
+        "CREATE TABLE a (id int); -- rollback\nDROP TABLE a;\n",
+        ["CREATE TABLE a (id int)", "DROP TABLE a"], None,
+        id="marker_after_sql_on_the_same_line_is_only_a_comment",
+    ),
+    pytest.param(
+        "INSERT INTO t VALUES ('\n-- rollback\n');\n",
+        ["INSERT INTO t VALUES ('\n-- rollback\n')"], None,
+        id="marker_inside_a_string_literal_is_text",
+    ),
+    pytest.param(
+        "-- rollback is what we do not want here\nCREATE TABLE a (id int);\n",
+        ["CREATE TABLE a (id int)"], None, id="comment_starting_with_a_marker_word_is_no_marker",
+    ),
+    pytest.param(
+        "SELECT 1; -- one; two\nSELECT 2;\n", ["SELECT 1", "SELECT 2"], None,
+        id="semicolon_in_a_trailing_comment_does_not_split",
+    ),
+    pytest.param(
+        "SELECT 1 -- first; column\n, 2;\n-- rollback\n-- don't; really\nSELECT 3;\n",
+        ["SELECT 1 -- first; column\n, 2"], ["SELECT 3"],
+        id="semicolon_and_quote_in_comments_inside_statements",
+    ),
+    pytest.param(
+        "-- add the users table\n\n-- upgrade\nCREATE TABLE a (id int);\n",
+        ["CREATE TABLE a (id int)"], None, id="comments_before_the_upgrade_marker",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "upgrade", "rollback"), SECTIONS)
+def test_markers_divide_a_file_into_upgrade_and_rollback_sections(
+    text: str, upgrade: list[str], rollback: list[str] | None
+) -> None:
+    migration = parse(text)
+    assert sqls(migration.upgrade) == upgrade
+    if rollback is None:
+        assert migration.rollback is None
+    else:
+        assert sqls(migration.rollback) == rollback
+
+
+# (path, text, line of the error, words the message must contain)
+BAD_CONTENTS = [
+    pytest.param(
+        "V1__t.sql", "-- upgrade\nSELECT 1;\n-- upgrade\nSELECT 2;\n", 3,
+        ["more than one", "upgrade"], id="duplicate_upgrade_marker",
+    ),
+    pytest.param(
+        "V1__t.sql", "SELECT 1;\n-- rollback\nSELECT 2;\n-- ROLLBACK\nSELECT 3;\n", 4,
+        ["more than one", "rollback"], id="duplicate_rollback_marker_any_case",
+    ),
+    pytest.param(
+        "V1__t.sql", "-- rollback\nDROP TABLE a;\n-- upgrade\nCREATE TABLE a (id int);\n", 1,
+        ["rollback", "before", "upgrade"], id="rollback_before_upgrade",
+    ),
+    pytest.param(
+        "V1__t.sql", "SELECT 1;\n-- upgrade\nSELECT 2;\n", 1,
+        ["before", "upgrade"], id="sql_before_the_upgrade_marker",
+    ),
+    pytest.param(
+        "V1__t.sql", "-- keel: frobnicate=yes\nSELECT 1;\n", 1,
+        ["unknown", "frobnicate"], id="unknown_directive",
+    ),
+    pytest.param(
+        "V1__t.sql", "-- a comment\n-- keel: transaction=maybe\nSELECT 1;\n", 2,
+        ["unknown", "transaction=maybe"], id="bad_transaction_value",
+    ),
+    pytest.param(
+        "V1__t.sql", "-- keel:\nSELECT 1;\n", 1, ["empty"], id="empty_directive",
+    ),
+    pytest.param(
+        "V1__t.sql", "SELECT 1;\n-- keel: transaction=off\nSELECT 2;\n", 2,
+        ["after the first statement"], id="directive_after_the_first_statement",
+    ),
+    pytest.param(
+        "R__views.sql", "CREATE VIEW v AS SELECT 1;\n-- rollback\nDROP VIEW v;\n", 2,
+        ["repeatable", "rollback"], id="repeatable_with_a_rollback_section",
+    ),
+    pytest.param(
+        "RA__grants.sql", "SELECT 1;\n-- rollback\n", 2,
+        ["repeatable", "rollback"], id="repeatable_always_with_a_rollback_section",
+    ),
+    pytest.param(
+        "V1__t.sql", "SELECT 1;\n\nSELECT 'abc;\n", 3, ["unterminated"],
+        id="unterminated_quote_reports_its_line",
+    ),
+    pytest.param(
+        "V1__t.sql", "SELECT 1;\n/* never\nclosed\n", 2, ["unterminated"],
+        id="unterminated_block_comment_reports_its_line",
+    ),
+    pytest.param(
+        "V1__t.sql", "SELECT 1;\n-- rollback\nSELECT 'x;\n", 3, ["unterminated"],
+        id="unterminated_quote_in_the_rollback_section",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "text", "line", "words"), BAD_CONTENTS)
+def test_a_file_that_does_not_parse_is_an_error_with_file_line_and_fix(
+    path: str, text: str, line: int, words: list[str]
+) -> None:
+    with pytest.raises(SourceError) as info:
+        parse(text, path)
+    error = info.value
+    assert error.path == path
+    assert error.line == line
+    assert error.fix
+    assert str(error).startswith(f"{path}:{line}: ")
+    for word in words:
+        assert word.lower() in error.message.lower()
+
+
+def test_unterminated_dollar_quote_on_postgres_reports_its_line() -> None:
+    with pytest.raises(SourceError) as info:
+        parse("SELECT 1;\nDO $$\nBEGIN\n", postgres=True)
+    assert info.value.line == 2
+
+
+# (text, transactional, upgrade statements)
+DIRECTIVES = [
+    pytest.param("SELECT 1;\n", True, ["SELECT 1"], id="no_directive_runs_in_a_transaction"),
+    pytest.param(
+        "-- keel: transaction=off\nCREATE INDEX CONCURRENTLY i ON t (x);\n", False,
+        ["CREATE INDEX CONCURRENTLY i ON t (x)"], id="transaction_off",
+    ),
+    pytest.param(
+        "--KEEL: TRANSACTION=OFF\nSELECT 1;\n", False, ["SELECT 1"],
+        id="directive_is_case_insensitive",
+    ),
+    pytest.param(
+        "-- keel: transaction=on\nSELECT 1;\n", True, ["SELECT 1"], id="transaction_on",
+    ),
+    pytest.param(
+        "-- what this does\n\n-- keel: transaction=off\n-- upgrade\nSELECT 1;\n", False,
+        ["SELECT 1"], id="directive_after_comments_and_before_the_marker",
+    ),
+    pytest.param(
+        "-- keel: delimiter=GO\nSELECT 1; SELECT 2\nGO\nSELECT 3\n", True,
+        ["SELECT 1; SELECT 2", "SELECT 3"], id="delimiter_splits_on_its_token_not_semicolons",
+    ),
+    pytest.param(
+        "-- keel: transaction=off delimiter=//\nSELECT 1//\nSELECT 2//\n", False,
+        ["SELECT 1", "SELECT 2"], id="two_directives_on_one_line",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "transactional", "upgrade"), DIRECTIVES)
+def test_directives_before_the_first_statement_set_transaction_and_delimiter(
+    text: str, transactional: bool, upgrade: list[str]
+) -> None:
+    migration = parse(text)
+    assert migration.transactional is transactional
+    assert sqls(migration.upgrade) == upgrade
+
+
+def test_the_delimiter_directive_also_splits_the_rollback_section() -> None:
+    migration = parse(
+        "-- keel: delimiter=GO\nSELECT 1;\nGO\n-- rollback\nSELECT 2;\nGO\nSELECT 3;\n"
+    )
+    assert sqls(migration.rollback) == ["SELECT 2;", "SELECT 3;"]
+
+
+def test_each_statement_remembers_its_first_line_in_the_file() -> None:
+    text = (
+        "-- header comment\n"       # 1
+        "-- upgrade\n"              # 2
+        "CREATE TABLE a (\n"        # 3
+        "  id int\n"                # 4
+        ");\n"                      # 5
+        "\n"                        # 6
+        "INSERT INTO a VALUES (1);\n"  # 7
+        "-- rollback\n"             # 8
+        "\n"                        # 9
+        "DROP TABLE a;\n"           # 10
+    )
+    migration = parse(text)
+    assert [s.line for s in migration.upgrade.statements] == [3, 7]
+    assert [s.index for s in migration.upgrade.statements] == [1, 2]
+    assert [s.line for s in statements_of(migration.rollback)] == [10]
+
+
+def test_statements_keep_multi_line_string_literals_byte_for_byte() -> None:
+    text = "INSERT INTO t VALUES ('line one\n  line two;\r\n\tthree');\n"
+    migration = parse(text)
+    assert sqls(migration.upgrade) == [
+        "INSERT INTO t VALUES ('line one\n  line two;\r\n\tthree')"
+    ]
+
+
+def test_the_parsed_file_carries_path_kind_version_and_description() -> None:
+    migration = parse("SELECT 1;\n", "sub/V2.1__add_users.sql")
+    assert migration.path == "sub/V2.1__add_users.sql"
+    assert migration.kind is Kind.VERSIONED
+    assert migration.version == Version.parse("2.1")
+    assert migration.description == "add_users"
+
+
+# (original, edited, same checksum?)
+CHECKSUMS = [
+    pytest.param("SELECT 1;\n", "SELECT 1;\n", True, id="identical"),
+    pytest.param("SELECT 1;\n", "SELECT 1;\r\n", True, id="crlf_line_endings"),
+    pytest.param("SELECT 1;\n", "\ufeffSELECT 1;\n", True, id="utf8_bom"),
+    pytest.param("SELECT 1;\n", "-- explain\nSELECT   1 ;\n\n", True,
+                 id="comments_and_whitespace_outside_literals"),
+    pytest.param("SELECT 1;\n-- rollback\nSELECT 2;\n", "SELECT 1;\n-- rollback\nSELECT 3;\n",
+                 True, id="rollback_section_edit_is_not_enforced"),
+    pytest.param("SELECT 1;\n", "SELECT 2;\n", False, id="changed_number"),
+    pytest.param("SELECT 'a b';\n", "SELECT 'a  b';\n", False, id="whitespace_inside_a_literal"),
+    pytest.param("SELECT 1;\n", "SELECT 1;\nSELECT 2;\n", False, id="added_statement"),
+    pytest.param("SELECT a;\n", "SELECT A;\n", False, id="changed_case"),
+]
+
+
+@pytest.mark.parametrize(("original", "edited", "same"), CHECKSUMS)
+def test_the_upgrade_checksum_ignores_formatting_but_not_content(
+    original: str, edited: str, same: bool
+) -> None:
+    a = parse(original).checksum
+    b = parse(edited).checksum
+    assert (a == b) is same
+
+
+def test_the_rollback_section_has_its_own_checksum() -> None:
+    a = parse("SELECT 1;\n-- rollback\nSELECT 2;\n")
+    b = parse("SELECT 1;\n-- rollback\nSELECT 3;\n")
+    assert a.rollback_checksum is not None
+    assert a.rollback_checksum != b.rollback_checksum
+    assert parse("SELECT 1;\n").rollback_checksum is None

@@ -220,9 +220,9 @@ class Keel:
         with self.dialect.session_lock(
             timeout=timeout, wait=wait, on_wait=self.listener.lock_waiting
         ):
-            store = self._store()
-            store.ensure()
-            yield store
+            # keel's tables are created by the first command that changes something
+            # (HistoryStore.ensure), never by one that validation refused.
+            yield self._store()
 
     def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
         return Runner(
@@ -269,6 +269,9 @@ class Keel:
         with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
             history = store.read()
             plan = plan_upgrade(found.files, history, **kwargs)
+            if plan.is_empty:
+                return UpgradeResult(plan)
+            store.ensure()
             applied = self._runner(store, history).apply(plan)
         return UpgradeResult(plan, tuple(applied))
 
@@ -291,6 +294,9 @@ class Keel:
         with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
             history = store.read()
             plan = plan_rollback(found.files, history, **kwargs)
+            if plan.is_empty:
+                return RollbackResult(plan)
+            store.ensure()
             done = self._runner(store, history).apply(plan)
         return RollbackResult(plan, tuple(done))
 
@@ -323,6 +329,9 @@ class Keel:
             actions = plan_repair(
                 found.files, history, checksums=checksums, missing=missing, failed=failed
             )
+            if not actions:
+                return RepairResult(())
+            store.ensure()
             d, conn = self.dialect, store.conn
             d.begin(conn)
             try:
@@ -356,6 +365,7 @@ class Keel:
         found = self.discover()
         with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
             chosen = plan_baseline(found.files, store.read(), target, found.problems)
+            store.ensure()
             d, conn = self.dialect, store.conn
             d.begin(conn)
             try:

@@ -39,12 +39,17 @@ def assert_one_paragraph_error(outcome: Outcome, *fragments: str) -> None:
     [
         pytest.param(["frobnicate"], "No such command 'frobnicate'", id="unknown_command"),
         pytest.param(["status", "--frob"], "No such option '--frob'", id="unknown_flag"),
-        pytest.param(["--frob", "status"], "No such option '--frob'",
-                     id="unknown_flag_before_the_command"),
-        pytest.param(["upgrade", "--count", "abc"], "'abc' is not a valid integer",
-                     id="flag_value_of_the_wrong_type"),
-        pytest.param(["upgrade", "--to"], "'--to' requires an argument",
-                     id="flag_without_its_value"),
+        pytest.param(
+            ["--frob", "status"], "No such option '--frob'", id="unknown_flag_before_the_command"
+        ),
+        pytest.param(
+            ["upgrade", "--count", "abc"],
+            "'abc' is not a valid integer",
+            id="flag_value_of_the_wrong_type",
+        ),
+        pytest.param(
+            ["upgrade", "--to"], "'--to' requires an argument", id="flag_without_its_value"
+        ),
         pytest.param(["baseline"], "Missing argument 'VERSION'", id="missing_argument"),
         pytest.param(["current", "extra"], "unexpected extra argument", id="extra_argument"),
     ],
@@ -74,16 +79,19 @@ CONFIG_ERRORS = [
         id="missing_url",
     ),
     pytest.param(
-        ["upgrade", "--dir", "{dir}"], ["no database URL is configured"],
+        ["upgrade", "--dir", "{dir}"],
+        ["no database URL is configured"],
         id="missing_url_for_a_write",
     ),
     pytest.param(
         ["status", "--dir", "{dir}", "--url", "not a url"],
-        ["--url option", "no '://'", "postgresql://"], id="malformed_url",
+        ["--url option", "no '://'", "postgresql://"],
+        id="malformed_url",
     ),
     pytest.param(
         ["status", "--dir", "{dir}", "--url", "oracle://x"],
-        ["Unknown database URL scheme 'oracle'", "sqlite, postgresql"], id="unknown_scheme",
+        ["Unknown database URL scheme 'oracle'", "sqlite, postgresql"],
+        id="unknown_scheme",
     ),
     pytest.param(
         ["status", "--dir", "{dir}", "--url", UNREACHABLE],
@@ -92,7 +100,8 @@ CONFIG_ERRORS = [
     ),
     pytest.param(
         ["upgrade", "--dir", "{dir}", "--url", UNREACHABLE],
-        ["cannot connect to PostgreSQL"], id="unreachable_server_for_a_write",
+        ["cannot connect to PostgreSQL"],
+        id="unreachable_server_for_a_write",
     ),
     pytest.param(
         ["status", "--dir", "{dir}", "--url", f"sqlite://u:{SECRET}@/x.db"],
@@ -106,23 +115,37 @@ CONFIG_ERRORS = [
     ),
     pytest.param(
         ["status", "--dir", "{dir}", "--url", "sqlite:///{root}/no/such/dir/t.db"],
-        ["no/such/dir", "does not exist"], id="sqlite_database_in_a_missing_directory",
+        ["no/such/dir", "does not exist"],
+        id="sqlite_database_in_a_missing_directory",
     ),
     pytest.param(
         ["status", "--dir", "{dir}", "--config", "{root}/missing.toml"],
-        ["missing.toml", "does not exist"], id="missing_config_file",
+        ["missing.toml", "does not exist"],
+        id="missing_config_file",
     ),
     pytest.param(
         ["upgrade", "--dir", "{dir}", "--url", "sqlite:///{root}/t.db", "--to", "abc"],
-        ["--to 'abc' is not a version"], id="to_is_not_a_version",
+        ["--to 'abc' is not a version"],
+        id="to_is_not_a_version",
     ),
     pytest.param(
-        ["rollback", "--dir", "{dir}", "--url", "sqlite:///{root}/t.db", "--to", "1",
-         "--count", "1"],
-        ["either --to or --count"], id="rollback_to_and_count_together",
+        [
+            "rollback",
+            "--dir",
+            "{dir}",
+            "--url",
+            "sqlite:///{root}/t.db",
+            "--to",
+            "1",
+            "--count",
+            "1",
+        ],
+        ["either --to or --count"],
+        id="rollback_to_and_count_together",
     ),
     pytest.param(
-        ["new", "!!!", "--dir", "{dir}"], ["has no letters or digits"],
+        ["new", "!!!", "--dir", "{dir}"],
+        ["has no letters or digits"],
         id="new_without_a_description",
     ),
 ]
@@ -156,8 +179,7 @@ def test_a_migration_file_that_cannot_be_read_exits_2_naming_it(
     os.symlink(tmp_path / "does-not-exist.sql", project.migrations / "V2__x.sql")
     url = f"sqlite:///{tmp_path / 't.db'}"
     for command in (["status"], ["upgrade"], ["validate", "--offline"]):
-        out = keel_cli(*command, "--url", url, "--dir", str(project.migrations),
-                       cwd=project.root)
+        out = keel_cli(*command, "--url", url, "--dir", str(project.migrations), cwd=project.root)
         assert_one_paragraph_error(
             out, f"{project.migrations / 'V2__x.sql'}: cannot read the migration file", "Fix:"
         )
@@ -169,16 +191,28 @@ def test_a_migration_file_that_is_not_utf8_exits_2_naming_file_and_line(
 ) -> None:
     path = project.migrations / "V1__latin.sql"
     path.write_bytes("-- plain ascii\n\nINSERT INTO t VALUES ('naïve');\n".encode("latin-1"))
-    out = keel_cli("upgrade", "--url", f"sqlite:///{tmp_path / 't.db'}",
-                   "--dir", str(project.migrations), cwd=project.root)
+    out = keel_cli(
+        "upgrade",
+        "--url",
+        f"sqlite:///{tmp_path / 't.db'}",
+        "--dir",
+        str(project.migrations),
+        cwd=project.root,
+    )
     assert_one_paragraph_error(out, f"{path}:3: the file is not valid UTF-8", "Fix:")
 
 
 def test_a_utf8_bom_is_fine(keel_cli: Run, project: Project, tmp_path: Path) -> None:
     path = project.migrations / "V1__bom.sql"
     path.write_bytes("\ufeffCREATE TABLE café (id integer);\n".encode())
-    out = keel_cli("upgrade", "--url", f"sqlite:///{tmp_path / 't.db'}",
-                   "--dir", str(project.migrations), cwd=project.root)
+    out = keel_cli(
+        "upgrade",
+        "--url",
+        f"sqlite:///{tmp_path / 't.db'}",
+        "--dir",
+        str(project.migrations),
+        cwd=project.root,
+    )
     assert out.exit_code == 0, out.stderr
     assert "café" in _sqlite_tables(tmp_path / "t.db")
 
@@ -191,11 +225,10 @@ def _sqlite_tables(path: Path) -> set[str]:
         return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
 
-def test_a_url_from_the_environment_is_used_and_masked(
-    keel_cli: Run, project: Project
-) -> None:
-    out = keel_cli("status", "--dir", str(project.migrations), cwd=project.root,
-                   env={"KEEL_URL": UNREACHABLE})
+def test_a_url_from_the_environment_is_used_and_masked(keel_cli: Run, project: Project) -> None:
+    out = keel_cli(
+        "status", "--dir", str(project.migrations), cwd=project.root, env={"KEEL_URL": UNREACHABLE}
+    )
     assert_one_paragraph_error(out, "postgresql://u:***@127.0.0.1:1/x")
     assert SECRET not in out.stdout + out.stderr
 
@@ -206,8 +239,9 @@ def test_a_password_expanded_from_the_environment_in_keel_toml_is_masked(
     (project.root / "keel.toml").write_text(
         'url = "postgresql://u:${KEEL_TEST_PW}@127.0.0.1:1/x"\n', encoding="utf-8"
     )
-    out = keel_cli("status", "--dir", str(project.migrations), cwd=project.root,
-                   env={"KEEL_TEST_PW": SECRET})
+    out = keel_cli(
+        "status", "--dir", str(project.migrations), cwd=project.root, env={"KEEL_TEST_PW": SECRET}
+    )
     assert_one_paragraph_error(out, "postgresql://u:***@127.0.0.1:1/x")
     assert SECRET not in out.stdout + out.stderr
 
@@ -215,8 +249,9 @@ def test_a_password_expanded_from_the_environment_in_keel_toml_is_masked(
 def test_verbose_shows_the_traceback_but_still_not_the_password(
     keel_cli: Run, project: Project
 ) -> None:
-    out = keel_cli("-v", "status", "--dir", str(project.migrations), "--url", UNREACHABLE,
-                   cwd=project.root)
+    out = keel_cli(
+        "-v", "status", "--dir", str(project.migrations), "--url", UNREACHABLE, cwd=project.root
+    )
     assert out.exit_code == 2
     assert "Traceback" in out.stderr
     assert out.stderr.rstrip().splitlines()[-1].startswith("keel: error: cannot connect")
@@ -236,8 +271,9 @@ def secret_url(pg_url: str) -> str:
 @pytest.fixture
 def keel_pg(keel_cli: Run, secret_url: str, project: Project) -> Run:
     def run(*args: str) -> Outcome:
-        out = keel_cli(*args, "--url", secret_url, "--dir", str(project.migrations),
-                       cwd=project.root)
+        out = keel_cli(
+            *args, "--url", secret_url, "--dir", str(project.migrations), cwd=project.root
+        )
         assert SECRET not in out.stdout + out.stderr, (args, out.stdout, out.stderr)
         return out
 
@@ -250,18 +286,27 @@ def test_the_password_is_never_printed_by_successful_commands(
     project.write("V1__a.sql", "CREATE TABLE a (id integer);\n-- rollback\nDROP TABLE a;\n")
     project.write("RA__grant.sql", "SELECT 1;\n")
     for args in (
-        ["upgrade", "--dry-run"], ["upgrade", "-v"], ["status"], ["status", "--json"],
-        ["history"], ["history", "--log"], ["history", "--log", "--json"], ["current"],
-        ["validate"], ["lock-status"], ["lock-status", "--json"], ["unlock"],
-        ["rollback", "--dry-run"], ["rollback", "-v"], ["baseline", "1"],
+        ["upgrade", "--dry-run"],
+        ["upgrade", "-v"],
+        ["status"],
+        ["status", "--json"],
+        ["history"],
+        ["history", "--log"],
+        ["history", "--log", "--json"],
+        ["current"],
+        ["validate"],
+        ["lock-status"],
+        ["lock-status", "--json"],
+        ["unlock"],
+        ["rollback", "--dry-run"],
+        ["rollback", "-v"],
+        ["baseline", "1"],
     ):
         out = keel_pg(*args)
         assert "Traceback" not in out.stderr
 
 
-def test_the_password_is_never_printed_on_validation_errors(
-    keel_pg: Run, project: Project
-) -> None:
+def test_the_password_is_never_printed_on_validation_errors(keel_pg: Run, project: Project) -> None:
     project.write("V1__a.sql", "SELECT 1;\n")
     project.write("V1.0__b.sql", "SELECT 1;\n")
     project.write("V2_bad.sql", "SELECT 1;\n")
@@ -294,3 +339,28 @@ def test_the_password_is_never_printed_when_the_database_does_not_exist(
     assert_one_paragraph_error(out, "cannot connect to PostgreSQL", "postgres:***@")
     assert "keel_no_such_database" in out.stderr
     assert SECRET not in out.stdout + out.stderr
+
+
+def test_a_closed_output_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`keel ... | head -1` must not report the reader going away as a bug."""
+    import subprocess
+    import sys
+
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__t.sql").write_text("CREATE TABLE t (id int);\n")
+    db = f"sqlite:///{tmp_path / 'pipe.db'}"
+    keel = [sys.executable, "-m", "sqlkeel", "--url", db, "--dir", str(tmp_path / "migrations")]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before keel writes a byte
+    try:
+        writer = subprocess.run(
+            [*keel, "status", "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert writer.returncode == 0, writer.stderr
+    assert writer.stderr == ""

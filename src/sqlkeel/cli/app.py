@@ -117,6 +117,14 @@ class KeelGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("keel: interrupted.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:
+            # The reader (e.g. `| head`) went away: not an error worth a message. Point
+            # stdout at devnull so the interpreter's final flush does not complain again.
+            import os
+            import sys
+
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except Exception as exc:  # never a bare traceback
             _report(
                 ctx,

@@ -154,7 +154,7 @@ def _repeatables(
 
 def _known_version(files: Sequence[MigrationFile], target: Version) -> None:
     if not any(f.version == target for f in files):
-        raise PlanError(
+        raise UsageError(
             f"no migration file has version {target}. Fix: pass a version that exists "
             "(see 'keel status')."
         )
@@ -221,7 +221,7 @@ def plan_rollback(
     )
     if target is not None:
         if target != Version.parse("0") and not any(r.version == target for r in applied):
-            raise PlanError(
+            raise UsageError(
                 f"version {target} is not applied, so it cannot be the version to stay at. "
                 "Fix: pass an applied version (see 'keel history'), or 0 to roll back everything."
             )

@@ -347,3 +347,32 @@ def test_the_rollback_section_has_its_own_checksum() -> None:
     assert a.rollback_checksum is not None
     assert a.rollback_checksum != b.rollback_checksum
     assert parse("SELECT 1;\n").rollback_checksum is None
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["COMMIT", "commit work", "BEGIN", "BEGIN TRANSACTION", "BEGIN IMMEDIATE", "END",
+     "START TRANSACTION", "ROLLBACK", "ABORT"],
+    ids=lambda s: s.lower().replace(" ", "_"),
+)
+def test_transaction_statements_in_a_transactional_file_are_refused_with_their_line(
+    statement: str,
+) -> None:
+    text = f"CREATE TABLE a (id int);\n{statement};\nCREATE TABLE b (id int);\n"
+    with pytest.raises(SourceError) as info:
+        parse_migration("V1__x.sql", text, POSTGRES)
+    assert info.value.line == 2
+    assert "transaction=off" in info.value.fix
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "-- keel: transaction=off\nCOMMIT;\nVACUUM;\n",
+        "SAVEPOINT s;\nROLLBACK TO SAVEPOINT s;\nROLLBACK TO s;\n",
+        "CREATE TABLE ends (id int);\nUPDATE t SET x = 'COMMIT';\n",
+    ],
+    ids=["transaction_off_may_commit", "rollback_to_savepoint", "commit_inside_a_literal"],
+)
+def test_harmless_transaction_words_are_accepted(text: str) -> None:
+    parse_migration("V1__x.sql", text, POSTGRES)

@@ -165,6 +165,28 @@ def _markers(path: str, text: str, tokens: list[Token]) -> dict[str, Token]:
     return found
 
 
+# Statements that end or open a transaction. ROLLBACK TO (a savepoint) is harmless.
+_TRANSACTION_CONTROL = re.compile(
+    r"(?:BEGIN|START\s+TRANSACTION|COMMIT|END|ABORT|ROLLBACK(?!\s+(?:WORK\s+|TRANSACTION\s+)?TO\b))"
+    r"(?:\s+(?:WORK|TRANSACTION|DEFERRED|IMMEDIATE|EXCLUSIVE))?\s*",
+    re.IGNORECASE,
+)
+
+
+def _refuse_transaction_control(path: str, section: Section | None) -> None:
+    for statement in section.statements if section else ():
+        if _TRANSACTION_CONTROL.fullmatch(statement.sql):
+            raise SourceError(
+                f"statement {statement.index} is {statement.sql.strip()!r}, but keel already "
+                "runs each migration in a transaction of its own, together with its history "
+                "row; a transaction statement inside the file would break that.",
+                path=path,
+                line=statement.line,
+                fix="remove it, or put '-- keel: transaction=off' at the top of the file if "
+                "it must manage transactions itself.",
+            )
+
+
 def _section(
     path: str, text: str, start: int, end: int, options: SplitOptions, delimiter: str | None
 ) -> Section:
@@ -215,6 +237,9 @@ def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFil
         rollback = _section(
             path, text, markers["rollback"].end, len(text), options, directives.delimiter
         )
+    if directives.transactional:
+        for section in (upgrade, rollback):
+            _refuse_transaction_control(path, section)
     return MigrationFile(
         path=path,
         kind=name.kind,

@@ -32,7 +32,7 @@ from sqlkeel.core.plan import (
 )
 from sqlkeel.core.status import StatusEntry, describe
 from sqlkeel.core.versions import Version
-from sqlkeel.dialects import dialect_for, split_options_for
+from sqlkeel.dialects import dialect_for, split_profiles_for
 from sqlkeel.dialects.base import Connection, Dialect, Holder
 from sqlkeel.discovery import Discovery, discover, sql_paths
 from sqlkeel.errors import ConfigError, KeelError, Problem, UsageError, ValidationFailed
@@ -187,6 +187,8 @@ class Keel:
     @property
     def dialect(self) -> Dialect:
         if self._dialect is None:
+            if self.settings.url_error:
+                raise ConfigError(self.settings.url_error)
             if self.settings.url is None:
                 raise ConfigError(
                     "no database URL is configured. Fix: pass --url, set KEEL_URL or "
@@ -210,9 +212,19 @@ class Keel:
     def _store(self) -> HistoryStore:
         return HistoryStore(self.dialect, self._connection())
 
+    def _exists(self) -> bool:
+        # Read-only commands and dry runs must not create an SQLite file as a side effect.
+        return self._conn is not None or self.dialect.database_exists()
+
+    def _read_history(self) -> tuple[HistoryRow, ...]:
+        return self._store().read() if self._exists() else ()
+
+    def _read_log(self) -> tuple[LogRow, ...]:
+        return self._store().read_log() if self._exists() else ()
+
     def discover(self) -> Discovery:
         """Parse every migration file; problems are collected, not raised."""
-        return discover(self.settings.migrations_dir, split_options_for(self.settings.url))
+        return discover(self.settings.migrations_dir, split_profiles_for(self.settings.url))
 
     @contextmanager
     def _locked(self, *, wait: bool, lock_timeout: float | None) -> Iterator[HistoryStore]:
@@ -264,7 +276,7 @@ class Keel:
             source_problems=found.problems,
         )
         if dry_run:
-            plan = plan_upgrade(found.files, self._store().read(), **kwargs)
+            plan = plan_upgrade(found.files, self._read_history(), **kwargs)
             return UpgradeResult(plan, dry_run=True)
         with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
             history = store.read()
@@ -289,7 +301,7 @@ class Keel:
         found = self.discover()
         kwargs: dict[str, Any] = dict(target=target, count=count, source_problems=found.problems)
         if dry_run:
-            plan = plan_rollback(found.files, self._store().read(), **kwargs)
+            plan = plan_rollback(found.files, self._read_history(), **kwargs)
             return RollbackResult(plan, dry_run=True)
         with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
             history = store.read()
@@ -318,7 +330,7 @@ class Keel:
         if dry_run:
             actions = plan_repair(
                 found.files,
-                self._store().read(),
+                self._read_history(),
                 checksums=checksums,
                 missing=missing,
                 failed=failed,
@@ -391,22 +403,22 @@ class Keel:
     def status(self) -> StatusResult:
         """Applied then pending migrations in order, with every problem flagged."""
         found = self.discover()
-        history = self._store().read()
+        history = self._read_history()
         entries, problems = describe(found.files, history, found.problems)
         top = head(history)
         return StatusResult(tuple(entries), tuple(problems), str(top) if top else None)
 
     def history(self) -> HistoryResult:
         """Applied (and failed) migrations in the order they were recorded."""
-        return HistoryResult(self._store().read())
+        return HistoryResult(self._read_history())
 
     def log(self) -> LogResult:
         """The audit trail of every action, oldest first."""
-        return LogResult(self._store().read_log())
+        return LogResult(self._read_log())
 
     def current(self) -> Version | None:
         """The head version, or None when nothing is applied."""
-        return head(self._store().read())
+        return head(self._read_history())
 
     def validate(self, *, offline: bool = False) -> ValidateResult:
         """Run the checks of SPEC 4 (files only when ``offline``); raises ValidationFailed."""
@@ -416,7 +428,7 @@ class Keel:
             if problems:
                 raise ValidationFailed(problems)
         else:
-            validate(found.files, self._store().read(), found.problems)
+            validate(found.files, self._read_history(), found.problems)
         return ValidateResult(len(found.files), offline)
 
     def lock_status(self) -> LockStatusResult:

@@ -58,6 +58,7 @@ class Settings:
 
     url: DatabaseURL | None
     migrations_dir: Path
+    url_error: str | None = None  # why the configured URL is unusable; raised on connect
     table: str = "keel_history"
     schema: str | None = None
     lock_timeout: float = 60.0
@@ -121,22 +122,39 @@ def load_settings(
                     config.values[key], config.label, config.section, config.path.parent
                 )
 
-    chosen: dict[str, _Candidate] = {}
-    for key in KEYS:
+    def choose(key: str) -> _Candidate | None:
         for candidate in candidates(key):
             value = candidate.value
             if isinstance(value, str):
                 value = _expand(value, key, candidate.where, env)
                 if not value:
                     continue
-            chosen[key] = _Candidate(value, candidate.label, candidate.where, candidate.base_dir)
-            break
+            return _Candidate(value, candidate.label, candidate.where, candidate.base_dir)
+        return None
+
+    chosen: dict[str, _Candidate] = {}
+    url: DatabaseURL | None = None
+    url_error: str | None = None
+    for key in KEYS:
+        try:
+            candidate = choose(key)
+            if candidate is not None:
+                chosen[key] = candidate
+                if key == "url":
+                    url = _to_url(candidate)
+        except ConfigError as exc:
+            # A bad or unexpandable URL matters only to commands that connect: offline ones
+            # (validate --offline, new, init) must still work, so the error waits until then.
+            if key != "url":
+                raise
+            url_error = str(exc)
 
     sources = {key: chosen[key].label if key in chosen else "default" for key in KEYS}
     config_file = files[0].path if files else None
     default_base = config_file.parent if config_file is not None else here
     return Settings(
-        url=_to_url(chosen["url"]) if "url" in chosen else None,
+        url=url,
+        url_error=url_error,
         migrations_dir=(
             _to_directory(chosen["migrations_dir"])
             if "migrations_dir" in chosen
@@ -358,7 +376,7 @@ def init_config_text() -> str:
 # ${VAR} and ${VAR:-default} expand from the environment: keep passwords out of this file.
 # Relative paths are relative to the folder of this file. Uncomment a line to change it.
 
-# Database URL: postgresql://user@host:5432/db, mysql://user@host/db, sqlite:///app.db
+# Database URL: postgresql://user@host:5432/db or sqlite:///app.db
 # (default: none; offline commands such as `keel validate --offline` need no URL).
 # url = "${DATABASE_URL}"
 
@@ -368,13 +386,14 @@ def init_config_text() -> str:
 # Name of keel's history table.
 # table = "keel_history"
 
-# PostgreSQL schema for keel's tables (default: none, the connection's search_path).
+# PostgreSQL schema for keel's tables; it also leads the search_path while migrating,
+# so unqualified tables of your migrations land there too (default: the search_path).
 # schema = "public"
 
 # Seconds to wait for another process's migration lock before giving up (exit code 3).
 # lock_timeout = 60
 
-# "session": a database session lock that dies with its process; "table": a lease row,
-# for connection poolers and databases without session locks.
+# "session": a database session lock that dies with its process (the only mode so far;
+# a lease-row "table" mode for connection poolers is planned).
 # lock_mode = "session"
 """

@@ -7,6 +7,7 @@ files that cannot be read or decoded stop keel with exit 2, since nothing can be
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,14 +63,26 @@ def read_text(directory: Path, path: str) -> str:
         ) from exc
 
 
-def discover(directory: Path, options: SplitOptions) -> Discovery:
-    """Parse every migration file; malformed names and unparsable files become Problems."""
+def _parse(path: str, text: str, profiles: Sequence[SplitOptions]) -> MigrationFile:
+    first_error: SourceError | None = None
+    for options in profiles:
+        try:
+            return parse_migration(path, text, options)
+        except SourceError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    raise first_error
+
+
+def discover(directory: Path, profiles: Sequence[SplitOptions]) -> Discovery:
+    """Parse every migration file with the first of ``profiles`` that can; malformed names
+    and files no profile parses become Problems."""
     files: list[MigrationFile] = []
     problems: list[Problem] = []
     for path in sql_paths(directory):
         text = read_text(directory, path)
         try:
-            files.append(parse_migration(path, text, options))
+            files.append(_parse(path, text, profiles))
         except SourceError as exc:
             problems.append(Problem(exc.code, path, exc.message, exc.fix, exc.line))
     return Discovery(tuple(files), tuple(problems))

@@ -43,6 +43,8 @@ class SourceError(KeelError):
         fix: str = "",
         code: str = "parse-error",
     ) -> None:
+        if not message.endswith((".", "?", "!")):
+            message += "."
         self.message = message
         self.code = code
         self.path = path
@@ -144,3 +146,7 @@ class LockTimeout(KeelError):
     def __init__(self, message: str, *, holder: str | None = None) -> None:
         self.holder = holder
         super().__init__(message)
+
+
+class LockLost(KeelError):
+    """The migration lock was gone when keel released it: exclusivity may have been broken."""

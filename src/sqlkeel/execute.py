@@ -18,6 +18,7 @@ from sqlkeel.core.splitter import Statement
 from sqlkeel.dialects.base import Connection, Dialect, Holder
 from sqlkeel.errors import MigrationFailed
 from sqlkeel.history import Entry, HistoryStore
+from sqlkeel.urls import mask_password
 
 
 class Listener:
@@ -124,11 +125,13 @@ class Runner:
         self, step: Step, failure: _StatementFailed, *, recorded: bool, note: str
     ) -> MigrationFailed:
         message, line = self.dialect.describe_error(failure.cause, failure.statement)
+        # Masked here, once, so the history row and the log hold what the user sees.
+        message = mask_password(message)
         return MigrationFailed(
             path=step.migration.path,
             line=line,
             statement_index=failure.index,
-            statement=failure.statement.sql,
+            statement=mask_password(failure.statement.sql),
             db_message=message,
             direction=step.direction.value,
             recorded_failed=recorded,
@@ -199,7 +202,6 @@ class Runner:
                     "'keel repair --failed', then run the command again."
                 ),
             )
-            message, line = self.dialect.describe_error(failure.cause, failure.statement)
             self.dialect.begin(self.conn)
             rows = [r for r in self.history if r.identity == step.migration.identity]
             self.store.delete(rows)
@@ -207,8 +209,8 @@ class Runner:
                 Entry(step.migration, at, self.user, _ms(start)),
                 state=State.FAILED,
                 failed_statement=failure.index,
-                failed_line=line,
-                error=message,
+                failed_line=error.line,
+                error=error.db_message,
             )
             self._log_failure(step, at, _ms(start), error)
             self.dialect.commit(self.conn)
@@ -219,7 +221,7 @@ class Runner:
 
     # -- all steps in one transaction ----------------------------------------------------
     def _apply_single_transaction(self, plan: Plan) -> list[StepResult]:
-        results = []
+        results: list[tuple[Step, int]] = []
         self.dialect.begin(self.conn)
         step = plan.steps[0] if plan.steps else None
         at, start = self.clock(), time.perf_counter()
@@ -230,8 +232,7 @@ class Runner:
                 self._run_statements(self._section(step))
                 ms = _ms(start)
                 self._record(step, at, ms)
-                self.listener.step_finished(step, ms)
-                results.append(self._result(step, ms))
+                results.append((step, ms))
             self.dialect.commit(self.conn)
         except _StatementFailed as failure:
             self.dialect.rollback(self.conn)
@@ -248,7 +249,10 @@ class Runner:
         except BaseException:
             self.dialect.rollback(self.conn)
             raise
-        return results
+        # Only now is anything applied: report the steps after the commit.
+        for step, ms in results:
+            self.listener.step_finished(step, ms)
+        return [self._result(step, ms) for step, ms in results]
 
     @staticmethod
     def _result(step: Step, ms: int) -> StepResult:

@@ -50,10 +50,11 @@ def log_table_for(table: str) -> str:
 
 
 def _as_datetime(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    """A stored timestamp as an aware UTC datetime, whatever the session's time zone."""
+    parsed = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -74,10 +75,6 @@ class HistoryStore:
         self.conn = conn
         self.history = dialect.qualify(dialect.table)
         self.log = dialect.qualify(log_table_for(dialect.table))
-
-    def _ts(self, value: datetime) -> object:
-        # SQLite keeps ISO text (sorts and reads back exactly); the others take datetimes.
-        return value.isoformat() if self.dialect.types["ts"] == "TEXT" else value
 
     def exists(self) -> bool:
         return self.dialect.table_exists(self.conn, self.dialect.table)
@@ -163,7 +160,7 @@ class HistoryStore:
                 f.kind.value,
                 f.checksum,
                 f.rollback_checksum,
-                self._ts(entry.at),
+                self.dialect.timestamp_param(entry.at),
                 entry.by,
                 entry.execution_ms,
                 state.value,
@@ -177,10 +174,6 @@ class HistoryStore:
         p = self.dialect.param
         for row in rows:
             self.dialect.run(self.conn, f"DELETE FROM {self.history} WHERE id = {p}", (row.id,))
-
-    def delete_identity(self, file: MigrationFile, history: Sequence[HistoryRow]) -> None:
-        """Forget the earlier run of a repeatable before recording its new one."""
-        self.delete([r for r in history if r.identity == file.identity])
 
     def update_checksums(self, row: HistoryRow, file: MigrationFile) -> None:
         p = self.dialect.param
@@ -209,7 +202,16 @@ class HistoryStore:
             self.conn,
             f"INSERT INTO {self.log} (action, version, script, logged_at, by_user, duration_ms, "
             f"outcome, detail) VALUES ({', '.join([p] * 8)})",
-            (action, version, script, self._ts(at), by, duration_ms, outcome, detail),
+            (
+                action,
+                version,
+                script,
+                self.dialect.timestamp_param(at),
+                by,
+                duration_ms,
+                outcome,
+                detail,
+            ),
         )
 
     def read_log(self) -> tuple[LogRow, ...]:

@@ -86,6 +86,12 @@ def test_new_creates_a_utc_timestamped_file_with_both_sections(
     text = created.read_text(encoding="utf-8")
     assert "-- upgrade" in text and "-- rollback" in text
     assert text.index("-- upgrade") < text.index("-- rollback")
+    # Until the user writes SQL into it, the file is a problem rather than a no-op migration.
+    checked = keel_cli("validate", "--offline", "--dir", str(project.migrations),
+                       cwd=project.root)
+    assert checked.exit_code == 1
+    assert f"{created.name}:3: the file has no statements to run" in checked.stderr
+    created.write_text(text.replace("-- upgrade\n", "-- upgrade\nCREATE TABLE users (id int);\n"))
     checked = keel_cli("validate", "--offline", "--dir", str(project.migrations),
                        cwd=project.root)
     assert checked.exit_code == 0, checked.stderr

@@ -90,7 +90,10 @@ def test_content_edit_changes_checksum(options: SplitOptions, before: str, after
 CANONICAL_CASES = [
     ("empty", POSTGRES, "", ""),
     ("comments_only", POSTGRES, "-- a\n/* b */\n", ""),
-    ("collapses_whitespace", POSTGRES, "SELECT\n\t 1 ,  2\r\n", "SELECT 1 , 2"),
+    ("collapses_whitespace", POSTGRES, "SELECT\n\t 1 ,  2\r\n", "SELECT 1,2"),
+    ("keeps_one_space_between_words", POSTGRES, "CREATE\n  TABLE a", "CREATE TABLE a"),
+    ("drops_space_around_punctuation", POSTGRES, "f (x) - g( y )", "f(x)-g(y)"),
+    ("keeps_space_between_word_and_literal", POSTGRES, "x 'a' \"b\" $$c$$", "x 'a' \"b\" $$c$$"),
     ("comment_is_a_separator", POSTGRES, "SELECT/* x */1", "SELECT 1"),
     ("drops_space_at_semicolons", POSTGRES, " a ; b ; ", "a;b"),
     ("drops_empty_statements", POSTGRES, ";; a ;; ; b ;;", "a;b"),

@@ -376,3 +376,53 @@ def test_transaction_statements_in_a_transactional_file_are_refused_with_their_l
 )
 def test_harmless_transaction_words_are_accepted(text: str) -> None:
     parse_migration("V1__x.sql", text, POSTGRES)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "-- Rollback: DROP TABLE t;",
+        "-- rollback --",
+        "-- upgrade:",
+        "-- migrate:down",
+        "-- +goose Down",
+        "-- +migrate Down",
+        "-- down",
+        "--//@UNDO",
+    ],
+    ids=["rollback_colon", "rollback_dashes", "upgrade_colon", "dbmate", "goose",
+         "sql_migrate", "bare_down", "mybatis"],
+)
+def test_a_line_that_only_looks_like_a_marker_is_refused_with_its_line(line: str) -> None:
+    """Otherwise the rollback statements below it would run as part of the upgrade."""
+    text = f"CREATE TABLE t (id int);\n{line}\nDROP TABLE t;\n"
+    with pytest.raises(SourceError) as info:
+        parse_migration("V1__x.sql", text, SQLITE)
+    assert info.value.line == 2
+    assert "'-- rollback'" in info.value.fix
+
+
+@pytest.mark.parametrize(
+    "comment",
+    ["-- upgrade the users table to the new layout", "-- Rollback is not needed", "-- up to 5"],
+)
+def test_prose_comments_that_start_with_a_marker_word_are_fine(comment: str) -> None:
+    parse_migration("V1__x.sql", f"{comment}\nCREATE TABLE t (id int);\n", SQLITE)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "-- just a comment\n", "-- upgrade\n\n-- rollback\nDROP TABLE t;\n"],
+    ids=["empty_file", "only_comments", "empty_upgrade_section"],
+)
+def test_a_file_without_upgrade_statements_is_refused(text: str) -> None:
+    with pytest.raises(SourceError, match="no statements to run"):
+        parse_migration("V1__x.sql", text, SQLITE)
+
+
+def test_an_unterminated_literal_names_line_and_column() -> None:
+    with pytest.raises(SourceError) as info:
+        parse_migration("V1__x.sql", "SELECT 1;\nSELECT  'oops;\n", SQLITE)
+    assert info.value.line == 2
+    assert "(column 9)" in str(info.value)
+    assert ". Fix:" in str(info.value)

@@ -321,8 +321,15 @@ def test_rollback_of_a_file_without_a_rollback_section_is_refused_naming_it() ->
     assert "-- rollback" in str(info.value)
 
 
-def test_rollback_with_an_empty_rollback_section_is_allowed() -> None:
-    project = [mf("V1__users.sql", "SELECT 1;\n-- rollback\n")]
+def test_rollback_with_an_empty_rollback_section_is_refused() -> None:
+    """An empty section is what an unfinished `keel new` file has: not a silent no-op."""
+    project = [mf("V1__users.sql", "CREATE TABLE users (id int);\n-- rollback\n")]
+    with pytest.raises(PlanError, match="empty '-- rollback' section"):
+        plan_rollback(project, [row(project[0], 1)])
+
+
+def test_rollback_with_a_deliberate_no_op_statement_is_allowed() -> None:
+    project = [mf("V1__users.sql", "INSERT INTO t VALUES (1);\n-- rollback\nSELECT 1;\n")]
     plan = plan_rollback(project, [row(project[0], 1)])
     assert step_paths(plan.steps) == ["V1__users.sql"]
 
@@ -597,3 +604,18 @@ def test_status_notes_a_changed_rollback_section() -> None:
     entries, problems = describe(project, history)
     assert problems == []
     assert [e.rollback_changed for e in entries] == [True]
+
+
+def test_repeatables_run_in_description_order_whatever_their_folder() -> None:
+    names = ["z/R__alpha.sql", "a/R__beta.sql", "RA__gamma.sql", "m/RA__delta.sql"]
+    plan = plan_upgrade(files(*names), [])
+    assert step_paths(plan.steps) == [
+        "z/R__alpha.sql", "a/R__beta.sql", "m/RA__delta.sql", "RA__gamma.sql",
+    ]
+
+
+def test_duplicate_repeatable_descriptions_ask_for_another_description() -> None:
+    with pytest.raises(ValidationFailed) as info:
+        plan_upgrade(files("R__view.sql", "sub/ROC__view.sql"), [])
+    assert {p.code for p in info.value.problems} == {"duplicate-description"}
+    assert all("description" in p.fix for p in info.value.problems)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -120,11 +121,18 @@ def new(description: str, version: str | None) -> None:
     _say(f"created {path}")
 
 
+def _seconds(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter("give a number of seconds >= 0, e.g. 60.")
+    return value
+
+
 def _write_options(func: Any) -> Any:
     func = click.option(
         "--lock-timeout",
         type=float,
         metavar="S",
+        callback=_seconds,
         help="Seconds to wait for the migration lock (default 60).",
     )(func)
     func = click.option(

@@ -12,6 +12,8 @@ from sqlkeel.core.splitter import SplitOptions, _scan, _significant
 
 __all__ = ["canonical_text", "checksum"]
 
+_SPACED = frozenset({"word", "string", "ident", "dollar"})
+
 
 def canonical_text(text: str, options: SplitOptions) -> str:
     """The text with comments dropped, whitespace outside literals collapsed and empty statements
@@ -39,7 +41,9 @@ def canonical_text(text: str, options: SplitOptions) -> str:
                 last_kind = kind
             gap = False
             continue
-        if gap and parts and last_kind != "semicolon":
+        if gap and last_kind in _SPACED and kind in _SPACED:
+            # Only where a space separates two words or literals does it carry meaning
+            # (`a b` is not `ab`); around punctuation it is layout (`f (x)` is `f(x)`).
             parts.append(" ")
         parts.append(text[start:end])
         last_kind = kind

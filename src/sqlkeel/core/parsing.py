@@ -26,6 +26,13 @@ _NAME = re.compile(
     re.IGNORECASE,
 )
 _MARKER = re.compile(r"--\s*(upgrade|rollback)\s*", re.IGNORECASE)
+# Lines that look like a marker but are not one: run as part of the upgrade, a mistyped
+# '-- rollback:' would silently drop a table. Markers of other tools are caught too.
+_NEAR_MARKER = re.compile(
+    r"--\s*(?:(?:upgrade|rollback)\s*[:=>-]|(?:up|down|undo)\s*:?\s*$|migrate\s*:\s*(?:up|down)"
+    r"|\+goose\s+(?:up|down)|\+migrate\s+(?:up|down)|//\s*@undo|!\s*(?:ups|downs))",
+    re.IGNORECASE,
+)
 _DIRECTIVE = re.compile(r"--\s*keel\s*:(?P<body>.*)", re.IGNORECASE | re.DOTALL)
 _DIRECTIVE_ITEM = re.compile(r"\s*(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>\S+)\s*")
 
@@ -126,8 +133,20 @@ def _markers(path: str, text: str, tokens: list[Token]) -> dict[str, Token]:
     for token in tokens:
         if token.kind != "comment":
             continue
-        match = _MARKER.fullmatch(text[token.start : token.end].rstrip("\r"))
-        if not match or not _is_alone_on_line(text, token):
+        comment = text[token.start : token.end].rstrip("\r")
+        match = _MARKER.fullmatch(comment)
+        if not _is_alone_on_line(text, token):
+            continue
+        if not match:
+            if _NEAR_MARKER.match(comment):
+                raise SourceError(
+                    f"the line {comment.strip()!r} looks like a section marker but is not one, "
+                    "so everything below it would run as part of the upgrade.",
+                    path=path,
+                    line=token.line,
+                    fix="write the marker alone on its line, exactly '-- upgrade' or "
+                    "'-- rollback', with the statements below it; or reword the comment.",
+                )
             continue
         name = match[1].lower()
         if name in found:
@@ -187,6 +206,15 @@ def _refuse_transaction_control(path: str, section: Section | None) -> None:
             )
 
 
+def _unterminated(path: str, exc: SplitError) -> SourceError:
+    return SourceError(
+        f"{exc.message} (column {exc.column})",
+        path=path,
+        line=exc.line,
+        fix="close the quote, comment or dollar-quoted body that starts there.",
+    )
+
+
 def _section(
     path: str, text: str, start: int, end: int, options: SplitOptions, delimiter: str | None
 ) -> Section:
@@ -195,12 +223,7 @@ def _section(
     try:
         statements = split_statements(body, options, first_line=first_line, delimiter=delimiter)
     except SplitError as exc:
-        raise SourceError(
-            exc.message,
-            path=path,
-            line=exc.line,
-            fix="close the quote, comment or dollar-quoted body.",
-        ) from exc
+        raise _unterminated(path, exc) from exc
     return Section(statements, checksum(body, options), first_line)
 
 
@@ -213,12 +236,7 @@ def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFil
     try:
         tokens = tokenize(text, options)
     except SplitError as exc:
-        raise SourceError(
-            exc.message,
-            path=path,
-            line=exc.line,
-            fix="close the quote, comment or dollar-quoted body.",
-        ) from exc
+        raise _unterminated(path, exc) from exc
     directives = _read_directives(path, text, tokens)
     markers = _markers(path, text, tokens)
     up_start = markers["upgrade"].end if "upgrade" in markers else 0
@@ -236,6 +254,15 @@ def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFil
             )
         rollback = _section(
             path, text, markers["rollback"].end, len(text), options, directives.delimiter
+        )
+    if not upgrade.statements:
+        raise SourceError(
+            "the file has no statements to run"
+            + (" before its '-- rollback' marker" if "rollback" in markers else "")
+            + ".",
+            path=path,
+            line=upgrade.line,
+            fix="write the upgrade SQL, or delete the file if it is not needed.",
         )
     if directives.transactional:
         for section in (upgrade, rollback):

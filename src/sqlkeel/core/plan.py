@@ -53,7 +53,9 @@ def find_problems(
                     "duplicate-version" if f.version else "duplicate-description",
                     f.path,
                     f"{len(group)} files share {what}: {paths}.",
-                    "give each file its own version (rename all but one).",
+                    "give each file its own version (rename all but one)."
+                    if f.version
+                    else "give each repeatable file its own description (rename all but one).",
                 )
             )
     by_file = {f.identity: f for f in files}
@@ -149,7 +151,11 @@ def _repeatables(
         and (f.identity not in applied or applied[f.identity].checksum != f.checksum)
     ]
     always = [f for f in files if f.kind is Kind.ALWAYS]
-    return sorted(changed, key=lambda f: f.path) + sorted(always, key=lambda f: f.path)
+    # By description, not path: sub-folders are for grouping only (SPEC 1).
+    def by_name(f: MigrationFile) -> tuple[str, str]:
+        return (f.description, f.path)
+
+    return sorted(changed, key=by_name) + sorted(always, key=by_name)
 
 
 def _known_version(files: Sequence[MigrationFile], target: Version) -> None:
@@ -232,11 +238,17 @@ def plan_rollback(
     steps = []
     for row in chosen:
         file = by_identity[row.identity]  # validation guarantees the file exists
-        if file.rollback is None:
+        if file.rollback is None or not file.rollback.statements:
+            # An empty section is refused too: it is what an unfinished `keel new` file
+            # looks like, and "rolling back" by doing nothing would leave the schema behind.
+            what = "no '-- rollback' section" if file.rollback is None else (
+                "an empty '-- rollback' section"
+            )
             raise PlanError(
-                f"{file.path}: migration {file.version} has no '-- rollback' section, so it "
-                "cannot be rolled back; nothing was changed. Fix: add a '-- rollback' section "
-                "with the statements that undo it (an empty section means 'nothing to undo')."
+                f"{file.path}: migration {file.version} has {what}, so it cannot be rolled "
+                "back; nothing was changed. Fix: write the statements that undo it under "
+                "'-- rollback'; if there is truly nothing to undo, write a harmless statement "
+                "such as SELECT 1;"
             )
         steps.append(Step(file, Direction.ROLLBACK))
     return Plan(Direction.ROLLBACK, tuple(steps))
@@ -316,8 +328,7 @@ def plan_baseline(
 ) -> list[MigrationFile]:
     """The versioned files to record as applied (without running) to adopt a database at
     ``version``; raises when the history already has versioned rows."""
-    if source_problems:
-        raise ValidationFailed(source_problems)
+    validate(files, (), source_problems)  # the files alone: names, parsing, duplicates
     if any(r.version is not None for r in history):
         raise PlanError(
             "baseline adopts a database that keel has not migrated yet, but this one already "
@@ -333,7 +344,4 @@ def plan_baseline(
             f"no migration file has a version at or below {version}. Fix: pass the version of "
             "the last migration that the existing database already reflects."
         )
-    versions = [f.version for f in chosen]
-    if len(set(versions)) != len(versions):
-        validate(files, history)
     return chosen

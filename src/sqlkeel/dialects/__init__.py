@@ -19,14 +19,13 @@ _REGISTRY: dict[str, tuple[str, str, SplitOptions]] = {
     "postgresql": ("sqlkeel.dialects.postgres", "PostgresDialect", POSTGRES),
 }
 
-# Used to parse files when no URL is configured (validate --offline, new, init).
-DEFAULT_SPLIT_OPTIONS = SQLITE
 
-
-def split_options_for(url: DatabaseURL | None) -> SplitOptions:
+def split_profiles_for(url: DatabaseURL | None) -> tuple[SplitOptions, ...]:
+    """The splitter profile of the URL's dialect; without a URL (validate --offline), every
+    profile, so that a file is refused only if no supported database could parse it."""
     if url is None:
-        return DEFAULT_SPLIT_OPTIONS
-    return _entry(url)[2]
+        return tuple(entry[2] for entry in _REGISTRY.values())
+    return (_entry(url)[2],)
 
 
 def _entry(url: DatabaseURL) -> tuple[str, str, SplitOptions]:

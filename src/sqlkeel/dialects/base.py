@@ -110,6 +110,10 @@ class Dialect(ABC):
     def connect(self) -> Connection:
         """Open an autocommit connection; raises ConnectionFailed with a masked message."""
 
+    def database_exists(self) -> bool:
+        """False only when connecting would create the database (SQLite files)."""
+        return True
+
     def close(self, conn: Connection) -> None:
         conn.close()
 
@@ -149,6 +153,10 @@ class Dialect(ABC):
             cur.close()
 
     # -- keel's own tables -------------------------------------------------------------
+    def timestamp_param(self, value: datetime) -> object:
+        """A UTC timestamp as the driver should receive it for a ``ts`` column."""
+        return value
+
     def qualify(self, table: str) -> str:
         """The table name as written in keel's SQL (schema-qualified where set)."""
         return f"{self.schema}.{table}" if self.schema else table

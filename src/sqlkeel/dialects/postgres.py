@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from sqlkeel.core.splitter import POSTGRES, Statement
 from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
-from sqlkeel.errors import ConfigError, ConnectionFailed
+from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost
 from sqlkeel.urls import DatabaseURL, mask_password
 
 
@@ -42,7 +42,8 @@ class PostgresDialect(Dialect):
 
     def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
         super().__init__(url, table=table, schema=schema)
-        digest = hashlib.sha256(f"keel:{schema or ''}.{table}".encode()).digest()
+        # An unset schema means the default one, so both spellings must share one lock.
+        digest = hashlib.sha256(f"keel:{schema or 'public'}.{table}".encode()).digest()
         # A positive 63-bit key keeps the (classid, objid) split in pg_locks simple.
         self.lock_key = int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -78,9 +79,9 @@ class PostgresDialect(Dialect):
             ) from exc
 
     def connect(self) -> Connection:
+        conn = self._open("keel")  # first: it explains a missing psycopg
         import psycopg
 
-        conn = self._open("keel")
         with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
             self.execute(conn, "SET client_connection_check_interval = '1s'")
         if self.schema:
@@ -140,12 +141,16 @@ class PostgresDialect(Dialect):
                 on_wait=on_wait,
                 what=self.url.masked(),
             )
-            try:
-                yield
-            finally:
-                rows = self.query(conn, "SELECT pg_advisory_unlock(%s)", (self.lock_key,))
-                if not rows[0][0]:
-                    raise RuntimeError("keel's advisory lock was not held at release")
+            # If the block raises, closing the session (below) releases the lock, and the
+            # block's own error is what the user sees.
+            yield
+            rows = self.query(conn, "SELECT pg_advisory_unlock(%s)", (self.lock_key,))
+            if not rows[0][0]:
+                raise LockLost(
+                    "the migration lock was no longer held when keel released it, so another "
+                    "process may have migrated at the same time. Fix: run 'keel validate' and "
+                    "'keel status' to check the database."
+                )
         finally:
             conn.close()
 

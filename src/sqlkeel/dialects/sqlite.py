@@ -44,26 +44,37 @@ class SQLiteDialect(Dialect):
         super().__init__(url, table=table, schema=None)
         self.path = url.database or ":memory:"
 
+    def _check_directory(self) -> None:
+        parent = Path(self.path).parent
+        if not self.url.is_memory and not parent.is_dir():
+            raise ConnectionFailed(
+                f"cannot open SQLite database {self.path}: the directory {parent} does not "
+                "exist. Fix: create the directory or correct the URL."
+            )
+
+    def database_exists(self) -> bool:
+        self._check_directory()
+        return self.url.is_memory or os.path.exists(self.path)
+
     def connect(self) -> Connection:
         import sqlite3
 
-        if not self.url.is_memory:
-            parent = Path(self.path).parent
-            if not parent.is_dir():
-                raise ConnectionFailed(
-                    f"cannot open SQLite database {self.path}: the directory {parent} does not "
-                    "exist. Fix: create the directory or correct the URL."
-                )
+        self._check_directory()
         try:
             # isolation_level=None: autocommit; keel writes BEGIN/COMMIT itself.
+            # Connection settings stay SQLite's defaults: a migration must behave as it
+            # would in the sqlite3 shell (e.g. foreign_keys off, so table rebuilds are safe).
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
             raise ConnectionFailed(
                 f"cannot open SQLite database {self.path}: {exc}. "
                 "Fix: check the path and its permissions."
             ) from exc
         return conn
+
+    def timestamp_param(self, value: datetime) -> object:
+        # ISO text: sorts correctly and reads back exactly (SQLite has no timestamp type).
+        return value.isoformat()
 
     def table_exists(self, conn: Connection, table: str) -> bool:
         rows = self.query(

@@ -193,3 +193,18 @@ def test_core_modules_import_nothing_that_does_io(path: Path) -> None:
 )
 def test_the_purity_check_catches_each_kind_of_io(source: str, expected: str) -> None:
     assert impurities(source, "x.py") == [expected]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["ruff", "check", "."], ["mypy"]],
+    ids=["ruff", "mypy"],
+)
+def test_the_code_is_lint_and_type_clean(command: list[str]) -> None:
+    """The standards hold in CI too, not only on the machine of whoever ran the tools."""
+    import subprocess
+    import sys
+
+    tool = [sys.executable, "-m", *command]
+    done = subprocess.run(tool, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -526,3 +526,29 @@ def test_the_api_dry_run_returns_the_plan_and_changes_nothing(
         assert result.applied == ()
         assert [s.migration.path for s in result.plan.steps] == list(EXAMPLE)
     assert db.tables() == set()
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_each_postgres_schema_has_its_own_history_lock_and_tables(
+    db_url: str, project: Project, db: Database
+) -> None:
+    """Two services sharing one database, each in its own schema (the `schema` setting)."""
+    project.write("V1__users.sql", "CREATE TABLE users (id int);\n-- rollback\nDROP TABLE users;\n")
+    with Keel(url=db_url, migrations_dir=project.migrations, schema="billing") as billing, Keel(
+        url=db_url, migrations_dir=project.migrations, schema="shop"
+    ) as shop:
+        assert [s.version for s in billing.upgrade().applied] == ["1"]
+        assert shop.current() is None
+        with billing.dialect.session_lock(timeout=0, wait=False, on_wait=None):
+            assert shop.lock_status().holder is None  # independent locks
+        assert [s.version for s in shop.upgrade().applied] == ["1"]
+        billing.rollback()
+        assert billing.current() is None and str(shop.current()) == "1"
+    rows = db.query(
+        "SELECT table_schema, table_name FROM information_schema.tables "
+        "WHERE table_schema IN ('billing', 'shop') ORDER BY 1, 2"
+    )
+    assert rows == [
+        ("billing", "keel_history"), ("billing", "keel_log"),
+        ("shop", "keel_history"), ("shop", "keel_log"), ("shop", "users"),
+    ]

@@ -24,6 +24,7 @@ from sqlkeel.core.plan import (
     RepairAction,
     find_problems,
     head,
+    head_after,
     plan_baseline,
     plan_repair,
     plan_rollback,
@@ -45,6 +46,7 @@ class UpgradeResult:
     plan: Plan
     applied: tuple[StepResult, ...] = ()
     dry_run: bool = False
+    head: str | None = None  # the head version afterwards (as it would be, for a dry run)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class RollbackResult:
     plan: Plan
     rolled_back: tuple[StepResult, ...] = ()
     dry_run: bool = False
+    head: str | None = None  # the head version afterwards (as it would be, for a dry run)
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,10 @@ def _default_user() -> str:
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def _text(version: Version | None) -> str | None:
+    return str(version) if version is not None else None
 
 
 def _parse_version(text: str | Version | None, option: str) -> Version | None:
@@ -276,16 +283,17 @@ class Keel:
             source_problems=found.problems,
         )
         if dry_run:
-            plan = plan_upgrade(found.files, self._read_history(), **kwargs)
-            return UpgradeResult(plan, dry_run=True)
+            history = self._read_history()
+            plan = plan_upgrade(found.files, history, **kwargs)
+            return UpgradeResult(plan, dry_run=True, head=_text(head_after(history, plan)))
         with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
             history = store.read()
             plan = plan_upgrade(found.files, history, **kwargs)
             if plan.is_empty:
-                return UpgradeResult(plan)
+                return UpgradeResult(plan, head=_text(head(history)))
             store.ensure()
             applied = self._runner(store, history).apply(plan)
-        return UpgradeResult(plan, tuple(applied))
+        return UpgradeResult(plan, tuple(applied), head=_text(head_after(history, plan)))
 
     def rollback(
         self,
@@ -301,16 +309,17 @@ class Keel:
         found = self.discover()
         kwargs: dict[str, Any] = dict(target=target, count=count, source_problems=found.problems)
         if dry_run:
-            plan = plan_rollback(found.files, self._read_history(), **kwargs)
-            return RollbackResult(plan, dry_run=True)
+            history = self._read_history()
+            plan = plan_rollback(found.files, history, **kwargs)
+            return RollbackResult(plan, dry_run=True, head=_text(head_after(history, plan)))
         with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
             history = store.read()
             plan = plan_rollback(found.files, history, **kwargs)
             if plan.is_empty:
-                return RollbackResult(plan)
+                return RollbackResult(plan, head=_text(head(history)))
             store.ensure()
             done = self._runner(store, history).apply(plan)
-        return RollbackResult(plan, tuple(done))
+        return RollbackResult(plan, tuple(done), head=_text(head_after(history, plan)))
 
     def repair(
         self,

@@ -172,6 +172,7 @@ def test_dry_run_shows_the_plan_header_each_file_and_its_statements(
         "-- [2/2] 2 index (V2__index.sql) [transaction=off]\n"
         "CREATE INDEX users_id ON users (id);\n"
         "\n"
+        "-- dry run: nothing was changed; afterwards the head would be 2.\n"
     )
 
 

@@ -67,7 +67,8 @@ def _keel() -> Keel:
     )
 
 
-def _print_plan(plan: Plan, *, with_sql: bool) -> None:
+def _print_dry_run(plan: Plan, head: str | None) -> None:
+    """The plan and its SQL, as comments and statements a reviewer can read or paste."""
     count = len(plan.steps)
     if not count:
         _say(
@@ -83,10 +84,10 @@ def _print_plan(plan: Plan, *, with_sql: bool) -> None:
         section = f.upgrade if step.direction.value == "upgrade" else f.rollback
         mode = "" if f.transactional else " [transaction=off]"
         _say(f"-- [{n}/{count}] {f.label} {f.description.replace('_', ' ')} ({f.path}){mode}")
-        if with_sql and section is not None:
-            for statement in section.statements:
-                _say(f"{statement.sql};")
-            _say()
+        for statement in section.statements if section else ():
+            _say(f"{statement.sql};")
+        _say()
+    _say(f"-- dry run: nothing was changed; afterwards the head would be {head or 'none'}.")
 
 
 # ---------------------------------------------------------------------------------------
@@ -176,16 +177,15 @@ def upgrade(
         lock_timeout=lock_timeout,
     )
     if dry_run:
-        _print_plan(result.plan, with_sql=True)
+        _print_dry_run(result.plan, result.head)
         return
     if not result.applied:
         _say("Nothing to do: the database is up to date.")
         return
     total = sum(s.duration_ms for s in result.applied)
-    head = keel.current()
     _say(
         f"Applied {len(result.applied)} migration{'s' if len(result.applied) != 1 else ''} "
-        f"in {render.duration(total)}; now at version {head or 'none'}."
+        f"in {render.duration(total)}; now at version {result.head or 'none'}."
     )
 
 
@@ -211,14 +211,16 @@ def rollback(
         to=to, count=count, dry_run=dry_run, wait=not no_wait, lock_timeout=lock_timeout
     )
     if dry_run:
-        _print_plan(result.plan, with_sql=True)
+        _print_dry_run(result.plan, result.head)
         return
     if not result.rolled_back:
         _say("Nothing to roll back.")
         return
-    head = keel.current()
     n = len(result.rolled_back)
-    _say(f"Rolled back {n} migration{'s' if n != 1 else ''}; now at version {head or 'none'}.")
+    _say(
+        f"Rolled back {n} migration{'s' if n != 1 else ''}; now at version "
+        f"{result.head or 'none'}."
+    )
 
 
 def _status_json(result: Any) -> dict[str, Any]:

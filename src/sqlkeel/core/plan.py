@@ -28,6 +28,14 @@ def head(history: Sequence[HistoryRow]) -> Version | None:
     return max(versions) if versions else None
 
 
+def head_after(history: Sequence[HistoryRow], plan: Plan) -> Version | None:
+    """The head once ``plan`` has run completely, without asking the database again."""
+    versions = {r.version for r in history if r.version is not None and r.state is State.APPLIED}
+    moved = {s.migration.version for s in plan.steps if s.migration.version is not None}
+    versions = versions | moved if plan.direction is Direction.UPGRADE else versions - moved
+    return max(versions) if versions else None
+
+
 def _next_version_hint(top: Version) -> str:
     return str(top.key[0] + 1) if len(top.key) == 1 else f"{top.text}.1"
 

@@ -102,6 +102,7 @@ class LockStatusResult:
 class InitResult:
     created: tuple[str, ...]
     existing: tuple[str, ...] = field(default_factory=tuple)
+    parent_config: Path | None = None  # a config of an enclosing project, now shadowed
 
 
 def _default_user() -> str:
@@ -484,6 +485,16 @@ def init_project(directory: Path) -> InitResult:
     """Create ``migrations/`` and a commented ``keel.toml`` in ``directory``; keeps what
     already exists."""
     created, existing = [], []
+    parent_config = next(
+        (
+            found
+            for folder in directory.resolve().parents
+            for found in (folder / "keel.toml", folder / "pyproject.toml")
+            if found.is_file()
+            and (found.name == "keel.toml" or "[tool.keel]" in found.read_text("utf-8", "replace"))
+        ),
+        None,
+    )
     migrations = directory / "migrations"
     if migrations.is_dir():
         existing.append(str(migrations))
@@ -496,7 +507,7 @@ def init_project(directory: Path) -> InitResult:
     else:
         config.write_text(init_config_text(), encoding="utf-8")
         created.append(str(config))
-    return InitResult(tuple(created), tuple(existing))
+    return InitResult(tuple(created), tuple(existing), parent_config)
 
 
 __all__ = [

@@ -50,7 +50,7 @@ def read_text(directory: Path, path: str) -> str:
         data = full.read_bytes()
     except OSError as exc:
         raise FileReadError(
-            f"{full}: cannot read the migration file ({exc.strerror}). "
+            f"{path}: cannot read the migration file ({exc.strerror}). "
             "Fix: check that it exists and that keel's user may read it."
         ) from exc
     try:
@@ -58,7 +58,7 @@ def read_text(directory: Path, path: str) -> str:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise FileReadError(
-            f"{full}:{line}: the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at "
+            f"{path}:{line}: the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at "
             f"offset {exc.start}). Fix: save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)."
         ) from exc
 

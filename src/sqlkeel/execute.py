@@ -158,18 +158,19 @@ class Runner:
         self.listener.step_started(step)
         at, start = self.clock(), time.perf_counter()
         if self._is_transactional(step):
-            self._transactional_step(step, at, start)
+            ms = self._transactional_step(step, at, start)
         else:
-            self._autocommit_step(step, at, start)
-        ms = _ms(start)
+            ms = self._autocommit_step(step, at, start)
         self.listener.step_finished(step, ms)
         return self._result(step, ms)
 
-    def _transactional_step(self, step: Step, at: datetime, start: float) -> None:
+    def _transactional_step(self, step: Step, at: datetime, start: float) -> int:
+        """Run the step with its history row in one transaction; returns its recorded ms."""
         self.dialect.begin(self.conn)
         try:
             self._run_statements(self._section(step))
-            self._record(step, at, _ms(start))
+            ms = _ms(start)
+            self._record(step, at, ms)
             self.dialect.commit(self.conn)
         except _StatementFailed as failure:
             self.dialect.rollback(self.conn)
@@ -185,8 +186,10 @@ class Runner:
         except BaseException:
             self.dialect.rollback(self.conn)
             raise
+        return ms
 
-    def _autocommit_step(self, step: Step, at: datetime, start: float) -> None:
+    def _autocommit_step(self, step: Step, at: datetime, start: float) -> int:
+        """Run the step statement by statement; a failure leaves a ``failed`` row."""
         try:
             self._run_statements(self._section(step))
         except _StatementFailed as failure:
@@ -215,9 +218,11 @@ class Runner:
             self._log_failure(step, at, _ms(start), error)
             self.dialect.commit(self.conn)
             raise error from failure.cause
+        ms = _ms(start)
         self.dialect.begin(self.conn)
-        self._record(step, at, _ms(start))
+        self._record(step, at, ms)
         self.dialect.commit(self.conn)
+        return ms
 
     # -- all steps in one transaction ----------------------------------------------------
     def _apply_single_transaction(self, plan: Plan) -> list[StepResult]:

@@ -181,7 +181,7 @@ def test_a_migration_file_that_cannot_be_read_exits_2_naming_it(
     for command in (["status"], ["upgrade"], ["validate", "--offline"]):
         out = keel_cli(*command, "--url", url, "--dir", str(project.migrations), cwd=project.root)
         assert_one_paragraph_error(
-            out, f"{project.migrations / 'V2__x.sql'}: cannot read the migration file", "Fix:"
+            out, "keel: error: V2__x.sql: cannot read the migration file", "Fix:"
         )
     assert not (tmp_path / "t.db").exists() or "a" not in _sqlite_tables(tmp_path / "t.db")
 
@@ -199,7 +199,9 @@ def test_a_migration_file_that_is_not_utf8_exits_2_naming_file_and_line(
         str(project.migrations),
         cwd=project.root,
     )
-    assert_one_paragraph_error(out, f"{path}:3: the file is not valid UTF-8", "Fix:")
+    assert path.exists()
+    assert_one_paragraph_error(out, "keel: error: V1__latin.sql:3: the file is not valid UTF-8",
+                               "Fix:")
 
 
 def test_a_utf8_bom_is_fine(keel_cli: Run, project: Project, tmp_path: Path) -> None:
@@ -300,9 +302,10 @@ def test_the_password_is_never_printed_by_successful_commands(
         ["unlock"],
         ["rollback", "--dry-run"],
         ["rollback", "-v"],
-        ["baseline", "1"],
+        ["baseline", "1"],  # the rollback above left no versioned row
     ):
         out = keel_pg(*args)
+        assert out.exit_code == 0, (args, out.stderr)
         assert "Traceback" not in out.stderr
 
 
@@ -310,10 +313,12 @@ def test_the_password_is_never_printed_on_validation_errors(keel_pg: Run, projec
     project.write("V1__a.sql", "SELECT 1;\n")
     project.write("V1.0__b.sql", "SELECT 1;\n")
     project.write("V2_bad.sql", "SELECT 1;\n")
-    for args in (["upgrade"], ["validate"], ["validate", "--json"], ["status"], ["rollback"]):
+    expected = {("upgrade",): 1, ("validate",): 1, ("validate", "--json"): 1, ("status",): 0,
+                ("rollback",): 1}
+    for args, code in expected.items():
         out = keel_pg(*args)
-        assert out.exit_code in (0, 1)
-    assert keel_pg("validate").exit_code == 1
+        assert out.exit_code == code, (args, out.stderr)
+        assert "V1.0__b.sql" in out.stdout + out.stderr  # the problem is really reported
 
 
 def test_the_password_is_never_printed_on_migration_failures(

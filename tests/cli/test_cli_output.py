@@ -165,7 +165,8 @@ def test_dry_run_shows_the_plan_header_each_file_and_its_statements(
     project.write("V2__index.sql",
                   "-- keel: transaction=off\nCREATE INDEX users_id ON users (id);\n")
     assert ok(keel("upgrade", "--dry-run")).stdout == (
-        "-- plan: upgrade 2 migrations, each in its own transaction\n"
+        "-- plan: upgrade 2 migrations, each in its own transaction unless marked "
+        "[transaction=off]\n"
         "-- [1/2] 1 users (V1__users.sql)\n"
         "CREATE TABLE users (id integer);\n"
         "\n"
@@ -298,3 +299,16 @@ def test_json_timestamps_are_utc_iso_8601(keel: Run, two: Project) -> None:
     log = json.loads(ok(keel("history", "--log", "--json")).stdout)["log"]
     for stamp in [m["applied_at"] for m in history] + [r["at"] for r in log]:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00", stamp), stamp
+
+
+def test_init_inside_a_configured_project_says_which_config_it_shadows(
+    keel_cli: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "keel.toml").write_text('url = "sqlite:///app.db"\n', encoding="utf-8")
+    inner = tmp_path / "migrations" / "views"
+    inner.mkdir(parents=True)
+    out = keel_cli("init", cwd=inner)
+    assert out.exit_code == 0
+    assert f"note: {tmp_path / 'keel.toml'} already configures keel" in out.stderr
+    quiet = keel_cli("init", cwd=tmp_path)
+    assert "note:" not in quiet.stderr

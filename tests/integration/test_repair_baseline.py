@@ -285,10 +285,8 @@ def test_upgrade_after_baseline_runs_only_the_files_above_it(
     assert [e["action"] for e in log(keel)] == ["baseline", "upgrade", "upgrade", "upgrade"]
 
 
-def test_baseline_between_two_versions_takes_the_files_below(
-    keel: Run, four: Project
-) -> None:
-    ok(keel("baseline", "V2.5"))
+def test_baseline_accepts_the_version_with_its_v_prefix(keel: Run, four: Project) -> None:
+    ok(keel("baseline", "V2"))
     assert [r["version"] for r in history(keel)] == ["1", "2"]
 
 
@@ -297,7 +295,9 @@ def test_baseline_between_two_versions_takes_the_files_below(
     [
         pytest.param("upgraded", "3", 1, ["already", "versioned history"],
                      id="database_already_has_history"),
-        pytest.param("fresh", "0.5", 1, ["no migration file", "0.5"], id="below_every_file"),
+        pytest.param("fresh", "0.5", 2, ["no migration file", "0.5"], id="below_every_file"),
+        pytest.param("fresh", "2.5", 2, ["no migration file", "2.5"], id="between_files"),
+        pytest.param("fresh", "99", 2, ["no migration file", "99"], id="above_every_file"),
         pytest.param("fresh", "abc", 2, ["not a version"], id="not_a_version"),
     ],
 )

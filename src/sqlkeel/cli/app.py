@@ -80,7 +80,7 @@ def global_options(func: F) -> F:
             is_flag=True,
             expose_value=False,
             callback=_remember("verbose"),
-            help="More detail; tracebacks on unexpected errors.",
+            help="More detail; a traceback with every error.",
         ),
     ]
     for option in reversed(options):

@@ -77,7 +77,12 @@ def _print_dry_run(plan: Plan, head: str | None) -> None:
             else "Nothing to roll back."
         )
         return
-    layout = "all in one transaction" if plan.single_transaction else "each in its own transaction"
+    if plan.single_transaction:
+        layout = "all in one transaction"
+    elif all(s.migration.transactional for s in plan.steps):
+        layout = "each in its own transaction"
+    else:
+        layout = "each in its own transaction unless marked [transaction=off]"
     _say(f"-- plan: {plan.direction.value} {count} migration{'s' if count != 1 else ''}, {layout}")
     for n, step in enumerate(plan.steps, start=1):
         f = step.migration
@@ -102,6 +107,12 @@ def init() -> None:
         _say(f"created {path}")
     for path in result.existing:
         _say(f"kept existing {path}")
+    if result.parent_config is not None:
+        click.echo(
+            f"keel: note: {result.parent_config} already configures keel for an enclosing "
+            "folder; from here down, the keel.toml of this folder is used instead.",
+            err=True,
+        )
 
 
 @click.command()
@@ -437,7 +448,11 @@ def current() -> None:
 @json_option
 @global_options
 def validate(offline: bool) -> None:
-    """Check files and history (SPEC 4): duplicates, bad files, edits, missing, order, failed."""
+    """Check files and history without running anything.
+
+    Refuses duplicate versions, malformed or unparsable files, applied files that were
+    edited or deleted, new files at or below the head, and failed migrations.
+    """
     from sqlkeel.errors import ValidationFailed
 
     opts = _opts()

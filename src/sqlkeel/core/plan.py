@@ -337,19 +337,15 @@ def plan_baseline(
     """The versioned files to record as applied (without running) to adopt a database at
     ``version``; raises when the history already has versioned rows."""
     validate(files, (), source_problems)  # the files alone: names, parsing, duplicates
+    # An exact version, as for --to: "baselined at 99" with files up to 5 would mislead.
+    _known_version(files, version)
     if any(r.version is not None for r in history):
         raise PlanError(
             "baseline adopts a database that keel has not migrated yet, but this one already "
             "has versioned history rows. Fix: use 'keel upgrade' instead, or baseline a "
             "fresh database."
         )
-    chosen = sorted(
+    return sorted(
         (f for f in files if f.version is not None and f.version <= version),
         key=lambda f: f.version or version,
     )
-    if not chosen:
-        raise PlanError(
-            f"no migration file has a version at or below {version}. Fix: pass the version of "
-            "the last migration that the existing database already reflects."
-        )
-    return chosen

@@ -62,6 +62,7 @@ class StatusResult:
     entries: tuple[StatusEntry, ...]
     problems: tuple[Problem, ...]
     head: str | None
+    database_exists: bool = True  # False: an SQLite file that the first upgrade will create
 
 
 @dataclass(frozen=True)
@@ -413,10 +414,10 @@ class Keel:
     def status(self) -> StatusResult:
         """Applied then pending migrations in order, with every problem flagged."""
         found = self.discover()
-        history = self._read_history()
+        exists = self._exists()
+        history = self._store().read() if exists else ()
         entries, problems = describe(found.files, history, found.problems)
-        top = head(history)
-        return StatusResult(tuple(entries), tuple(problems), str(top) if top else None)
+        return StatusResult(tuple(entries), tuple(problems), _text(head(history)), exists)
 
     def history(self) -> HistoryResult:
         """Applied (and failed) migrations in the order they were recorded."""

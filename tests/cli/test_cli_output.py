@@ -240,7 +240,10 @@ def test_status_text_lists_problems_after_the_summary(keel: Run, two: Project) -
 
 
 def test_status_of_an_empty_project_is_only_the_summary(keel: Run) -> None:
-    assert ok(keel("status")).stdout == "Head: none. 0 applied, 0 pending.\n"
+    assert ok(keel("status")).stdout == (
+        "Head: none. 0 applied, 0 pending.\n"
+        "The database does not exist yet; 'keel upgrade' creates it.\n"
+    )
 
 
 def test_history_and_log_of_a_fresh_database_say_it_is_empty(keel: Run) -> None:
@@ -270,7 +273,8 @@ def _keys(data: Any) -> list[str]:
 def test_json_documents_have_stable_keys(keel: Run, two: Project) -> None:
     ok(keel("upgrade", "--count", "1"))
     status = json.loads(ok(keel("status", "--json")).stdout)
-    assert _keys(status) == ["head", "migrations", "problems"]
+    assert _keys(status) == ["database_exists", "head", "migrations", "problems"]
+    assert status["database_exists"] is True
     assert _keys(status["migrations"][0]) == sorted([
         "version", "kind", "description", "script", "state", "order", "applied_at",
         "applied_by", "execution_ms", "rollback_changed", "has_rollback",

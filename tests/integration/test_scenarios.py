@@ -371,7 +371,8 @@ def test_quiet_upgrade_prints_nothing(keel: Run, db: Database) -> None:
 @pytest.mark.parametrize(
     ("command", "keys"),
     [
-        pytest.param(["status"], {"head", "migrations", "problems"}, id="status"),
+        pytest.param(["status"], {"head", "database_exists", "migrations", "problems"},
+                     id="status"),
         pytest.param(["history"], {"migrations"}, id="history"),
         pytest.param(["history", "--log"], {"log"}, id="history_log"),
         pytest.param(["current"], {"current"}, id="current"),

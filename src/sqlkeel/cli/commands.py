@@ -237,6 +237,7 @@ def rollback(
 def _status_json(result: Any) -> dict[str, Any]:
     return {
         "head": result.head,
+        "database_exists": result.database_exists,
         "migrations": [
             {
                 "version": e.version,
@@ -319,6 +320,8 @@ def status() -> None:
         f"Head: {result.head or 'none'}. {applied} applied, {pending} pending"
         f"{', ' + str(len(result.problems)) + ' problem(s)' if result.problems else ''}."
     )
+    if not result.database_exists:
+        _say("The database does not exist yet; 'keel upgrade' creates it.")
     for p in result.problems:
         _say(render.paint(f"problem: {p}", "red", colour))
 

@@ -256,6 +256,31 @@ class Keel:
             listener=self.listener,
         )
 
+    def _apply(
+        self,
+        make_plan: Callable[[tuple[HistoryRow, ...]], Plan],
+        *,
+        dry_run: bool,
+        wait: bool,
+        lock_timeout: float | None,
+    ) -> tuple[Plan, tuple[StepResult, ...], str | None]:
+        """Lock, read history, plan, run: the plan, what ran, and the head afterwards.
+
+        A dry run plans from the history as it is now, without the lock.
+        """
+        if dry_run:
+            history = self._read_history()
+            plan = make_plan(history)
+            return plan, (), _text(head_after(history, plan))
+        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
+            history = store.read()
+            plan = make_plan(history)
+            if plan.is_empty:
+                return plan, (), _text(head(history))
+            store.ensure()
+            done = self._runner(store, history).apply(plan)
+        return plan, tuple(done), _text(head_after(history, plan))
+
     # -- commands that write -------------------------------------------------------------
     def upgrade(
         self,
@@ -284,18 +309,13 @@ class Keel:
             single_transaction=single_transaction,
             source_problems=found.problems,
         )
-        if dry_run:
-            history = self._read_history()
-            plan = plan_upgrade(found.files, history, **kwargs)
-            return UpgradeResult(plan, dry_run=True, head=_text(head_after(history, plan)))
-        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
-            history = store.read()
-            plan = plan_upgrade(found.files, history, **kwargs)
-            if plan.is_empty:
-                return UpgradeResult(plan, head=_text(head(history)))
-            store.ensure()
-            applied = self._runner(store, history).apply(plan)
-        return UpgradeResult(plan, tuple(applied), head=_text(head_after(history, plan)))
+        plan, applied, top = self._apply(
+            lambda history: plan_upgrade(found.files, history, **kwargs),
+            dry_run=dry_run,
+            wait=wait,
+            lock_timeout=lock_timeout,
+        )
+        return UpgradeResult(plan, applied, dry_run, top)
 
     def rollback(
         self,
@@ -310,18 +330,13 @@ class Keel:
         target = _parse_version(to, "--to")
         found = self.discover()
         kwargs: dict[str, Any] = dict(target=target, count=count, source_problems=found.problems)
-        if dry_run:
-            history = self._read_history()
-            plan = plan_rollback(found.files, history, **kwargs)
-            return RollbackResult(plan, dry_run=True, head=_text(head_after(history, plan)))
-        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
-            history = store.read()
-            plan = plan_rollback(found.files, history, **kwargs)
-            if plan.is_empty:
-                return RollbackResult(plan, head=_text(head(history)))
-            store.ensure()
-            done = self._runner(store, history).apply(plan)
-        return RollbackResult(plan, tuple(done), head=_text(head_after(history, plan)))
+        plan, done, top = self._apply(
+            lambda history: plan_rollback(found.files, history, **kwargs),
+            dry_run=dry_run,
+            wait=wait,
+            lock_timeout=lock_timeout,
+        )
+        return RollbackResult(plan, done, dry_run, top)
 
     def repair(
         self,

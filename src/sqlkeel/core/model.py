@@ -33,6 +33,17 @@ class State(str, Enum):
     FAILED = "failed"
 
 
+def identity(version: Version | None, kind: Kind, description: str) -> str:
+    """What files and history rows are matched on: the version (by value, so ``1`` is
+    ``1.0``), or the kind and description of a repeatable."""
+    return f"V{version.key}" if version is not None else f"{kind.value}:{description}"
+
+
+def label(version: Version | None, kind: Kind) -> str:
+    """How tables show a migration: its version, or R / RA."""
+    return str(version) if version is not None else kind.short
+
+
 @dataclass(frozen=True)
 class Section:
     """One section of a file: its statements and the checksum of its text."""
@@ -56,12 +67,11 @@ class MigrationFile:
 
     @property
     def identity(self) -> str:
-        """What a history row is matched on: the version, or the description for repeatables."""
-        return f"V{self.version.key}" if self.version else f"{self.kind.value}:{self.description}"
+        return identity(self.version, self.kind, self.description)
 
     @property
     def label(self) -> str:
-        return str(self.version) if self.version is not None else self.kind.short
+        return label(self.version, self.kind)
 
     @property
     def checksum(self) -> str:
@@ -93,11 +103,11 @@ class HistoryRow:
 
     @property
     def identity(self) -> str:
-        return f"V{self.version.key}" if self.version else f"{self.kind.value}:{self.description}"
+        return identity(self.version, self.kind, self.description)
 
     @property
     def label(self) -> str:
-        return str(self.version) if self.version is not None else self.kind.short
+        return label(self.version, self.kind)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -100,6 +99,8 @@ def _print_dry_run(plan: Plan, head: str | None) -> None:
 @global_options
 def init() -> None:
     """Create migrations/ and a commented keel.toml in the current directory."""
+    from pathlib import Path
+
     from sqlkeel.api import init_project
 
     result = init_project(Path.cwd())

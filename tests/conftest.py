@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -148,3 +149,31 @@ class Database:
 def db(db_url: str) -> Database:
     """Direct access to the ``db_url`` database, for checking what keel really did."""
     return Database(db_url)
+
+
+Run = Callable[..., Outcome]
+
+
+@pytest.fixture
+def keel(keel_cli: Run, db_url: str, project: Project) -> Run:
+    """``keel <args> --url <db_url> --dir <migrations>`` run from the project's folder."""
+
+    def run(*args: str) -> Outcome:
+        return keel_cli(*args, "--url", db_url, "--dir", str(project.migrations), cwd=project.root)
+
+    return run
+
+
+def ok(outcome: Outcome) -> Outcome:
+    """A success: exit 0 and no traceback anywhere."""
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "Traceback" not in outcome.stdout + outcome.stderr
+    return outcome
+
+
+def history_rows(keel: Run) -> list[dict[str, Any]]:
+    """``keel history --json`` as data."""
+    import json
+
+    rows: list[dict[str, Any]] = json.loads(ok(keel("history", "--json")).stdout)["migrations"]
+    return rows

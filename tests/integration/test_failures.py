@@ -4,15 +4,15 @@ later ones never start; errors name file and line; user SQL reaches the server u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from conftest import Run, history_rows, ok
 
 if TYPE_CHECKING:
     from conftest import Database, Outcome, Project
 
-Run = Callable[..., "Outcome"]
 KEEL_TABLES = {"keel_history", "keel_log"}
 
 FIRST = "CREATE TABLE first (id integer);\n-- rollback\nDROP TABLE first;\n"
@@ -26,21 +26,6 @@ SECOND_FAILS = """
 THIRD = "CREATE TABLE third (id integer);\n-- rollback\nDROP TABLE third;\n"
 
 
-@pytest.fixture
-def keel(keel_cli: Run, db_url: str, project: Project) -> Run:
-    def run(*args: str) -> Outcome:
-        return keel_cli(
-            *args, "--url", db_url, "--dir", str(project.migrations), cwd=project.root
-        )
-
-    return run
-
-
-def ok(outcome: Outcome) -> Outcome:
-    assert outcome.exit_code == 0, outcome.stderr
-    return outcome
-
-
 def failed(outcome: Outcome) -> str:
     """A migration failure: exit 1, one report on stderr, never a traceback."""
     assert outcome.exit_code == 1, (outcome.stdout, outcome.stderr)
@@ -48,11 +33,6 @@ def failed(outcome: Outcome) -> str:
     assert outcome.stderr.startswith("keel: error: ")
     assert outcome.stderr.count("keel: error:") == 1
     return outcome.stderr
-
-
-def history(keel: Run) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads(ok(keel("history", "--json")).stdout)["migrations"]
-    return rows
 
 
 def log(keel: Run) -> list[tuple[str, str | None, str]]:
@@ -82,7 +62,7 @@ def test_a_failing_statement_undoes_its_migration_and_stops_the_run(
     assert "applied 1 " in out.stdout
     assert "V3" not in out.stdout and "third" not in out.stdout
     assert user_tables(db) == {"first"}  # x rolled back, third never attempted
-    assert [(r["version"], r["state"]) for r in history(keel)] == [("1", "applied")]
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [("1", "applied")]
     assert log(keel) == [("upgrade", "1", "success"), ("upgrade", "2", "failed")]
 
 
@@ -96,7 +76,7 @@ def test_after_fixing_the_file_the_run_continues_where_it_stopped(
     project.write("V2__second.sql", SECOND_FAILS.replace("INSERT INTO missing", "INSERT INTO x"))
     ok(keel("upgrade"))
     assert user_tables(db) == {"first", "x", "third"}
-    assert [r["version"] for r in history(keel)] == ["1", "2", "3"]
+    assert [r["version"] for r in history_rows(keel)] == ["1", "2", "3"]
 
 
 def test_a_failure_in_the_first_statement_leaves_no_history_at_all(
@@ -106,7 +86,7 @@ def test_a_failure_in_the_first_statement_leaves_no_history_at_all(
     err = failed(keel("upgrade"))
     assert "V1__bad.sql:3: upgrade failed at statement 1" in err
     assert user_tables(db) == set()
-    assert history(keel) == []
+    assert history_rows(keel) == []
 
 
 def test_a_failing_rollback_leaves_the_migration_applied(
@@ -121,7 +101,7 @@ def test_a_failing_rollback_leaves_the_migration_applied(
     err = failed(keel("rollback"))
     assert "V2__bad_rollback.sql:4: rollback failed at statement 2" in err
     assert user_tables(db) == {"first", "second"}
-    assert [r["version"] for r in history(keel)] == ["1", "2"]
+    assert [r["version"] for r in history_rows(keel)] == ["1", "2"]
     assert log(keel)[-1] == ("rollback", "2", "failed")
 
 
@@ -155,7 +135,7 @@ def test_single_transaction_failure_rolls_back_the_whole_run(
     assert "V3__second.sql:3: upgrade failed at statement 2" in err
     assert "whole run was rolled back" in err
     assert user_tables(db) == {"first"}
-    assert [r["version"] for r in history(keel)] == ["1"]
+    assert [r["version"] for r in history_rows(keel)] == ["1"]
     assert log(keel)[-1] == ("upgrade", "3", "failed")
     assert ("upgrade", "2", "success") not in log(keel)
 
@@ -169,7 +149,7 @@ def test_single_transaction_success_applies_every_pending_migration(
     out = ok(keel("upgrade", "--single-transaction"))
     assert "Applied 3 migrations" in out.stdout
     assert user_tables(db) == {"first", "third"}
-    assert [r["version"] for r in history(keel)] == ["1", "2", None]
+    assert [r["version"] for r in history_rows(keel)] == ["1", "2", None]
 
 
 def test_single_transaction_dry_run_says_all_in_one_transaction(
@@ -205,7 +185,7 @@ def test_a_failure_outside_a_transaction_is_recorded_as_failed_with_statement_an
     assert "1 earlier statement of it stayed applied" in err
     assert "repair --failed" in err
     assert user_tables(db) == {"first", "half"}  # statement 1 ran; V3 never started
-    rows = history(keel)
+    rows = history_rows(keel)
     assert [(r["version"], r["state"]) for r in rows] == [("1", "applied"), ("2", "failed")]
     assert rows[1]["failed_statement"] == 2
     assert rows[1]["failed_line"] == 4
@@ -342,4 +322,4 @@ def test_transaction_off_runs_statements_postgres_refuses_inside_a_transaction(
     err = failed(keel("upgrade"))
     assert "V2__concurrently.sql:1: upgrade failed at statement 1" in err
     assert "cannot run inside a transaction block" in err
-    assert [r["version"] for r in history(keel)] == ["1"]
+    assert [r["version"] for r in history_rows(keel)] == ["1"]

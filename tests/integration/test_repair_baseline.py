@@ -4,42 +4,21 @@ the history is printed, logged in keel_log, and does exactly what it says."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-if TYPE_CHECKING:
-    from conftest import Database, Outcome, Project
+from conftest import Run, history_rows, ok
 
-Run = Callable[..., "Outcome"]
+if TYPE_CHECKING:
+    from conftest import Database, Project
+
 KEEL_TABLES = {"keel_history", "keel_log"}
 
 USERS = "CREATE TABLE users (id integer PRIMARY KEY);\n-- rollback\nDROP TABLE users;\n"
 ORDERS = "CREATE TABLE orders (id integer);\n-- rollback\nDROP TABLE orders;\n"
 ITEMS = "CREATE TABLE items (id integer);\n-- rollback\nDROP TABLE items;\n"
 NOTES = "CREATE TABLE notes (id integer);\n-- rollback\nDROP TABLE notes;\n"
-
-
-@pytest.fixture
-def keel(keel_cli: Run, db_url: str, project: Project) -> Run:
-    def run(*args: str) -> Outcome:
-        return keel_cli(
-            *args, "--url", db_url, "--dir", str(project.migrations), cwd=project.root
-        )
-
-    return run
-
-
-def ok(outcome: Outcome) -> Outcome:
-    assert outcome.exit_code == 0, outcome.stderr
-    assert "Traceback" not in outcome.stdout + outcome.stderr
-    return outcome
-
-
-def history(keel: Run) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads(ok(keel("history", "--json")).stdout)["migrations"]
-    return rows
 
 
 def log(keel: Run) -> list[dict[str, Any]]:
@@ -66,11 +45,11 @@ def applied_two(keel: Run, project: Project) -> Project:
 def test_repair_checksums_accepts_the_edited_file_prints_and_logs_it(
     keel: Run, applied_two: Project, db: Database
 ) -> None:
-    before = history(keel)
+    before = history_rows(keel)
     applied_two.write("V2__orders.sql", ORDERS.replace("(id integer)", "(id integer, n int)"))
     assert keel("validate").exit_code == 1
     out = ok(keel("repair", "--checksums"))
-    old, new = before[1]["checksum"][:12], history(keel)[1]["checksum"][:12]
+    old, new = before[1]["checksum"][:12], history_rows(keel)[1]["checksum"][:12]
     assert old != new
     assert out.stdout == (
         f"accept the current contents of V2__orders.sql for migration 2 "
@@ -84,7 +63,7 @@ def test_repair_checksums_accepts_the_edited_file_prints_and_logs_it(
         "repair", "2", "V2__orders.sql", "success"
     )
     assert entry["detail"] == out.stdout.strip()
-    after = history(keel)
+    after = history_rows(keel)
     assert [r["applied_at"] for r in after] == [r["applied_at"] for r in before]
 
 
@@ -123,7 +102,7 @@ def test_repair_missing_forgets_rows_whose_files_are_gone(
     assert keel("upgrade").exit_code == 1
     out = ok(keel("repair", "--missing"))
     assert out.stdout == "forget applied migration 1 (V1__users.sql): its file is gone\n"
-    assert [r["version"] for r in history(keel)] == ["2"]
+    assert [r["version"] for r in history_rows(keel)] == ["2"]
     assert "users" in user_tables(db)  # the schema itself is not touched
     ok(keel("validate"))
     entry = log(keel)[-1]
@@ -138,11 +117,11 @@ def test_repair_only_touches_the_chosen_kind_of_problem(
     applied_two.write("V2__orders.sql", "SELECT 1;\n" + ORDERS)
     out = ok(keel("repair", "--checksums"))
     assert out.stdout.startswith("accept the current contents of V2__orders.sql")
-    assert [r["version"] for r in history(keel)] == ["1", "2"]
+    assert [r["version"] for r in history_rows(keel)] == ["1", "2"]
     err = keel("validate").stderr
     assert "1 problem" in err and "V1__users.sql" in err
     out = ok(keel("repair", "--missing"))
-    assert [r["version"] for r in history(keel)] == ["2"]
+    assert [r["version"] for r in history_rows(keel)] == ["2"]
     assert [e["action"] for e in log(keel)][-2:] == ["repair", "repair"]
 
 
@@ -174,7 +153,7 @@ def test_repair_failed_clears_the_failed_row_so_the_fixed_file_runs_again(
     project.write("V2__half.sql", HALF)
     project.write("V3__items.sql", ITEMS)
     assert keel("upgrade").exit_code == 1
-    assert [(r["version"], r["state"]) for r in history(keel)] == [
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
         ("1", "applied"), ("2", "failed")
     ]
     assert keel("upgrade").exit_code == 1  # refused until repaired
@@ -185,11 +164,11 @@ def test_repair_failed_clears_the_failed_row_so_the_fixed_file_runs_again(
     assert out.stdout == (
         "clear failed migration 2 (V2__half.sql); it will run again on the next upgrade\n"
     )
-    assert [r["version"] for r in history(keel)] == ["1"]
+    assert [r["version"] for r in history_rows(keel)] == ["1"]
     entry = log(keel)[-1]
     assert (entry["action"], entry["version"], entry["outcome"]) == ("repair", "2", "success")
     ok(keel("upgrade"))
-    assert [(r["version"], r["state"]) for r in history(keel)] == [
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
         ("1", "applied"), ("2", "applied"), ("3", "applied")
     ]
     assert db.query("SELECT id FROM half") == [(1,)]
@@ -237,7 +216,7 @@ def test_repair_refuses_while_files_are_malformed(keel: Run, applied_two: Projec
     out = keel("repair", "--missing")
     assert out.exit_code == 1
     assert "V3_items.sql" in out.stderr
-    assert [r["version"] for r in history(keel)] == ["1", "2"]
+    assert [r["version"] for r in history_rows(keel)] == ["1", "2"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -263,7 +242,7 @@ def test_baseline_records_files_up_to_the_version_without_running_them(
         "Baselined at version 2.\n"
     )
     assert user_tables(db) == set()
-    assert [(r["version"], r["state"]) for r in history(keel)] == [
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
         ("1", "applied"), ("2", "applied")
     ]
     assert ok(keel("current")).stdout == "2\n"
@@ -281,13 +260,13 @@ def test_upgrade_after_baseline_runs_only_the_files_above_it(
     out = ok(keel("upgrade"))
     assert "Applied 3 migrations" in out.stdout
     assert user_tables(db) == {"users", "orders", "items", "notes"}
-    assert [r["version"] for r in history(keel)] == ["1", "2", "3", "4"]
+    assert [r["version"] for r in history_rows(keel)] == ["1", "2", "3", "4"]
     assert [e["action"] for e in log(keel)] == ["baseline", "upgrade", "upgrade", "upgrade"]
 
 
 def test_baseline_accepts_the_version_with_its_v_prefix(keel: Run, four: Project) -> None:
     ok(keel("baseline", "V2"))
-    assert [r["version"] for r in history(keel)] == ["1", "2"]
+    assert [r["version"] for r in history_rows(keel)] == ["1", "2"]
 
 
 @pytest.mark.parametrize(
@@ -307,10 +286,10 @@ def test_baseline_refuses_what_it_cannot_do(
 ) -> None:
     if setup == "upgraded":
         ok(keel("upgrade", "--to", "1"))
-    before = history(keel)
+    before = history_rows(keel)
     out = keel("baseline", version)
     assert out.exit_code == code, out.stderr
     for word in words:
         assert word in out.stderr
-    assert history(keel) == before
+    assert history_rows(keel) == before
     assert all(e["action"] != "baseline" for e in log(keel))

@@ -4,36 +4,21 @@ file and its fix, reports all problems at once, and runs nothing."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+from conftest import Run, history_rows, ok
 
 if TYPE_CHECKING:
     from conftest import Database, Outcome, Project
 
-Run = Callable[..., "Outcome"]
 
 USERS = "CREATE TABLE users (id integer);\n-- rollback\nDROP TABLE users;\n"
 ORDERS = "CREATE TABLE orders (id integer);\n-- rollback\nDROP TABLE orders;\n"
 ITEMS = "CREATE TABLE items (id integer);\n-- rollback\nDROP TABLE items;\n"
 KEEL_TABLES = {"keel_history", "keel_log"}
 PATTERN = "V<version>__<description>.sql"
-
-
-@pytest.fixture
-def keel(keel_cli: Run, db_url: str, project: Project) -> Run:
-    def run(*args: str) -> Outcome:
-        return keel_cli(
-            *args, "--url", db_url, "--dir", str(project.migrations), cwd=project.root
-        )
-
-    return run
-
-
-def ok(outcome: Outcome) -> Outcome:
-    assert outcome.exit_code == 0, outcome.stderr
-    return outcome
 
 
 def refused(outcome: Outcome) -> str:
@@ -44,16 +29,10 @@ def refused(outcome: Outcome) -> str:
     return outcome.stderr
 
 
-def history(keel: Run) -> list[dict[str, Any]]:
-    out = ok(keel("history", "--json"))
-    rows: list[dict[str, Any]] = json.loads(out.stdout)["migrations"]
-    return rows
-
-
 def assert_nothing_ran(keel: Run, db: Database) -> None:
     """A refused first run leaves the database untouched: not even keel's own tables."""
     assert db.tables() == set()
-    assert history(keel) == []
+    assert history_rows(keel) == []
 
 
 # ---------------------------------------------------------------------------------------
@@ -99,7 +78,7 @@ def test_files_with_other_extensions_are_ignored(keel: Run, project: Project) ->
     project.write("README.md", "# notes\n")
     project.write("V2__draft.sql.bak", "garbage")
     ok(keel("upgrade"))
-    assert [r["version"] for r in history(keel)] == ["1"]
+    assert [r["version"] for r in history_rows(keel)] == ["1"]
 
 
 def test_an_unterminated_quote_is_refused_with_its_line(

@@ -6,6 +6,7 @@ KeelError. Nothing here prints.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -17,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlkeel.config import Settings, init_config_text, load_settings
+from sqlkeel.config import Settings, find_config_file, init_config_text, load_settings
 from sqlkeel.core.model import HistoryRow, LogRow, MigrationFile, Plan, State
 from sqlkeel.core.parsing import parse_filename
 from sqlkeel.core.plan import (
@@ -493,7 +494,9 @@ class Keel:
         target = directory / f"V{chosen}__{slug}.sql"
         if target.exists():
             raise UsageError(f"{target} already exists. Fix: choose another description.")
-        target.write_text(f"-- {description}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8")
+        # "-- V7: ..." so that no description (say "down") can read as a section marker.
+        header = f"-- V{chosen}: {description}"
+        target.write_text(f"{header}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8")
         return target
 
 
@@ -501,16 +504,6 @@ def init_project(directory: Path) -> InitResult:
     """Create ``migrations/`` and a commented ``keel.toml`` in ``directory``; keeps what
     already exists."""
     created, existing = [], []
-    parent_config = next(
-        (
-            found
-            for folder in directory.resolve().parents
-            for found in (folder / "keel.toml", folder / "pyproject.toml")
-            if found.is_file()
-            and (found.name == "keel.toml" or "[tool.keel]" in found.read_text("utf-8", "replace"))
-        ),
-        None,
-    )
     migrations = directory / "migrations"
     if migrations.is_dir():
         existing.append(str(migrations))
@@ -518,9 +511,13 @@ def init_project(directory: Path) -> InitResult:
         migrations.mkdir(parents=True)
         created.append(str(migrations))
     config = directory / "keel.toml"
+    parent_config = None
     if config.exists():
         existing.append(str(config))
     else:
+        # Only a note: a broken config of an enclosing folder must not stop init here.
+        with contextlib.suppress(ConfigError):
+            parent_config = find_config_file(directory.parent)
         config.write_text(init_config_text(), encoding="utf-8")
         created.append(str(config))
     return InitResult(tuple(created), tuple(existing), parent_config)

@@ -195,6 +195,12 @@ def _expand(text: str, key: str, where: str, environ: Mapping[str, str]) -> str:
     return _REFERENCE.sub(substitute, text)
 
 
+def find_config_file(start: Path) -> Path | None:
+    """The config file keel would use from ``start`` (walking up), or None."""
+    found = _find_config_files(Path(os.path.abspath(start)), None)
+    return found[0].path if found else None
+
+
 def _find_config_files(here: Path, config_path: Path | None) -> list[_ConfigFile]:
     """The config files in precedence order: keel.toml first, then [tool.keel], or nothing."""
     if config_path is not None:

@@ -64,14 +64,14 @@ def read_text(directory: Path, path: str) -> str:
 
 
 def _parse(path: str, text: str, profiles: Sequence[SplitOptions]) -> MigrationFile:
-    first_error: SourceError | None = None
+    errors: list[SourceError] = []
     for options in profiles:
         try:
             return parse_migration(path, text, options)
         except SourceError as exc:
-            first_error = first_error or exc
-    assert first_error is not None
-    raise first_error
+            errors.append(exc)
+    # The profile that read furthest into the file is the one whose complaint is real.
+    raise max(errors, key=lambda e: e.line)
 
 
 def discover(directory: Path, profiles: Sequence[SplitOptions]) -> Discovery:

@@ -31,10 +31,7 @@ class Listener:
         """A migration is about to run."""
 
     def step_finished(self, step: Step, duration_ms: int) -> None:
-        """A migration ran (its transaction, if any, is committed or will be at the end)."""
-
-    def notice(self, message: str) -> None:
-        """Something the user should know that is not an error."""
+        """A migration is applied (committed); ``duration_ms`` is its recorded run time."""
 
 
 @dataclass(frozen=True)
@@ -105,10 +102,14 @@ class Runner:
             except self.dialect.error_types as exc:
                 raise _StatementFailed(index, statement, exc) from exc
 
+    def _forget_earlier_row(self, step: Step) -> None:
+        """Delete the history row this step replaces: a repeatable's previous run, or the
+        row of the migration being rolled back."""
+        self.store.delete([r for r in self.history if r.identity == step.migration.identity])
+
     def _record(self, step: Step, at: datetime, ms: int) -> None:
         file = step.migration
-        rows = [r for r in self.history if r.identity == file.identity]
-        self.store.delete(rows)
+        self._forget_earlier_row(step)
         if step.direction is Direction.UPGRADE:
             self.store.insert(Entry(file, at, self.user, ms))
         self.store.append_log(
@@ -174,13 +175,14 @@ class Runner:
             self.dialect.commit(self.conn)
         except _StatementFailed as failure:
             self.dialect.rollback(self.conn)
-            error = self._failure(
-                step,
-                failure,
-                recorded=False,
-                note="The migration was rolled back and left no trace; earlier migrations "
-                "stay applied. Fix the statement and run the command again.",
+            note = (
+                "The migration was rolled back and left no trace; earlier migrations stay "
+                "applied. Fix the statement and run the command again."
+                if step.direction is Direction.UPGRADE
+                else "Its rollback was undone and left no trace: the migration stays "
+                "applied. Fix the rollback section and run the command again."
             )
+            error = self._failure(step, failure, recorded=False, note=note)
             self._log_failure(step, at, _ms(start), error)
             raise error from failure.cause
         except BaseException:
@@ -205,17 +207,17 @@ class Runner:
                     "'keel repair --failed', then run the command again."
                 ),
             )
+            ms = _ms(start)
             self.dialect.begin(self.conn)
-            rows = [r for r in self.history if r.identity == step.migration.identity]
-            self.store.delete(rows)
+            self._forget_earlier_row(step)
             self.store.insert(
-                Entry(step.migration, at, self.user, _ms(start)),
+                Entry(step.migration, at, self.user, ms),
                 state=State.FAILED,
                 failed_statement=failure.index,
                 failed_line=error.line,
                 error=error.db_message,
             )
-            self._log_failure(step, at, _ms(start), error)
+            self._log_failure(step, at, ms, error)
             self.dialect.commit(self.conn)
             raise error from failure.cause
         ms = _ms(start)
@@ -228,29 +230,29 @@ class Runner:
     def _apply_single_transaction(self, plan: Plan) -> list[StepResult]:
         results: list[tuple[Step, int]] = []
         self.dialect.begin(self.conn)
-        step = plan.steps[0] if plan.steps else None
-        at, start = self.clock(), time.perf_counter()
         try:
             for step in plan.steps:
                 self.listener.step_started(step)
                 at, start = self.clock(), time.perf_counter()
-                self._run_statements(self._section(step))
+                try:
+                    self._run_statements(self._section(step))
+                except _StatementFailed as failure:
+                    self.dialect.rollback(self.conn)
+                    error = self._failure(
+                        step,
+                        failure,
+                        recorded=False,
+                        note="--single-transaction: the whole run was rolled back; no "
+                        "migration of it was applied.",
+                    )
+                    self._log_failure(step, at, _ms(start), error)
+                    raise error from failure.cause
                 ms = _ms(start)
                 self._record(step, at, ms)
                 results.append((step, ms))
             self.dialect.commit(self.conn)
-        except _StatementFailed as failure:
-            self.dialect.rollback(self.conn)
-            assert step is not None
-            error = self._failure(
-                step,
-                failure,
-                recorded=False,
-                note="--single-transaction: the whole run was rolled back; no migration "
-                "of it was applied.",
-            )
-            self._log_failure(step, at, _ms(start), error)
-            raise error from failure.cause
+        except MigrationFailed:
+            raise  # already rolled back and logged
         except BaseException:
             self.dialect.rollback(self.conn)
             raise

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import parse_qsl, unquote
 
 from sqlkeel.errors import ConfigError
 
@@ -126,28 +126,6 @@ class DatabaseURL:
     def is_memory(self) -> bool:
         """True for an in-memory SQLite database."""
         return self.scheme == "sqlite" and self.database == ":memory:"
-
-    def with_database(self, name: str) -> DatabaseURL:
-        """The same server and credentials, naming database ``name``.
-
-        For SQLite, a relative ``name`` is a file beside the current database file.
-        """
-        if not name:
-            raise ConfigError("with_database() needs a database name; got an empty one.")
-        head, _, rest = self.raw.partition("://")
-        if self.scheme == "sqlite":
-            folder = os.path.dirname(self.database or "") if not self.is_memory else ""
-            if name != ":memory:" and folder and not os.path.isabs(name):
-                name = os.path.join(folder, name)
-            _, qmark, query = rest.partition("?")
-            path = quote(name, safe="/:\\")
-            raw = f"{head}:///{path}" + (f"?{query}" if qmark else "")
-        else:
-            pieces = _split_server(rest)
-            auth = f"{pieces.userinfo}@" if pieces.userinfo is not None else ""
-            query_part = f"?{pieces.query}" if pieces.query is not None else ""
-            raw = f"{head}://{auth}{pieces.hostport}/{quote(name, safe='')}{query_part}"
-        return replace(self, raw=raw, database=name, query=dict(self.query))
 
 
 def parse_url(text: str, *, base_dir: Path | None = None) -> DatabaseURL:

@@ -51,9 +51,6 @@ def _make_listener() -> Listener:
                 f"{render.paint('(' + render.duration(duration_ms) + ')', 'dim', colour)}"
             )
 
-        def notice(self, message: str) -> None:
-            click.echo(f"keel: {message}", err=True)
-
     return CliListener()
 
 
@@ -230,8 +227,7 @@ def rollback(
         return
     n = len(result.rolled_back)
     _say(
-        f"Rolled back {n} migration{'s' if n != 1 else ''}; now at version "
-        f"{result.head or 'none'}."
+        f"Rolled back {n} migration{'s' if n != 1 else ''}; now at version {result.head or 'none'}."
     )
 
 
@@ -285,7 +281,7 @@ def status() -> None:
         rows.append(
             [
                 str(e.order) if e.order else "",
-                e.version or ("R" if e.kind == "repeatable" else "RA"),  # labels of Kind.short
+                e.label,
                 e.description.replace("_", " "),
                 e.state + note,
                 render.when(e.applied_at),

@@ -81,6 +81,12 @@ class MigrationFile:
     def rollback_checksum(self) -> str | None:
         return self.rollback.checksum if self.rollback else None
 
+    @property
+    def can_roll_back(self) -> bool:
+        """A rollback section with statements: an empty one is an unfinished file, not a
+        promise that there is nothing to undo."""
+        return self.rollback is not None and bool(self.rollback.statements)
+
 
 @dataclass(frozen=True)
 class HistoryRow:

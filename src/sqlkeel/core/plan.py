@@ -140,12 +140,22 @@ def pending(files: Sequence[MigrationFile], history: Sequence[HistoryRow]) -> li
 
     Assumes a valid state; run-always files are included as if the upgrade reaches the end.
     """
-    applied = {r.identity: r for r in history}
-    versioned = sorted(
+    return _pending_versioned(files, history) + _repeatables(files, history)
+
+
+def _pending_versioned(
+    files: Sequence[MigrationFile], history: Sequence[HistoryRow]
+) -> list[MigrationFile]:
+    applied = {r.identity for r in history}
+    return sorted(
         (f for f in files if f.version is not None and f.identity not in applied),
         key=lambda f: f.version or Version.parse("0"),
     )
-    return versioned + _repeatables(files, history)
+
+
+def _by_name(f: MigrationFile) -> tuple[str, str]:
+    # By description, not path: sub-folders are for grouping only (SPEC 1).
+    return (f.description, f.path)
 
 
 def _repeatables(
@@ -159,11 +169,7 @@ def _repeatables(
         and (f.identity not in applied or applied[f.identity].checksum != f.checksum)
     ]
     always = [f for f in files if f.kind is Kind.ALWAYS]
-    # By description, not path: sub-folders are for grouping only (SPEC 1).
-    def by_name(f: MigrationFile) -> tuple[str, str]:
-        return (f.description, f.path)
-
-    return sorted(changed, key=by_name) + sorted(always, key=by_name)
+    return sorted(changed, key=_by_name) + sorted(always, key=_by_name)
 
 
 def _known_version(files: Sequence[MigrationFile], target: Version) -> None:
@@ -192,7 +198,7 @@ def plan_upgrade(
         raise UsageError("--count must be 1 or more.")
     if target is not None:
         _known_version(files, target)
-    todo = [f for f in pending(files, history) if f.version is not None]
+    todo = _pending_versioned(files, history)
     chosen = [f for f in todo if target is None or (f.version is not None and f.version <= target)]
     if count is not None:
         chosen = chosen[:count]
@@ -246,11 +252,13 @@ def plan_rollback(
     steps = []
     for row in chosen:
         file = by_identity[row.identity]  # validation guarantees the file exists
-        if file.rollback is None or not file.rollback.statements:
+        if not file.can_roll_back:
             # An empty section is refused too: it is what an unfinished `keel new` file
             # looks like, and "rolling back" by doing nothing would leave the schema behind.
-            what = "no '-- rollback' section" if file.rollback is None else (
-                "an empty '-- rollback' section"
+            what = (
+                "no '-- rollback' section"
+                if file.rollback is None
+                else ("an empty '-- rollback' section")
             )
             raise PlanError(
                 f"{file.path}: migration {file.version} has {what}, so it cannot be rolled "

@@ -22,6 +22,7 @@ class StatusEntry:
     description: str
     script: str
     state: str
+    label: str  # the version, or R / RA
     applied_at: datetime | None = None
     applied_by: str | None = None
     execution_ms: int | None = None
@@ -53,6 +54,7 @@ def describe(
         entries.append(
             StatusEntry(
                 version=str(row.version) if row.version is not None else None,
+                label=row.label,
                 kind=row.kind.value,
                 description=row.description,
                 script=file.path if file else row.script,
@@ -65,7 +67,7 @@ def describe(
                     and row.kind is Kind.VERSIONED
                     and file.rollback_checksum != row.rollback_checksum
                 ),
-                has_rollback=bool(file and file.rollback is not None),
+                has_rollback=bool(file and file.can_roll_back),
             )
         )
     top = head(history)
@@ -77,12 +79,13 @@ def describe(
         entries.append(
             StatusEntry(
                 version=str(file.version) if file.version is not None else None,
+                label=file.label,
                 kind=file.kind.value,
                 description=file.description,
                 script=file.path,
                 state="below-head" if below else "pending",
                 order=None if below else order,
-                has_rollback=file.rollback is not None,
+                has_rollback=file.can_roll_back,
             )
         )
     return entries, problems

@@ -42,10 +42,18 @@ class PostgresDialect(Dialect):
 
     def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
         super().__init__(url, table=table, schema=schema)
-        # An unset schema means the default one, so both spellings must share one lock.
-        digest = hashlib.sha256(f"keel:{schema or 'public'}.{table}".encode()).digest()
-        # A positive 63-bit key keeps the (classid, objid) split in pg_locks simple.
-        self.lock_key = int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
+        self._lock_key: int | None = None
+
+    def lock_key(self, conn: Connection) -> int:
+        """The advisory-lock key of the history table keel uses. Without a configured
+        schema that is the session's current schema, so `schema = "app"` and an unset
+        schema on a search_path led by app share one lock, as they share one table."""
+        if self._lock_key is None:
+            schema = self.schema or self.query(conn, "SELECT current_schema()")[0][0] or ""
+            digest = hashlib.sha256(f"keel:{schema}.{self.table}".encode()).digest()
+            # A positive 63-bit key keeps the (classid, objid) split in pg_locks simple.
+            self._lock_key = int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
+        return self._lock_key
 
     def _connect_kwargs(self, application_name: str) -> dict[str, Any]:
         url = self.url
@@ -129,8 +137,10 @@ class PostgresDialect(Dialect):
         conn = self._open(holder_name())
         try:
 
+            key = self.lock_key(conn)
+
             def try_acquire() -> bool:
-                rows = self.query(conn, "SELECT pg_try_advisory_lock(%s)", (self.lock_key,))
+                rows = self.query(conn, "SELECT pg_try_advisory_lock(%s)", (key,))
                 return bool(rows[0][0])
 
             poll_lock(
@@ -144,7 +154,7 @@ class PostgresDialect(Dialect):
             # If the block raises, closing the session (below) releases the lock, and the
             # block's own error is what the user sees.
             yield
-            rows = self.query(conn, "SELECT pg_advisory_unlock(%s)", (self.lock_key,))
+            rows = self.query(conn, "SELECT pg_advisory_unlock(%s)", (key,))
             if not rows[0][0]:
                 raise LockLost(
                     "the migration lock was no longer held when keel released it, so another "
@@ -157,6 +167,7 @@ class PostgresDialect(Dialect):
     def lock_holder(self) -> Holder | None:
         conn = self._open("keel lock-status")
         try:
+            key = self.lock_key(conn)
             rows = self.query(
                 conn,
                 """
@@ -166,7 +177,7 @@ class PostgresDialect(Dialect):
                    AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                    AND l.classid::bigint = %s AND l.objid::bigint = %s
                 """,
-                (self.lock_key >> 32, self.lock_key & 0xFFFF_FFFF),
+                (key >> 32, key & 0xFFFF_FFFF),
             )
         finally:
             conn.close()

@@ -41,6 +41,7 @@ _EXPORTS = {
     "ValidationFailed": "sqlkeel.errors",
     "MigrationFailed": "sqlkeel.errors",
     "LockTimeout": "sqlkeel.errors",
+    "LockLost": "sqlkeel.errors",
     "Problem": "sqlkeel.errors",
 }
 
@@ -52,6 +53,7 @@ __all__ = [
     "Keel",
     "KeelError",
     "Listener",
+    "LockLost",
     "LockStatusResult",
     "LockTimeout",
     "LogResult",
@@ -94,6 +96,7 @@ if TYPE_CHECKING:
         ConfigError,
         ConnectionFailed,
         KeelError,
+        LockLost,
         LockTimeout,
         MigrationFailed,
         PlanError,

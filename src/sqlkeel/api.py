@@ -237,10 +237,9 @@ class Keel:
         return discover(self.settings.migrations_dir, split_profiles_for(self.settings.url))
 
     @contextmanager
-    def _locked(self, *, wait: bool, lock_timeout: float | None) -> Iterator[HistoryStore]:
-        timeout = self.settings.lock_timeout if lock_timeout is None else lock_timeout
+    def _locked(self, *, wait: bool) -> Iterator[HistoryStore]:
         with self.dialect.session_lock(
-            timeout=timeout, wait=wait, on_wait=self.listener.lock_waiting
+            timeout=self.settings.lock_timeout, wait=wait, on_wait=self.listener.lock_waiting
         ):
             # keel's tables are created by the first command that changes something
             # (HistoryStore.ensure), never by one that validation refused.
@@ -263,23 +262,25 @@ class Keel:
         *,
         dry_run: bool,
         wait: bool,
-        lock_timeout: float | None,
     ) -> tuple[Plan, tuple[StepResult, ...], str | None]:
         """Lock, read history, plan, run: the plan, what ran, and the head afterwards.
 
         A dry run plans from the history as it is now, without the lock.
         """
-        if dry_run:
+        if dry_run or not self._exists():
+            # Planned without the lock: a dry run changes nothing, and a database that does
+            # not exist yet is created only if there is something to run.
             history = self._read_history()
             plan = make_plan(history)
-            return plan, (), _text(head_after(history, plan))
-        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
+            if dry_run or plan.is_empty:
+                return plan, (), _text(head_after(history, plan))
+        with self._locked(wait=wait) as store:
             history = store.read()
             plan = make_plan(history)
-            if plan.is_empty:
-                return plan, (), _text(head(history))
-            store.ensure()
-            done = self._runner(store, history).apply(plan)
+            done: list[StepResult] = []
+            if not plan.is_empty:
+                store.ensure()
+                done = self._runner(store, history).apply(plan)
         return plan, tuple(done), _text(head_after(history, plan))
 
     # -- commands that write -------------------------------------------------------------
@@ -291,7 +292,6 @@ class Keel:
         dry_run: bool = False,
         single_transaction: bool = False,
         wait: bool = True,
-        lock_timeout: float | None = None,
     ) -> UpgradeResult:
         """Apply pending migrations. ``dry_run`` plans without a lock and changes nothing.
 
@@ -314,7 +314,6 @@ class Keel:
             lambda history: plan_upgrade(found.files, history, **kwargs),
             dry_run=dry_run,
             wait=wait,
-            lock_timeout=lock_timeout,
         )
         return UpgradeResult(plan, applied, dry_run, top)
 
@@ -325,7 +324,6 @@ class Keel:
         count: int | None = None,
         dry_run: bool = False,
         wait: bool = True,
-        lock_timeout: float | None = None,
     ) -> RollbackResult:
         """Roll back the last ``count`` (default 1) migrations, or down to ``to`` (kept)."""
         target = _parse_version(to, "--to")
@@ -335,7 +333,6 @@ class Keel:
             lambda history: plan_rollback(found.files, history, **kwargs),
             dry_run=dry_run,
             wait=wait,
-            lock_timeout=lock_timeout,
         )
         return RollbackResult(plan, done, dry_run, top)
 
@@ -347,14 +344,13 @@ class Keel:
         failed: bool = False,
         dry_run: bool = False,
         wait: bool = True,
-        lock_timeout: float | None = None,
     ) -> RepairResult:
         """Accept edited files, forget missing ones, or clear failed rows; each change is
         recorded in the log."""
         found = self.discover()
         if found.problems:
             raise ValidationFailed(found.problems)
-        if dry_run:
+        if dry_run or not self._exists():
             actions = plan_repair(
                 found.files,
                 self._read_history(),
@@ -362,8 +358,9 @@ class Keel:
                 missing=missing,
                 failed=failed,
             )
-            return RepairResult(tuple(actions), dry_run=True)
-        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
+            if dry_run or not actions:
+                return RepairResult(tuple(actions), dry_run=dry_run)
+        with self._locked(wait=wait) as store:
             history = store.read()
             actions = plan_repair(
                 found.files, history, checksums=checksums, missing=missing, failed=failed
@@ -395,14 +392,12 @@ class Keel:
                 raise
         return RepairResult(tuple(actions))
 
-    def baseline(
-        self, version: str | Version, *, wait: bool = True, lock_timeout: float | None = None
-    ) -> BaselineResult:
+    def baseline(self, version: str | Version, *, wait: bool = True) -> BaselineResult:
         """Record every versioned file up to ``version`` as applied without running it."""
         target = _parse_version(version, "version")
         assert target is not None
         found = self.discover()
-        with self._locked(wait=wait, lock_timeout=lock_timeout) as store:
+        with self._locked(wait=wait) as store:
             chosen = plan_baseline(found.files, store.read(), target, found.problems)
             store.ensure()
             d, conn = self.dialect, store.conn
@@ -430,10 +425,11 @@ class Keel:
     def status(self) -> StatusResult:
         """Applied then pending migrations in order, with every problem flagged."""
         found = self.discover()
-        exists = self._exists()
-        history = self._store().read() if exists else ()
+        history = self._read_history()
         entries, problems = describe(found.files, history, found.problems)
-        return StatusResult(tuple(entries), tuple(problems), _text(head(history)), exists)
+        return StatusResult(
+            tuple(entries), tuple(problems), _text(head(history)), self._exists()
+        )
 
     def history(self) -> HistoryResult:
         """Applied (and failed) migrations in the order they were recorded."""

@@ -58,13 +58,13 @@ class Settings:
 
     url: DatabaseURL | None
     migrations_dir: Path
-    url_error: str | None = None  # why the configured URL is unusable; raised on connect
     table: str = "keel_history"
     schema: str | None = None
     lock_timeout: float = 60.0
     lock_mode: str = "session"
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict, hash=False)
+    url_error: str | None = None  # why the configured URL is unusable; raised on connect
 
 
 @dataclass(frozen=True)
@@ -132,22 +132,17 @@ def load_settings(
             return _Candidate(value, candidate.label, candidate.where, candidate.base_dir)
         return None
 
-    chosen: dict[str, _Candidate] = {}
+    chosen = {key: c for key in KEYS if key != "url" and (c := choose(key)) is not None}
     url: DatabaseURL | None = None
     url_error: str | None = None
-    for key in KEYS:
-        try:
-            candidate = choose(key)
-            if candidate is not None:
-                chosen[key] = candidate
-                if key == "url":
-                    url = _to_url(candidate)
-        except ConfigError as exc:
-            # A bad or unexpandable URL matters only to commands that connect: offline ones
-            # (validate --offline, new, init) must still work, so the error waits until then.
-            if key != "url":
-                raise
-            url_error = str(exc)
+    try:
+        if (candidate := choose("url")) is not None:
+            chosen["url"] = candidate
+            url = _to_url(candidate)
+    except ConfigError as exc:
+        # A bad or unexpandable URL matters only to commands that connect: offline ones
+        # (validate --offline, new, init) must still work, so the error waits until then.
+        url_error = str(exc)
 
     sources = {key: chosen[key].label if key in chosen else "default" for key in KEYS}
     config_file = files[0].path if files else None

@@ -152,3 +152,32 @@ def test_schema_public_and_no_schema_share_one_lock(db_url: str, project: Projec
     with explicit.dialect.session_lock(timeout=0, wait=False, on_wait=None):
         assert implicit.lock_status().holder is not None
     assert implicit.lock_status().holder is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("upgrade",), ("rollback",), ("repair", "--failed")],
+    ids=["upgrade", "rollback", "repair"],
+)
+def test_write_commands_with_nothing_to_do_create_no_sqlite_file(
+    keel_cli: Run, project: Project, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    target = tmp_path / "not-yet.db"
+    out = keel_cli(*args, "--url", f"sqlite:///{target}", "--dir", str(project.migrations))
+    assert out.exit_code == 0, out.stderr
+    assert not target.exists()
+    assert not Path(f"{target}.keel-lock").exists()
+
+
+def test_verbose_says_where_each_setting_came_from_without_the_password(
+    keel_cli: Run, project: Project
+) -> None:
+    (project.root / "keel.toml").write_text('migrations_dir = "migrations"\n')
+    out = keel_cli(
+        "-v", "validate", "--offline", cwd=project.root,
+        env={"KEEL_URL": "postgresql://app:hunter2@127.0.0.1:1/app"},
+    )
+    assert out.exit_code == 0, out.stderr
+    assert "url postgresql://app:***@127.0.0.1:1/app [env]" in out.stderr
+    assert f"migrations {project.migrations} [keel.toml]" in out.stderr
+    assert "hunter2" not in out.stdout + out.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -54,13 +53,27 @@ def _make_listener() -> Listener:
     return CliListener()
 
 
-def _keel() -> Keel:
+def _keel(lock_timeout: float | None = None) -> Keel:
     from sqlkeel.api import Keel
 
     opts = _opts()
-    return Keel(
-        url=opts.url, migrations_dir=opts.dir, config=opts.config, listener=_make_listener()
+    keel = Keel(
+        url=opts.url,
+        migrations_dir=opts.dir,
+        config=opts.config,
+        lock_timeout=lock_timeout,  # validated with the other settings
+        listener=_make_listener(),
     )
+    if opts.verbose:
+        s = keel.settings
+        where = f" ({s.config_file})" if s.config_file else ""
+        click.echo(
+            f"keel: url {s.url or 'not set'} [{s.sources['url']}], migrations "
+            f"{s.migrations_dir} [{s.sources['migrations_dir']}], table {s.table}, "
+            f"lock_timeout {s.lock_timeout:g} s; config file{where or ': none'}",
+            err=True,
+        )
+    return keel
 
 
 def _print_dry_run(plan: Plan, head: str | None) -> None:
@@ -131,18 +144,11 @@ def new(description: str, version: str | None) -> None:
     _say(f"created {path}")
 
 
-def _seconds(_ctx: click.Context, _param: click.Parameter, value: float | None) -> float | None:
-    if value is not None and not (math.isfinite(value) and value >= 0):
-        raise click.BadParameter("give a number of seconds >= 0, e.g. 60.")
-    return value
-
-
 def _write_options(func: Any) -> Any:
     func = click.option(
         "--lock-timeout",
         type=float,
         metavar="S",
-        callback=_seconds,
         help="Seconds to wait for the migration lock (default 60).",
     )(func)
     func = click.option(
@@ -176,14 +182,13 @@ def upgrade(
 
     Examples: keel upgrade; keel upgrade --to 3; keel upgrade --dry-run
     """
-    keel = _keel()
+    keel = _keel(lock_timeout)
     result = keel.upgrade(
         to=to,
         count=count,
         dry_run=dry_run,
         single_transaction=single_transaction,
         wait=not no_wait,
-        lock_timeout=lock_timeout,
     )
     if dry_run:
         _print_dry_run(result.plan, result.head)
@@ -215,10 +220,8 @@ def rollback(
 
     Examples: keel rollback; keel rollback --count 2; keel rollback --to 3
     """
-    keel = _keel()
-    result = keel.rollback(
-        to=to, count=count, dry_run=dry_run, wait=not no_wait, lock_timeout=lock_timeout
-    )
+    keel = _keel(lock_timeout)
+    result = keel.rollback(to=to, count=count, dry_run=dry_run, wait=not no_wait)
     if dry_run:
         _print_dry_run(result.plan, result.head)
         return
@@ -489,13 +492,12 @@ def repair(
     no_wait: bool,
 ) -> None:
     """Make deliberate changes to the history; each is printed and logged."""
-    result = _keel().repair(
+    result = _keel(lock_timeout).repair(
         checksums=checksums,
         missing=missing,
         failed=failed,
         dry_run=dry_run,
         wait=not no_wait,
-        lock_timeout=lock_timeout,
     )
     if not result.actions:
         _say("Nothing to repair.")
@@ -514,7 +516,7 @@ def baseline(version: str, lock_timeout: float | None, no_wait: bool) -> None:
 
     For adopting a database that already has that schema. Example: keel baseline 5
     """
-    result = _keel().baseline(version, wait=not no_wait, lock_timeout=lock_timeout)
+    result = _keel(lock_timeout).baseline(version, wait=not no_wait)
     for path in result.recorded:
         _say(f"recorded {path} as applied (not run)")
     _say(f"Baselined at version {result.version}.")

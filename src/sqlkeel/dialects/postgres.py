@@ -136,7 +136,6 @@ class PostgresDialect(Dialect):
     ) -> Iterator[None]:
         conn = self._open(holder_name())
         try:
-
             key = self.lock_key(conn)
 
             def try_acquire() -> bool:
@@ -158,8 +157,9 @@ class PostgresDialect(Dialect):
             if not rows[0][0]:
                 raise LockLost(
                     "the migration lock was no longer held when keel released it, so another "
-                    "process may have migrated at the same time. Fix: run 'keel validate' and "
-                    "'keel status' to check the database."
+                    "process may have migrated at the same time; the migrations of this run "
+                    "are committed. Fix: run 'keel validate' and 'keel status' to check the "
+                    "database."
                 )
         finally:
             conn.close()

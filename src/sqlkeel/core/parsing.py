@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlkeel.core.checksum import checksum
+from sqlkeel.core.checksum import checksum_tokens
+from sqlkeel.core.lexer import WHITESPACE, Lexed, Raw, is_significant
 from sqlkeel.core.model import Kind, MigrationFile, Section
-from sqlkeel.core.splitter import SplitOptions, Token, split_statements, tokenize
+from sqlkeel.core.splitter import SplitOptions, split_section
 from sqlkeel.core.versions import Version
 from sqlkeel.errors import SourceError, SplitError
 
@@ -72,8 +73,8 @@ def _line_start(text: str, pos: int) -> int:
     return text.rfind("\n", 0, pos) + 1
 
 
-def _is_alone_on_line(text: str, token: Token) -> bool:
-    return not text[_line_start(text, token.start) : token.start].strip()
+def _is_alone_on_line(text: str, token: Raw) -> bool:
+    return not text[_line_start(text, token[1]) : token[1]].strip()
 
 
 @dataclass(frozen=True)
@@ -82,23 +83,23 @@ class _Directives:
     delimiter: str | None = None
 
 
-def _read_directives(path: str, text: str, tokens: list[Token]) -> _Directives:
+def _read_directives(path: str, lexed: Lexed) -> _Directives:
+    text = lexed.text
     transactional, delimiter = True, None
     seen_statement = False
-    for token in tokens:
-        if token.kind == "space":
+    for token in lexed.tokens:
+        kind, start, end = token
+        if kind != "comment":
+            seen_statement = seen_statement or is_significant(token, text, lexed.options)
             continue
-        if token.kind != "comment":
-            seen_statement = True
-            continue
-        match = _DIRECTIVE.fullmatch(text[token.start : token.end].rstrip("\r"))
+        match = _DIRECTIVE.fullmatch(text[start:end].rstrip("\r"))
         if not match:
             continue
         if seen_statement:
             raise SourceError(
                 "a '-- keel:' directive appears after the first statement.",
                 path=path,
-                line=token.line,
+                line=lexed.line(token[1]),
                 fix="move it to the top of the file, before any SQL.",
             )
         items = match["body"].strip().split()
@@ -106,7 +107,7 @@ def _read_directives(path: str, text: str, tokens: list[Token]) -> _Directives:
             raise SourceError(
                 "empty '-- keel:' directive.",
                 path=path,
-                line=token.line,
+                line=lexed.line(token[1]),
                 fix="write '-- keel: transaction=off' or '-- keel: delimiter=<token>'.",
             )
         for item in items:
@@ -121,19 +122,20 @@ def _read_directives(path: str, text: str, tokens: list[Token]) -> _Directives:
                 raise SourceError(
                     f"unknown or malformed '-- keel:' directive {item!r}.",
                     path=path,
-                    line=token.line,
+                    line=lexed.line(token[1]),
                     fix="the directives are 'transaction=off' (run outside a transaction) "
                     "and 'delimiter=<token>' (split on <token> instead of ';').",
                 )
     return _Directives(transactional, delimiter)
 
 
-def _markers(path: str, text: str, tokens: list[Token]) -> dict[str, Token]:
-    found: dict[str, Token] = {}
-    for token in tokens:
-        if token.kind != "comment":
+def _markers(path: str, lexed: Lexed) -> dict[str, Raw]:
+    text = lexed.text
+    found: dict[str, Raw] = {}
+    for token in lexed.tokens:
+        if token[0] != "comment":
             continue
-        comment = text[token.start : token.end].rstrip("\r")
+        comment = text[token[1] : token[2]].rstrip("\r")
         match = _MARKER.fullmatch(comment)
         if not _is_alone_on_line(text, token):
             continue
@@ -143,7 +145,7 @@ def _markers(path: str, text: str, tokens: list[Token]) -> dict[str, Token]:
                     f"the line {comment.strip()!r} looks like a section marker but is not one, "
                     "so everything below it would run as part of the upgrade.",
                     path=path,
-                    line=token.line,
+                    line=lexed.line(token[1]),
                     fix="write the marker alone on its line, exactly '-- upgrade' or "
                     "'-- rollback', with the statements below it; or reword the comment.",
                 )
@@ -151,34 +153,33 @@ def _markers(path: str, text: str, tokens: list[Token]) -> dict[str, Token]:
         name = match[1].lower()
         if name in found:
             raise SourceError(
-                f"more than one '-- {name}' marker (first on line {found[name].line}).",
+                f"more than one '-- {name}' marker (first on line {lexed.line(found[name][1])}).",
                 path=path,
-                line=token.line,
+                line=lexed.line(token[1]),
                 fix=f"keep a single '-- {name}' line; each section appears at most once.",
             )
         found[name] = token
-    if (
-        "upgrade" in found
-        and "rollback" in found
-        and found["rollback"].start < found["upgrade"].start
-    ):
+    if "upgrade" in found and "rollback" in found and found["rollback"][1] < found["upgrade"][1]:
         raise SourceError(
             "'-- rollback' comes before '-- upgrade'.",
             path=path,
-            line=found["rollback"].line,
+            line=lexed.line(found["rollback"][1]),
             fix="put the upgrade section first, then '-- rollback' and its statements.",
         )
     if "upgrade" in found:
         before = [
             t
-            for t in tokens
-            if t.end <= found["upgrade"].start and t.kind not in ("space", "comment")
+            for t in lexed.span(0, found["upgrade"][1])
+            if t[0] not in ("space", "comment") and is_significant(t, text, lexed.options)
         ]
         if before:
+            kind, start, end = before[0]
+            if kind == "code":
+                start = end - len(text[start:end].lstrip(WHITESPACE))
             raise SourceError(
                 "SQL appears before the '-- upgrade' marker.",
                 path=path,
-                line=before[0].line,
+                line=lexed.line(start),
                 fix="move that SQL below '-- upgrade', or remove the marker.",
             )
     return found
@@ -215,16 +216,19 @@ def _unterminated(path: str, exc: SplitError) -> SourceError:
     )
 
 
-def _section(
-    path: str, text: str, start: int, end: int, options: SplitOptions, delimiter: str | None
-) -> Section:
-    body = text[start:end]
-    first_line = text.count("\n", 0, start) + 1
-    try:
-        statements = split_statements(body, options, first_line=first_line, delimiter=delimiter)
-    except SplitError as exc:
-        raise _unterminated(path, exc) from exc
-    return Section(statements, checksum(body, options), first_line)
+def _section(lexed: Lexed, start: int, end: int, delimiter: str | None) -> Section:
+    tokens = lexed.span(start, end)
+    first_line = lexed.line(start)
+    statements = split_section(
+        lexed.text,
+        tokens,
+        lexed.options,
+        start=start,
+        end=end,
+        first_line=first_line,
+        delimiter=delimiter,
+    )
+    return Section(statements, checksum_tokens(lexed.text, tokens, lexed.options), first_line)
 
 
 def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFile:
@@ -234,27 +238,25 @@ def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFil
     """
     name = parse_filename(path)
     try:
-        tokens = tokenize(text, options)
+        lexed = Lexed(text, options)
     except SplitError as exc:
         raise _unterminated(path, exc) from exc
-    directives = _read_directives(path, text, tokens)
-    markers = _markers(path, text, tokens)
-    up_start = markers["upgrade"].end if "upgrade" in markers else 0
-    up_end = markers["rollback"].start if "rollback" in markers else len(text)
-    upgrade = _section(path, text, up_start, up_end, options, directives.delimiter)
+    directives = _read_directives(path, lexed)
+    markers = _markers(path, lexed)
+    up_start = markers["upgrade"][2] if "upgrade" in markers else 0
+    up_end = markers["rollback"][1] if "rollback" in markers else len(text)
+    upgrade = _section(lexed, up_start, up_end, directives.delimiter)
     rollback = None
     if "rollback" in markers:
         if name.kind is not Kind.VERSIONED:
             raise SourceError(
                 "a repeatable migration has a '-- rollback' section.",
                 path=path,
-                line=markers["rollback"].line,
+                line=lexed.line(markers["rollback"][1]),
                 fix="remove it: repeatable migrations are re-run when they change, "
                 "never rolled back.",
             )
-        rollback = _section(
-            path, text, markers["rollback"].end, len(text), options, directives.delimiter
-        )
+        rollback = _section(lexed, markers["rollback"][2], len(text), directives.delimiter)
     if not upgrade.statements:
         raise SourceError(
             "the file has no statements to run"

@@ -11,6 +11,25 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cache
 
+from sqlkeel.core.lexer import (
+    BACKTICK,
+    DOLLAR_OPEN,
+    DQ_BACKSLASH,
+    DQ_PLAIN,
+    ESTRING,
+    MYSQL,
+    POSTGRES,
+    SQ_BACKSLASH,
+    SQ_PLAIN,
+    SQLITE,
+    UNTERMINATED,
+    WHITESPACE,
+    Raw,
+    SplitOptions,
+    block_comment_end,
+    column,
+    lex,
+)
 from sqlkeel.errors import SplitError
 
 __all__ = [
@@ -24,33 +43,6 @@ __all__ = [
     "split_statements",
     "tokenize",
 ]
-
-
-@dataclass(frozen=True)
-class SplitOptions:
-    """Lexer capabilities a dialect switches on; every flag defaults to plain SQL.
-
-    With ``hash_comments`` (the MySQL lexer) ``/*! ... */`` and ``/*+ ... */`` comments are
-    executed by the server, so they count as statement content (see ``is_significant``).
-    """
-
-    dollar_quotes: bool = False  # PostgreSQL $$...$$ and $tag$...$tag$
-    escape_strings: bool = False  # PostgreSQL E'..' / e'..' with backslash escapes
-    backslash_escapes: bool = False  # MySQL: backslash escapes inside every '..' and ".." string
-    hash_comments: bool = False  # MySQL: '#' starts a line comment
-    nested_block_comments: bool = False  # PostgreSQL: /* /* */ */ nests
-    backtick_identifiers: bool = False  # MySQL/SQLite `ident`
-    begin_end_blocks: bool = False  # CREATE TRIGGER/PROCEDURE/... BEGIN ... END stay whole
-    begin_atomic: bool = False  # PostgreSQL CREATE FUNCTION ... BEGIN ATOMIC ... END stays whole
-
-
-SQLITE = SplitOptions(backtick_identifiers=True, begin_end_blocks=True)
-POSTGRES = SplitOptions(
-    dollar_quotes=True, escape_strings=True, nested_block_comments=True, begin_atomic=True
-)
-MYSQL = SplitOptions(
-    backslash_escapes=True, hash_comments=True, backtick_identifiers=True, begin_end_blocks=True
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,18 +75,6 @@ _Raw = tuple[str, int, int, int]
 # collapsing it in the checksum would hide a real change.
 _SPACE = r"[ \t\n\r\f\v]+"
 _WORD = r"\w[\w$]*"
-# Quoted tokens are unrolled loops (no nested quantifiers, so no catastrophic backtracking).
-# The trailing lookahead stops backtracking from closing `'a''` at its doubled quote: that
-# string is unterminated, not `'a'` followed by a new one.
-_SQ_PLAIN = r"'[^']*(?:''[^']*)*'(?!')"
-_SQ_BACKSLASH = r"'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'(?!')"
-_DQ_PLAIN = r'"[^"]*(?:""[^"]*)*"(?!")'
-_DQ_BACKSLASH = r'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"(?!")'
-_BACKTICK = r"`[^`]*(?:``[^`]*)*`(?!`)"
-_ESTRING = r"[Ee]'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'(?!')"
-# A dollar tag must not continue an identifier (`a$b$`) nor be a parameter (`$1`).
-_DOLLAR_OPEN = r"(?<![\w$])\$(?:[^\W\d]\w*)?\$"
-
 # Group name -> token kind, for tokens the master regex matches completely.
 _SIMPLE_KINDS = {
     "word": "word",
@@ -111,14 +91,6 @@ _SIMPLE_KINDS = {
 _MULTILINE_KINDS = frozenset({"space", "string", "ident", "comment", "dollar"})
 _GROUPS = {name: (kind, kind in _MULTILINE_KINDS) for name, kind in _SIMPLE_KINDS.items()}
 
-_UNTERMINATED = {
-    "sq_open": "unterminated string literal",
-    "estr_open": "unterminated E'...' string literal",
-    "dqs_open": "unterminated string literal",
-    "dqi_open": "unterminated quoted identifier",
-    "bt_open": "unterminated quoted identifier",
-}
-
 
 @cache
 def _master(options: SplitOptions) -> re.Pattern[str]:
@@ -126,33 +98,26 @@ def _master(options: SplitOptions) -> re.Pattern[str]:
     parts = [f"(?P<space>{_SPACE})"]
     if options.escape_strings:
         # Before `word`, so that a lone E/e directly before a quote prefixes the string.
-        parts += [f"(?P<estr>{_ESTRING})", "(?P<estr_open>[Ee]')"]
+        parts += [f"(?P<estr>{ESTRING})", "(?P<estr_open>[Ee]')"]
     parts.append(f"(?P<word>{_WORD})")
     parts += [
-        f"(?P<sq>{_SQ_BACKSLASH if options.backslash_escapes else _SQ_PLAIN})",
+        f"(?P<sq>{SQ_BACKSLASH if options.backslash_escapes else SQ_PLAIN})",
         "(?P<sq_open>')",
     ]
     if options.backslash_escapes:
-        parts += [f"(?P<dqs>{_DQ_BACKSLASH})", '(?P<dqs_open>")']
+        parts += [f"(?P<dqs>{DQ_BACKSLASH})", '(?P<dqs_open>")']
     else:
-        parts += [f"(?P<dqi>{_DQ_PLAIN})", '(?P<dqi_open>")']
+        parts += [f"(?P<dqi>{DQ_PLAIN})", '(?P<dqi_open>")']
     if options.backtick_identifiers:
-        parts += [f"(?P<bt>{_BACKTICK})", "(?P<bt_open>`)"]
+        parts += [f"(?P<bt>{BACKTICK})", "(?P<bt_open>`)"]
     line_comment = r"--[^\r\n]*"
     if options.hash_comments:
         line_comment += r"|#[^\r\n]*"
     parts += [f"(?P<line_comment>{line_comment})", r"(?P<block>/\*)"]
     if options.dollar_quotes:
-        parts.append(f"(?P<dollar>{_DOLLAR_OPEN})")
+        parts.append(f"(?P<dollar>{DOLLAR_OPEN})")
     parts += ["(?P<semicolon>;)", r"(?P<other>\$\d+|.)"]
     return re.compile("|".join(parts), re.DOTALL)
-
-
-_NESTED_COMMENT_PART = re.compile(r"/\*|\*/")
-
-
-def _column(text: str, pos: int) -> int:
-    return pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
 def _scan(text: str, options: SplitOptions, first_line: int) -> list[_Raw]:
@@ -190,30 +155,15 @@ def _slow_token(text: str, m: re.Match[str], options: SplitOptions, line: int) -
     """Kind and end of a token the master regex only opened; raises SplitError if unclosed."""
     name, pos = m.lastgroup, m.start()
     if name == "block":
-        return "comment", _block_comment_end(text, pos, options, line)
+        return "comment", block_comment_end(text, pos, options, line)
     if name == "dollar":
         tag = m.group()
         close = text.find(tag, m.end())
         if close < 0:
             message = f"unterminated dollar-quoted body {tag}"
-            raise SplitError(message, line=line, column=_column(text, pos))
+            raise SplitError(message, line=line, column=column(text, pos))
         return "dollar", close + len(tag)
-    raise SplitError(_UNTERMINATED[str(name)], line=line, column=_column(text, pos))
-
-
-def _block_comment_end(text: str, pos: int, options: SplitOptions, line: int) -> int:
-    """End offset of the block comment opening at ``pos``; nests only when asked to."""
-    if not options.nested_block_comments:
-        close = text.find("*/", pos + 2)
-        if close >= 0:
-            return close + 2
-    else:
-        depth = 0
-        for part in _NESTED_COMMENT_PART.finditer(text, pos):
-            depth += 1 if part.group() == "/*" else -1
-            if depth == 0:
-                return part.end()
-    raise SplitError("unterminated block comment", line=line, column=_column(text, pos))
+    raise SplitError(UNTERMINATED[str(name)], line=line, column=column(text, pos))
 
 
 def tokenize(text: str, options: SplitOptions, *, first_line: int = 1) -> list[Token]:
@@ -266,6 +216,71 @@ def split_statements(
     Each ``Statement.sql`` is the exact slice from its first to its last significant token.
     Raises SplitError on an unterminated literal or comment.
     """
+    tokens = lex(text, options, first_line)
+    return split_section(text, tokens, options, first_line=first_line, delimiter=delimiter)
+
+
+# A routine body may hold `;` that do not end the statement; only then do words matter.
+_ROUTINE_HINT = re.compile(r"(?<![\w$])(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)(?![\w$])", re.I)
+
+
+def split_section(
+    text: str,
+    tokens: list[Raw],
+    options: SplitOptions,
+    *,
+    start: int = 0,
+    end: int | None = None,
+    first_line: int = 1,
+    delimiter: str | None = None,
+) -> tuple[Statement, ...]:
+    """The statements of ``text[start:end]``, whose tokens (from ``lex``) are ``tokens``;
+    ``first_line`` is the line number at ``start``."""
+    end = len(text) if end is None else end
+    blocks = options.begin_end_blocks or options.begin_atomic
+    if delimiter is not None or (blocks and _ROUTINE_HINT.search(text, start, end)):
+        return split_words(text[start:end], options, first_line=first_line, delimiter=delimiter)
+    executable_comments = options.hash_comments
+    statements: list[Statement] = []
+    first = last = -1  # span of the current statement's significant text
+    line, counted = first_line, start  # `line` is the line number at offset `counted`
+    for kind, begin, stop in tokens:
+        if kind == "code":
+            piece = text[begin:stop]
+            core = piece.lstrip(WHITESPACE)
+            if not core:
+                continue
+            begin = stop - len(core)
+            stop -= len(core) - len(core.rstrip(WHITESPACE))
+        elif kind == "semicolon":
+            if first >= 0:
+                line += text.count("\n", counted, first)
+                counted = first
+                statements.append(Statement(text[first:last], line, len(statements) + 1))
+                first = -1
+            continue
+        elif kind == "space" or (
+            kind == "comment" and not (executable_comments and _is_executable_comment(text, begin))
+        ):
+            continue
+        if first < 0:
+            first = begin
+        last = stop
+    if first >= 0:
+        line += text.count("\n", counted, first)
+        statements.append(Statement(text[first:last], line, len(statements) + 1))
+    return tuple(statements)
+
+
+def split_words(
+    text: str,
+    options: SplitOptions,
+    *,
+    first_line: int = 1,
+    delimiter: str | None = None,
+) -> tuple[Statement, ...]:
+    """``split_statements`` on the word-level lexer: tracks BEGIN ... END blocks and custom
+    delimiters, at several times the cost."""
     tokens = _scan(text, options, first_line)
     exe = options.hash_comments
     significant = [t for t in tokens if _significant(t[0], t[1], text, exe)]

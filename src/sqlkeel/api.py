@@ -13,7 +13,7 @@ import re
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -232,9 +232,11 @@ class Keel:
     def _read_log(self) -> tuple[LogRow, ...]:
         return self._store().read_log() if self._exists() else ()
 
-    def discover(self) -> Discovery:
-        """Parse every migration file; problems are collected, not raised."""
-        return discover(self.settings.migrations_dir, split_profiles_for(self.settings.url))
+    def discover(self, applied: tuple[HistoryRow, ...] = ()) -> Discovery:
+        """Parse every migration file; problems are collected, not raised. Files exactly as
+        an ``applied`` row recorded them are parsed only if they must run."""
+        profiles = split_profiles_for(self.settings.url)
+        return discover(self.settings.migrations_dir, profiles, applied)
 
     @contextmanager
     def _locked(self, *, wait: bool) -> Iterator[HistoryStore]:
@@ -273,14 +275,14 @@ class Keel:
             history = self._read_history()
             plan = make_plan(history)
             if dry_run or plan.is_empty:
-                return plan, (), _text(head_after(history, plan))
+                return _parsed(plan), (), _text(head_after(history, plan))
         with self._locked(wait=wait) as store:
             history = store.read()
             plan = make_plan(history)
             done: list[StepResult] = []
             if not plan.is_empty:
                 store.ensure()
-                done = self._runner(store, history).apply(plan)
+                done = self._runner(store, history).apply(_parsed(plan))
         return plan, tuple(done), _text(head_after(history, plan))
 
     # -- commands that write -------------------------------------------------------------
@@ -298,7 +300,7 @@ class Keel:
         Raises ValidationFailed, MigrationFailed, LockTimeout, UsageError.
         """
         target = _parse_version(to, "--to")
-        found = self.discover()
+        found = self.discover(self._read_history())
         if single_transaction and not self.dialect.transactional_ddl:
             raise UsageError(
                 f"--single-transaction is not possible on {self.dialect.name}: its DDL commits "
@@ -327,7 +329,7 @@ class Keel:
     ) -> RollbackResult:
         """Roll back the last ``count`` (default 1) migrations, or down to ``to`` (kept)."""
         target = _parse_version(to, "--to")
-        found = self.discover()
+        found = self.discover(self._read_history())
         kwargs: dict[str, Any] = dict(target=target, count=count, source_problems=found.problems)
         plan, done, top = self._apply(
             lambda history: plan_rollback(found.files, history, **kwargs),
@@ -424,12 +426,10 @@ class Keel:
     # -- read-only commands --------------------------------------------------------------
     def status(self) -> StatusResult:
         """Applied then pending migrations in order, with every problem flagged."""
-        found = self.discover()
         history = self._read_history()
+        found = self.discover(history)
         entries, problems = describe(found.files, history, found.problems)
-        return StatusResult(
-            tuple(entries), tuple(problems), _text(head(history)), self._exists()
-        )
+        return StatusResult(tuple(entries), tuple(problems), _text(head(history)), self._exists())
 
     def history(self) -> HistoryResult:
         """Applied (and failed) migrations in the order they were recorded."""
@@ -445,13 +445,15 @@ class Keel:
 
     def validate(self, *, offline: bool = False) -> ValidateResult:
         """Run the checks of SPEC 4 (files only when ``offline``); raises ValidationFailed."""
-        found = self.discover()
         if offline:
+            found = self.discover()
             problems = find_problems(found.files, (), found.problems)
             if problems:
                 raise ValidationFailed(problems)
         else:
-            validate(found.files, self._read_history(), found.problems)
+            history = self._read_history()
+            found = self.discover(history)
+            validate(found.files, history, found.problems)
         return ValidateResult(len(found.files), offline)
 
     def lock_status(self) -> LockStatusResult:
@@ -494,6 +496,12 @@ class Keel:
         header = f"-- V{chosen}: {description}"
         target.write_text(f"{header}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8")
         return target
+
+
+def _parsed(plan: Plan) -> Plan:
+    """The plan with every file it runs parsed (files left unparsed by discovery)."""
+    steps = tuple(replace(step, migration=step.migration.parsed()) for step in plan.steps)
+    return replace(plan, steps=steps)
 
 
 def init_project(directory: Path) -> InitResult:

@@ -31,6 +31,7 @@ HISTORY_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("failed_statement", "int", True),
     ("failed_line", "int", True),
     ("error", "text", True),
+    ("digest", "text", True),
 )
 LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("action", "text", False),
@@ -115,7 +116,7 @@ class HistoryStore:
             self.conn,
             f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
             f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
-            f"error FROM {self.history} ORDER BY id",
+            f"error, digest FROM {self.history} ORDER BY id",
         )
         return tuple(
             HistoryRow(
@@ -133,6 +134,7 @@ class HistoryStore:
                 failed_statement=r[11],
                 failed_line=r[12],
                 error=r[13],
+                digest=r[14],
             )
             for r in rows
         )
@@ -152,7 +154,7 @@ class HistoryStore:
             self.conn,
             f"INSERT INTO {self.history} (version, description, script, kind, checksum, "
             f"rollback_checksum, applied_at, applied_by, execution_ms, state, failed_statement, "
-            f"failed_line, error) VALUES ({', '.join([p] * 13)})",
+            f"failed_line, error, digest) VALUES ({', '.join([p] * 14)})",
             (
                 str(f.version) if f.version is not None else None,
                 f.description,
@@ -167,6 +169,7 @@ class HistoryStore:
                 failed_statement,
                 failed_line,
                 error,
+                f.digest,
             ),
         )
 
@@ -179,9 +182,9 @@ class HistoryStore:
         p = self.dialect.param
         self.dialect.run(
             self.conn,
-            f"UPDATE {self.history} SET checksum = {p}, rollback_checksum = {p}, script = {p} "
-            f"WHERE id = {p}",
-            (file.checksum, file.rollback_checksum, file.path, row.id),
+            f"UPDATE {self.history} SET checksum = {p}, rollback_checksum = {p}, script = {p}, "
+            f"digest = {p} WHERE id = {p}",
+            (file.checksum, file.rollback_checksum, file.path, file.digest, row.id),
         )
 
     # -- keel_log ----------------------------------------------------------------------

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from functools import cached_property
 
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.versions import Version
@@ -44,6 +46,10 @@ def label(version: Version | None, kind: Kind) -> str:
     return str(version) if version is not None else kind.short
 
 
+# The checksum of a section with no statements: its canonical text is empty.
+EMPTY_CHECKSUM = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
 @dataclass(frozen=True)
 class Section:
     """One section of a file: its statements and the checksum of its text."""
@@ -64,8 +70,17 @@ class MigrationFile:
     upgrade: Section
     rollback: Section | None
     transactional: bool = True
+    digest: str | None = None  # SHA-256 of the file's bytes, as read
+    # Set on a file left unparsed because its bytes are exactly those of its applied
+    # history row: its sections hold that row's checksums and no statements, and
+    # ``parsed()`` reads the real ones when the file must run.
+    loader: Callable[[], MigrationFile] | None = field(default=None, compare=False, repr=False)
 
-    @property
+    def parsed(self) -> MigrationFile:
+        """This file with its statements (parsing it now if it was left unparsed)."""
+        return self if self.loader is None else self.loader()
+
+    @cached_property  # matched on for every file and row, many times per command
     def identity(self) -> str:
         return identity(self.version, self.kind, self.description)
 
@@ -85,7 +100,11 @@ class MigrationFile:
     def can_roll_back(self) -> bool:
         """A rollback section with statements: an empty one is an unfinished file, not a
         promise that there is nothing to undo."""
-        return self.rollback is not None and bool(self.rollback.statements)
+        if self.rollback is None:
+            return False
+        if self.loader is not None:  # unparsed: a section without statements is empty text
+            return self.rollback.checksum != EMPTY_CHECKSUM
+        return bool(self.rollback.statements)
 
 
 @dataclass(frozen=True)
@@ -106,8 +125,9 @@ class HistoryRow:
     failed_statement: int | None = None
     failed_line: int | None = None
     error: str | None = None
+    digest: str | None = None  # SHA-256 of the file's bytes when it was applied
 
-    @property
+    @cached_property  # matched on for every file and row, many times per command
     def identity(self) -> str:
         return identity(self.version, self.kind, self.description)
 

@@ -231,8 +231,11 @@ def _section(lexed: Lexed, start: int, end: int, delimiter: str | None) -> Secti
     return Section(statements, checksum_tokens(lexed.text, tokens, lexed.options), first_line)
 
 
-def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFile:
-    """Parse one migration file; ``path`` is relative to the migrations directory.
+def parse_migration(
+    path: str, text: str, options: SplitOptions, *, digest: str | None = None
+) -> MigrationFile:
+    """Parse one migration file; ``path`` is relative to the migrations directory and
+    ``digest`` the SHA-256 of its bytes, when known.
 
     Raises SourceError naming the file, line and fix.
     """
@@ -277,4 +280,5 @@ def parse_migration(path: str, text: str, options: SplitOptions) -> MigrationFil
         upgrade=upgrade,
         rollback=rollback,
         transactional=directives.transactional,
+        digest=digest,
     )

@@ -6,7 +6,9 @@ server it cannot reach fails loudly instead of skipping.
 
 from __future__ import annotations
 
+import io
 import os
+import sys
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 PG_ADMIN_URL = os.environ.get("KEEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -94,19 +95,41 @@ class Outcome:
 
 @pytest.fixture
 def keel_cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Outcome]:
-    """Run keel in-process through the real entry point; no configuration leaks in."""
-    from sqlkeel.cli.app import cli
+    """Run keel in-process through the real entry point; no configuration leaks in.
+
+    ``run(*args, cwd=..., env=...)`` calls ``main(args)``, the console script's entry point,
+    with stdout and stderr captured apart (neither is a terminal, so no colour) and returns
+    the exit code it ends with; ``env`` applies to that call only, a value of None removing
+    the variable; ``cwd`` stays for the rest of the test.
+    """
+    from sqlkeel.cli.app import main
 
     for var in list(os.environ):
         if var.startswith("KEEL_") or var == "DATABASE_URL":
             monkeypatch.delenv(var)
 
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Outcome:
-        runner = CliRunner()
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None
+    ) -> Outcome:
         if cwd is not None:
             monkeypatch.chdir(cwd)
-        result = runner.invoke(cli, list(args), env=env, prog_name="keel", catch_exceptions=False)
-        return Outcome(result.exit_code, result.stdout, result.stderr)
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with pytest.MonkeyPatch.context() as scoped:
+            for name, value in (env or {}).items():
+                if value is None:
+                    scoped.delenv(name, raising=False)
+                else:
+                    scoped.setenv(name, value)
+            scoped.setattr(sys, "stdout", stdout)
+            scoped.setattr(sys, "stderr", stderr)
+            try:
+                main(list(args))
+            except SystemExit as exc:  # how main ends, always: with the exit code
+                code = exc.code
+            else:
+                raise AssertionError("keel's main() returned instead of exiting")
+        assert isinstance(code, int), code
+        return Outcome(code, stdout.getvalue(), stderr.getvalue())
 
     return run
 

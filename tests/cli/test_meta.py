@@ -1,22 +1,21 @@
-"""Meta-tests: every command has help and a README entry; ``keel --help`` loads no database
-driver; the pure core imports nothing that does I/O."""
+"""Meta-tests: every command has help and a README entry; ``keel --help`` loads neither click
+nor a database driver nor the API; the pure core imports nothing that does I/O."""
 
 from __future__ import annotations
 
+import argparse
 import ast
-import json
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import click
 import pytest
 
 import sqlkeel.core
-from sqlkeel.cli.app import cli
-from sqlkeel.cli.commands import ALL
+from sqlkeel.cli import commands
+from sqlkeel.cli.app import COMMANDS, KeelParser, command_parser, main_parser, summary
 
 if TYPE_CHECKING:
     from conftest import Outcome
@@ -24,75 +23,111 @@ if TYPE_CHECKING:
 Run = Callable[..., "Outcome"]
 
 REPO = Path(__file__).resolve().parents[2]
-COMMAND_NAMES = [c.name for c in ALL if c.name is not None]
+COMMAND_NAMES = list(COMMANDS)
 DRIVERS = ("psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql", "sqlite3", "_sqlite3")
+# What `keel --help` and `keel --version` must not load: the old CLI framework, any driver,
+# the API and everything behind it, and the standard modules that cost start-up time.
+NOT_FOR_HELP = (
+    "click", *DRIVERS, "sqlkeel.api", "sqlkeel.config", "sqlkeel.execute", "sqlkeel.errors",
+    "sqlkeel.cli.commands", "sqlkeel.core", "sqlkeel.dialects", "json", "dataclasses",
+    "pathlib", "shutil", "datetime",
+)
 
+# Imports nothing before main() (not even json), so that every module it lists was loaded
+# by keel itself.
 PROBE = """
-import json, sys
+import sys
+unwanted = sys.argv[1].split(",")
 from sqlkeel.cli.app import main
-drivers = set(json.loads(sys.argv[2]))
-sys.argv = ["keel", *json.loads(sys.argv[1])]
 try:
-    main()
+    main(sys.argv[2:])
 except SystemExit as exc:
     code = exc.code
-else:
-    code = 0
-loaded = sorted({m.split(".")[0] for m in sys.modules} & drivers)
-sys.stderr.write(json.dumps({"code": code, "loaded": loaded}))
+loaded = sorted(m for m in sys.modules if any(m == u or m.startswith(u + ".") for u in unwanted))
+sys.stderr.write(repr((code, loaded)))
 """
 
 
-def test_the_command_list_is_complete() -> None:
+def _options(parser: KeelParser) -> list[argparse.Action]:
+    return [a for a in parser.actions if a.option_strings]
+
+
+def _takes_json(name: str) -> bool:
+    return any("--json" in a.option_strings for a in _options(command_parser(name)))
+
+
+def test_the_command_list_is_complete_and_in_workflow_order() -> None:
     assert COMMAND_NAMES == [
         "init", "new", "upgrade", "rollback", "status", "history", "current", "validate",
         "repair", "baseline", "lock-status", "unlock",
     ]
-    assert sorted(cli.commands) == sorted(COMMAND_NAMES)
+
+
+@pytest.mark.parametrize("name", COMMAND_NAMES)
+def test_every_command_has_a_function_that_runs_it(name: str) -> None:
+    assert callable(getattr(commands, name.replace("-", "_")))
 
 
 @pytest.mark.parametrize(
     "args",
     [
         pytest.param(["--help"], id="keel_help"),
+        pytest.param(["--version"], id="keel_version"),
         pytest.param(["upgrade", "--help"], id="upgrade_help"),
         pytest.param(["status", "--help"], id="status_help"),
     ],
 )
-def test_help_loads_no_database_driver(args: list[str]) -> None:
+def test_help_loads_no_driver_no_click_and_not_the_api(args: list[str]) -> None:
+    """Checked in a fresh interpreter: the test process has loaded everything already."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, json.dumps(args), json.dumps(DRIVERS)],
+        [sys.executable, "-c", PROBE, ",".join(NOT_FOR_HELP), *args],
         capture_output=True, text=True, timeout=60, check=False,
     )
-    assert result.stderr.startswith("{"), result.stderr
-    report = json.loads(result.stderr)
-    assert report["code"] == 0
-    assert report["loaded"] == []
-    assert "Usage: keel" in result.stdout
+    assert result.stderr.startswith("("), result.stderr
+    code, loaded = ast.literal_eval(result.stderr)
+    assert code == 0
+    assert loaded == []
+    assert result.stdout.startswith("usage: keel" if "--help" in args else "keel, version")
 
 
 @pytest.mark.parametrize("name", COMMAND_NAMES)
 def test_every_command_has_help(keel_cli: Run, tmp_path: Path, name: str) -> None:
     out = keel_cli(name, "--help", cwd=tmp_path)
     assert out.exit_code == 0, out.stderr
-    assert out.stdout.startswith(f"Usage: keel {name} ")
-    command = cli.commands[name]
-    assert command.help and command.help.strip(), f"{name} has no docstring"
-    summary = " ".join(command.help.strip().splitlines()[0].split())
-    assert summary in " ".join(out.stdout.split())
-    for option in ("--url", "--dir", "--config", "--quiet", "--verbose"):
+    assert out.stderr == ""
+    assert out.stdout.startswith(f"usage: keel {name} [OPTIONS]")
+    assert summary(name) in " ".join(out.stdout.split())
+    for option in ("--url", "--dir", "--config", "--quiet", "--verbose", "--help"):
         assert option in out.stdout, f"{name} --help does not list {option}"
+    for action in _options(command_parser(name)):
+        assert action.option_strings[-1] in out.stdout
+    assert keel_cli(name, "-h", cwd=tmp_path).stdout == out.stdout
 
 
-def test_the_main_help_lists_every_command_and_the_exit_codes(
+def test_the_main_help_lists_every_command_in_order_and_the_exit_codes(
     keel_cli: Run, tmp_path: Path
 ) -> None:
     out = keel_cli("--help", cwd=tmp_path)
     assert out.exit_code == 0
-    listed = out.stdout.split("Commands:", 1)[1]
+    assert out.stdout.startswith("usage: keel [OPTIONS] COMMAND [ARGS]...")
+    listed = out.stdout.split("commands:\n", 1)[1]
+    names = [line.split()[0] for line in listed.splitlines() if line.startswith("  ") and
+             not line.startswith("   ")]
+    assert names == COMMAND_NAMES
     for name in COMMAND_NAMES:
-        assert f"  {name} " in listed
-    assert "Exit codes:" in out.stdout
+        assert " ".join(summary(name).split()) in " ".join(listed.split())
+    for option in ("--version", "--url", "--dir", "--config", "--quiet", "--verbose", "--help"):
+        assert option in out.stdout
+    assert "Exit codes: 0 success" in out.stdout
+    assert "Configuration: flag > KEEL_* / DATABASE_URL environment > keel.toml >" in out.stdout
+    assert keel_cli("-h", cwd=tmp_path).stdout == out.stdout
+
+
+def test_keel_alone_prints_the_help_on_stderr_and_exits_2(keel_cli: Run, tmp_path: Path) -> None:
+    out = keel_cli(cwd=tmp_path)
+    assert out.exit_code == 2
+    assert out.stdout == ""
+    assert out.stderr == main_parser().format_help()
 
 
 @pytest.mark.parametrize("name", COMMAND_NAMES)
@@ -101,23 +136,22 @@ def test_every_command_appears_in_the_readme(name: str) -> None:
     assert f"keel {name}" in readme, f"README.md does not mention 'keel {name}'"
 
 
-@pytest.mark.parametrize(
-    "name", [c.name for c in ALL if any(p.name == "json_" for p in c.params)]
-)
+@pytest.mark.parametrize("name", [n for n in COMMAND_NAMES if _takes_json(n)])
 def test_read_only_commands_document_json(keel_cli: Run, tmp_path: Path, name: str) -> None:
     assert "--json" in keel_cli(name, "--help", cwd=tmp_path).stdout
 
 
 def test_the_read_only_commands_are_the_ones_that_take_json() -> None:
-    takes_json = {c.name for c in ALL if any(p.name == "json_" for p in c.params)}
+    takes_json = {name for name in COMMAND_NAMES if _takes_json(name)}
     assert takes_json == {"status", "history", "current", "validate", "lock-status"}
 
 
-def test_every_option_has_help_text() -> None:
-    for command in ALL:
-        for param in command.params:
-            if isinstance(param, click.Option):
-                assert param.help, f"keel {command.name} {param.opts[0]} has no help"
+@pytest.mark.parametrize("name", [None, *COMMAND_NAMES])
+def test_every_option_and_argument_has_help_text(name: str | None) -> None:
+    parser = main_parser() if name is None else command_parser(name)
+    for action in parser.actions:
+        label = "/".join(action.option_strings) or action.metavar
+        assert action.help, f"keel {name or ''} {label} has no help"
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,40 +1,41 @@
-"""The keel commands: each parses its options, calls the API and renders the result."""
+"""The keel commands: each takes the global options and its parsed arguments, calls the API,
+renders the result and returns the exit code. Parsers and help live in sqlkeel.cli.app.
+
+Heavy modules (the API, pathlib, json, the drivers) load inside the functions that use them.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any
-
-import click
 
 from sqlkeel.cli import render
-from sqlkeel.cli.app import GlobalOptions, global_options, json_option
+from sqlkeel.cli.render import echo
 
+TYPE_CHECKING = False  # see sqlkeel.cli.app
 if TYPE_CHECKING:
+    from argparse import Namespace
+    from typing import Any
+
     from sqlkeel.api import Keel
+    from sqlkeel.cli.app import GlobalOptions
     from sqlkeel.core.model import Plan, Step
     from sqlkeel.dialects.base import Holder
     from sqlkeel.execute import Listener
 
 
-def _opts() -> GlobalOptions:
-    return click.get_current_context().ensure_object(GlobalOptions)
+def _say(opts: GlobalOptions, message: str = "") -> None:
+    """A line of normal output on stdout, unless --quiet."""
+    if not opts.quiet:
+        echo(message)
 
 
-def _say(message: str = "", *, err: bool = False) -> None:
-    if not _opts().quiet or err:
-        click.echo(message, err=err)
-
-
-def _make_listener() -> Listener:
+def _make_listener(opts: GlobalOptions) -> Listener:
     from sqlkeel.execute import Listener
-
-    opts = _opts()
 
     class CliListener(Listener):
         def lock_waiting(self, holder: Holder | None) -> None:
-            click.echo(
+            echo(
                 f"keel: waiting for the migration lock, held by {holder or 'another process'}",
                 err=True,
             )
@@ -45,7 +46,7 @@ def _make_listener() -> Listener:
             f = step.migration
             verb = "applied" if step.direction.value == "upgrade" else "rolled back"
             colour = render.use_colour(sys.stdout)
-            click.echo(
+            echo(
                 f"{render.paint(verb, 'green', colour)} {f.label:<10} "
                 f"{f.description.replace('_', ' ')}  "
                 f"{render.paint('(' + render.duration(duration_ms) + ')', 'dim', colour)}"
@@ -54,21 +55,20 @@ def _make_listener() -> Listener:
     return CliListener()
 
 
-def _keel(lock_timeout: float | None = None) -> Keel:
+def _keel(opts: GlobalOptions, lock_timeout: float | None = None) -> Keel:
     from sqlkeel.api import Keel
 
-    opts = _opts()
     keel = Keel(
         url=opts.url,
         migrations_dir=opts.dir,
         config=opts.config,
         lock_timeout=lock_timeout,  # validated with the other settings
-        listener=_make_listener(),
+        listener=_make_listener(opts),
     )
     if opts.verbose:
         s = keel.settings
         where = f" ({s.config_file})" if s.config_file else ""
-        click.echo(
+        echo(
             f"keel: url {s.url or 'not set'} [{s.sources['url']}], migrations "
             f"{s.migrations_dir} [{s.sources['migrations_dir']}], table {s.table}, "
             f"lock_timeout {s.lock_timeout:g} s; config file{where or ': none'}",
@@ -77,14 +77,15 @@ def _keel(lock_timeout: float | None = None) -> Keel:
     return keel
 
 
-def _print_dry_run(plan: Plan, head: str | None) -> None:
+def _print_dry_run(opts: GlobalOptions, plan: Plan, head: str | None) -> None:
     """The plan and its SQL, as comments and statements a reviewer can read or paste."""
     count = len(plan.steps)
     if not count:
         _say(
+            opts,
             "Nothing to do: no pending migrations."
             if plan.direction.value == "upgrade"
-            else "Nothing to roll back."
+            else "Nothing to roll back.",
         )
         return
     if plan.single_transaction:
@@ -93,148 +94,92 @@ def _print_dry_run(plan: Plan, head: str | None) -> None:
         layout = "each in its own transaction"
     else:
         layout = "each in its own transaction unless marked [transaction=off]"
-    _say(f"-- plan: {plan.direction.value} {count} migration{'s' if count != 1 else ''}, {layout}")
+    _say(
+        opts,
+        f"-- plan: {plan.direction.value} {count} migration{'s' if count != 1 else ''}, {layout}",
+    )
     for n, step in enumerate(plan.steps, start=1):
         f = step.migration
         section = f.upgrade if step.direction.value == "upgrade" else f.rollback
         mode = "" if f.transactional else " [transaction=off]"
-        _say(f"-- [{n}/{count}] {f.label} {f.description.replace('_', ' ')} ({f.path}){mode}")
+        _say(opts, f"-- [{n}/{count}] {f.label} {f.description.replace('_', ' ')} ({f.path}){mode}")
         for statement in section.statements if section else ():
-            _say(f"{statement.sql};")
-        _say()
-    _say(f"-- dry run: nothing was changed; afterwards the head would be {head or 'none'}.")
+            _say(opts, f"{statement.sql};")
+        _say(opts)
+    _say(opts, f"-- dry run: nothing was changed; afterwards the head would be {head or 'none'}.")
 
 
 # ---------------------------------------------------------------------------------------
-@click.command()
-@global_options
-def init() -> None:
-    """Create migrations/ and a commented keel.toml in the current directory."""
+# One function per command, named after it (dashes as underscores).
+
+
+def init(opts: GlobalOptions, args: Namespace) -> int:
     from pathlib import Path
 
     from sqlkeel.api import init_project
 
     result = init_project(Path.cwd())
     for path in result.created:
-        _say(f"created {path}")
+        _say(opts, f"created {path}")
     for path in result.existing:
-        _say(f"kept existing {path}")
+        _say(opts, f"kept existing {path}")
     if result.parent_config is not None:
-        click.echo(
+        echo(
             f"keel: note: {result.parent_config} already configures keel for an enclosing "
             "folder; from here down, the keel.toml of this folder is used instead.",
             err=True,
         )
+    return 0
 
 
-@click.command()
-@click.argument("description")
-@click.option(
-    "--version",
-    "version",
-    metavar="V",
-    help="Version to use instead of the UTC timestamp yyyymmdd.hhmmss.",
-)
-@global_options
-def new(description: str, version: str | None) -> None:
-    """Create V<version>__<description>.sql with empty upgrade and rollback sections.
-
-    Example: keel new "add users"
-    """
-    path = _keel().new(description, version=version)
-    _say(f"created {path}")
+def new(opts: GlobalOptions, args: Namespace) -> int:
+    path = _keel(opts).new(args.description, version=args.version)
+    _say(opts, f"created {path}")
+    return 0
 
 
-def _write_options(func: Any) -> Any:
-    func = click.option(
-        "--lock-timeout",
-        type=float,
-        metavar="S",
-        help="Seconds to wait for the migration lock (default 60).",
-    )(func)
-    func = click.option(
-        "--no-wait", is_flag=True, help="Fail at once (exit 3) if another process holds the lock."
-    )(func)
-    return func
-
-
-@click.command()
-@click.option("--to", "to", metavar="V", help="Stop after version V.")
-@click.option("--count", type=int, metavar="N", help="Apply at most N versioned migrations.")
-@click.option(
-    "--dry-run", is_flag=True, help="Print the plan and its SQL; change nothing, take no lock."
-)
-@click.option(
-    "--single-transaction",
-    is_flag=True,
-    help="All pending migrations in one transaction (PostgreSQL, SQLite).",
-)
-@_write_options
-@global_options
-def upgrade(
-    to: str | None,
-    count: int | None,
-    dry_run: bool,
-    single_transaction: bool,
-    lock_timeout: float | None,
-    no_wait: bool,
-) -> None:
-    """Apply pending migrations in version order.
-
-    Examples: keel upgrade; keel upgrade --to 3; keel upgrade --dry-run
-    """
+def upgrade(opts: GlobalOptions, args: Namespace) -> int:
     started = time.perf_counter()
-    keel = _keel(lock_timeout)
+    keel = _keel(opts, args.lock_timeout)
     result = keel.upgrade(
-        to=to,
-        count=count,
-        dry_run=dry_run,
-        single_transaction=single_transaction,
-        wait=not no_wait,
+        to=args.to,
+        count=args.count,
+        dry_run=args.dry_run,
+        single_transaction=args.single_transaction,
+        wait=args.wait,
     )
-    if dry_run:
-        _print_dry_run(result.plan, result.head)
-        return
+    if args.dry_run:
+        _print_dry_run(opts, result.plan, result.head)
+        return 0
     if not result.applied:
-        _say("Nothing to do: the database is up to date.")
-        return
+        _say(opts, "Nothing to do: the database is up to date.")
+        return 0
     # Wall time of the whole command: per-migration times above exclude commits and setup.
     total = round((time.perf_counter() - started) * 1000)
     _say(
+        opts,
         f"Applied {len(result.applied)} migration{'s' if len(result.applied) != 1 else ''} "
-        f"in {render.duration(total)}; now at version {result.head or 'none'}."
+        f"in {render.duration(total)}; now at version {result.head or 'none'}.",
     )
+    return 0
 
 
-@click.command()
-@click.option(
-    "--to", "to", metavar="V", help="Roll back every version above V (V stays applied; 0 = all)."
-)
-@click.option("--count", type=int, metavar="N", help="Roll back the last N migrations (default 1).")
-@click.option(
-    "--dry-run", is_flag=True, help="Print the plan and its SQL; change nothing, take no lock."
-)
-@_write_options
-@global_options
-def rollback(
-    to: str | None, count: int | None, dry_run: bool, lock_timeout: float | None, no_wait: bool
-) -> None:
-    """Roll back the last migration, using the '-- rollback' section of its file.
-
-    Examples: keel rollback; keel rollback --count 2; keel rollback --to 3
-    """
-    keel = _keel(lock_timeout)
-    result = keel.rollback(to=to, count=count, dry_run=dry_run, wait=not no_wait)
-    if dry_run:
-        _print_dry_run(result.plan, result.head)
-        return
+def rollback(opts: GlobalOptions, args: Namespace) -> int:
+    keel = _keel(opts, args.lock_timeout)
+    result = keel.rollback(to=args.to, count=args.count, dry_run=args.dry_run, wait=args.wait)
+    if args.dry_run:
+        _print_dry_run(opts, result.plan, result.head)
+        return 0
     if not result.rolled_back:
-        _say("Nothing to roll back.")
-        return
+        _say(opts, "Nothing to roll back.")
+        return 0
     n = len(result.rolled_back)
     _say(
-        f"Rolled back {n} migration{'s' if n != 1 else ''}; now at version {result.head or 'none'}."
+        opts,
+        f"Rolled back {n} migration{'s' if n != 1 else ''}; now at version "
+        f"{result.head or 'none'}.",
     )
+    return 0
 
 
 def _status_json(result: Any) -> dict[str, Any]:
@@ -271,15 +216,11 @@ def _problem_json(p: Any) -> dict[str, Any]:
     }
 
 
-@click.command()
-@json_option
-@global_options
-def status() -> None:
-    """Applied migrations, then pending ones in the order they will run; flags problems."""
-    result = _keel().status()
-    if _opts().json:
+def status(opts: GlobalOptions, args: Namespace) -> int:
+    result = _keel(opts).status()
+    if opts.json:
         render.emit_json(_status_json(result))
-        return
+        return 0
     colour = render.use_colour(sys.stdout)
     rows, colours = [], []
     for e in result.entries:
@@ -301,6 +242,7 @@ def status() -> None:
     applied = sum(1 for e in result.entries if e.state == "applied")
     if rows:
         _say(
+            opts,
             render.table(
                 [
                     "Next",
@@ -316,32 +258,26 @@ def status() -> None:
                 colours=colours,
                 colour_column=3,
                 enabled=colour,
-            )
+            ),
         )
-        _say()
+        _say(opts)
     _say(
+        opts,
         f"Head: {result.head or 'none'}. {applied} applied, {pending} pending"
-        f"{', ' + str(len(result.problems)) + ' problem(s)' if result.problems else ''}."
+        f"{', ' + str(len(result.problems)) + ' problem(s)' if result.problems else ''}.",
     )
     if not result.database_exists:
-        _say("The database does not exist yet; 'keel upgrade' creates it.")
+        _say(opts, "The database does not exist yet; 'keel upgrade' creates it.")
     for p in result.problems:
-        _say(render.paint(f"problem: {p}", "red", colour))
+        _say(opts, render.paint(f"problem: {p}", "red", colour))
+    return 0
 
 
-@click.command()
-@click.option(
-    "--log", "show_log", is_flag=True, help="Show the audit trail of every action instead."
-)
-@json_option
-@global_options
-def history(show_log: bool) -> None:
-    """Applied migrations in order, with when, by whom and how long they took."""
-    keel = _keel()
-    as_json = _opts().json
-    if show_log:
+def history(opts: GlobalOptions, args: Namespace) -> int:
+    keel = _keel(opts)
+    if args.log:
         log = keel.log()
-        if as_json:
+        if opts.json:
             render.emit_json(
                 {
                     "log": [
@@ -360,12 +296,13 @@ def history(show_log: bool) -> None:
                     ]
                 }
             )
-            return
+            return 0
         if not log.rows:
-            _say("The log is empty: keel has not changed this database yet.")
-            return
+            _say(opts, "The log is empty: keel has not changed this database yet.")
+            return 0
         colour = render.use_colour(sys.stdout)
         _say(
+            opts,
             render.table(
                 ["At (UTC)", "Action", "Version", "File", "By", "Time", "Outcome", "Detail"],
                 [
@@ -384,11 +321,11 @@ def history(show_log: bool) -> None:
                 colours=[render.STATE_COLOURS.get(r.outcome, "red") for r in log.rows],
                 colour_column=6,
                 enabled=colour,
-            )
+            ),
         )
-        return
+        return 0
     rows = keel.history().rows
-    if as_json:
+    if opts.json:
         render.emit_json(
             {
                 "migrations": [
@@ -410,12 +347,13 @@ def history(show_log: bool) -> None:
                 ]
             }
         )
-        return
+        return 0
     if not rows:
-        _say("No migrations applied yet.")
-        return
+        _say(opts, "No migrations applied yet.")
+        return 0
     colour = render.use_colour(sys.stdout)
     _say(
+        opts,
         render.table(
             ["Version", "Description", "Applied at (UTC)", "By", "Time", "State", "File"],
             [
@@ -433,106 +371,73 @@ def history(show_log: bool) -> None:
             colours=[render.STATE_COLOURS.get(r.state.value) for r in rows],
             colour_column=5,
             enabled=colour,
-        )
+        ),
     )
+    return 0
 
 
-@click.command()
-@json_option
-@global_options
-def current() -> None:
-    """Print the head version, or 'none'."""
-    version = _keel().current()
-    if _opts().json:
+def current(opts: GlobalOptions, args: Namespace) -> int:
+    version = _keel(opts).current()
+    if opts.json:
         render.emit_json({"current": str(version) if version is not None else None})
     else:
-        click.echo(str(version) if version is not None else "none")
+        echo(str(version) if version is not None else "none")
+    return 0
 
 
-@click.command()
-@click.option("--offline", is_flag=True, help="Check the files only; no database needed.")
-@json_option
-@global_options
-def validate(offline: bool) -> None:
-    """Check files and history without running anything.
-
-    Refuses duplicate versions, malformed or unparsable files, applied files that were
-    edited or deleted, new files at or below the head, and failed migrations.
-    """
+def validate(opts: GlobalOptions, args: Namespace) -> int:
     from sqlkeel.errors import ValidationFailed
 
-    opts = _opts()
     try:
-        result = _keel().validate(offline=offline)
+        result = _keel(opts).validate(offline=args.offline)
     except ValidationFailed as exc:
         if opts.json:
             render.emit_json({"ok": False, "problems": [_problem_json(p) for p in exc.problems]})
-            sys.exit(exc.exit_code)
+            return exc.exit_code
         raise
     if opts.json:
-        render.emit_json({"ok": True, "files": result.files, "offline": offline, "problems": []})
-    else:
-        where = "files" if offline else "files and history"
-        _say(
-            f"OK: {result.files} migration file{'s' if result.files != 1 else ''} checked "
-            f"({where}); no problems."
+        render.emit_json(
+            {"ok": True, "files": result.files, "offline": args.offline, "problems": []}
         )
+    else:
+        where = "files" if args.offline else "files and history"
+        _say(
+            opts,
+            f"OK: {result.files} migration file{'s' if result.files != 1 else ''} checked "
+            f"({where}); no problems.",
+        )
+    return 0
 
 
-@click.command()
-@click.option("--checksums", is_flag=True, help="Accept the current contents of edited files.")
-@click.option("--missing", is_flag=True, help="Forget applied migrations whose files are gone.")
-@click.option("--failed", is_flag=True, help="Clear failed rows after you fixed the database.")
-@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@_write_options
-@global_options
-def repair(
-    checksums: bool,
-    missing: bool,
-    failed: bool,
-    dry_run: bool,
-    lock_timeout: float | None,
-    no_wait: bool,
-) -> None:
-    """Make deliberate changes to the history; each is printed and logged."""
-    result = _keel(lock_timeout).repair(
-        checksums=checksums,
-        missing=missing,
-        failed=failed,
-        dry_run=dry_run,
-        wait=not no_wait,
+def repair(opts: GlobalOptions, args: Namespace) -> int:
+    result = _keel(opts, args.lock_timeout).repair(
+        checksums=args.checksums,
+        missing=args.missing,
+        failed=args.failed,
+        dry_run=args.dry_run,
+        wait=args.wait,
     )
     if not result.actions:
-        _say("Nothing to repair.")
-        return
-    prefix = "would " if dry_run else ""
+        _say(opts, "Nothing to repair.")
+        return 0
+    prefix = "would " if args.dry_run else ""
     for action in result.actions:
-        _say(f"{prefix}{action.description}")
+        _say(opts, f"{prefix}{action.description}")
+    return 0
 
 
-@click.command()
-@click.argument("version")
-@_write_options
-@global_options
-def baseline(version: str, lock_timeout: float | None, no_wait: bool) -> None:
-    """Record every versioned migration up to VERSION as applied, without running it.
-
-    For adopting a database that already has that schema. Example: keel baseline 5
-    """
-    result = _keel(lock_timeout).baseline(version, wait=not no_wait)
+def baseline(opts: GlobalOptions, args: Namespace) -> int:
+    result = _keel(opts, args.lock_timeout).baseline(args.version, wait=args.wait)
     for path in result.recorded:
-        _say(f"recorded {path} as applied (not run)")
-    _say(f"Baselined at version {result.version}.")
+        _say(opts, f"recorded {path} as applied (not run)")
+    _say(opts, f"Baselined at version {result.version}.")
+    return 0
 
 
-@click.command("lock-status")
-@json_option
-@global_options
-def lock_status() -> None:
-    """Show who holds the migration lock, if anyone."""
-    result = _keel().lock_status()
+def lock_status(opts: GlobalOptions, args: Namespace) -> int:
+    result = _keel(opts).lock_status()
     holder = result.holder
-    if _opts().json:
+    if opts.json:
         render.emit_json(
             {
                 "mode": result.mode,
@@ -542,38 +447,20 @@ def lock_status() -> None:
             }
         )
     elif holder is None:
-        click.echo("The migration lock is free.")
+        echo("The migration lock is free.")
     else:
-        click.echo(f"The migration lock is held by {holder}.")
+        echo(f"The migration lock is held by {holder}.")
+    return 0
 
 
-@click.command()
-@global_options
-def unlock() -> None:
-    """Clear a table-mode lease lock (session locks need no unlocking)."""
-    keel = _keel()
+def unlock(opts: GlobalOptions, args: Namespace) -> int:
+    keel = _keel(opts)
     if keel.settings.lock_mode == "session":
-        click.echo(
+        echo(
             "Nothing to unlock: the session lock is released by the database as soon as its "
             "holder's connection ends, even if keel crashed."
         )
-        return
+        return 0
     from sqlkeel.errors import ConfigError
 
     raise ConfigError('lock_mode = "table" is not available in this version of keel.')
-
-
-ALL = [
-    init,
-    new,
-    upgrade,
-    rollback,
-    status,
-    history,
-    current,
-    validate,
-    repair,
-    baseline,
-    lock_status,
-    unlock,
-]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TextIO
 
+TYPE_CHECKING = False  # see sqlkeel.cli.app
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from datetime import datetime
+    from typing import Any, TextIO
 
 _COLOURS = {"green": "32", "yellow": "33", "red": "31", "dim": "2", "bold": "1", "cyan": "36"}
 
@@ -21,6 +22,13 @@ STATE_COLOURS = {
     "below-head": "red",
     "success": "green",
 }
+
+
+def echo(message: str = "", *, err: bool = False) -> None:
+    """One line on stdout (or stderr), flushed at once so progress shows while keel runs."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(message + "\n")
+    stream.flush()
 
 
 def use_colour(stream: TextIO) -> bool:

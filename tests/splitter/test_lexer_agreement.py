@@ -20,7 +20,7 @@ from sqlkeel.errors import SplitError
 
 SETTINGS = settings(max_examples=400, deadline=None)
 # Characters that start, end or bend a token in some dialect, plus plain letters.
-NASTY = st.text(alphabet="aEe_1$ \n\r\t;'\"`\\-/*#()x\ufeff\u00a0", max_size=40)
+NASTY = st.text(alphabet="aEe_1$ \n\r\t;'\"`\\-/*#()x\ufeff\u00a0\ue000\ue001", max_size=40)
 
 
 def outcome(function: object, text: str, profile: str) -> object:

@@ -9,6 +9,7 @@ whitespace survives only as one space between two words or literals (``a b`` is 
 from __future__ import annotations
 
 import hashlib
+import re
 
 from sqlkeel.core.lexer import (
     WHITESPACE,
@@ -25,8 +26,69 @@ __all__ = ["canonical_text", "canonical_tokens", "checksum", "checksum_tokens"]
 _SPACED = frozenset({"word", "string", "ident", "dollar"})
 
 
+# The fast path masks every literal with WORDLIKE (it spaces like a word) and every MySQL
+# executable comment with PUNCTUATION, then canonicalises all the code at once.
+WORDLIKE, PUNCTUATION = "\ue000", "\ue001"
+_MASKS = re.compile("[\ue000\ue001]")
+# Each pattern starts with a literal or a character set, so the regex engine can skip to
+# candidates instead of trying every position.
+_WHITESPACE_RUN = re.compile(r"[ \t\n\r\f\v]+")
+_DOLLAR_GAP = re.compile(r"(\$[\d$]*) (?=[\w\ue000])")
+# A space that does not stand between two words is layout.
+_LAYOUT = re.compile(r" (?:(?<![\w$\ue000] )|(?![\w\ue000]))")
+_SEMICOLONS = re.compile(";{2,}")
+
+
 def canonical_tokens(text: str, tokens: list[Raw], options: SplitOptions) -> str:
     """The canonical text of ``tokens`` (a stretch of ``lex(text)``)."""
+    if "\ue000" in text or "\ue001" in text:  # the masks would be ambiguous
+        return _canonical_token_by_token(text, tokens, options)
+    executable_comments = options.hash_comments
+    masked: list[str] = []
+    kept: list[str] = []
+    for kind, start, end in tokens:
+        if kind == "code" or kind == "semicolon":
+            masked.append(text[start:end])
+        elif kind == "comment":
+            if executable_comments and text.startswith(("/*!", "/*+"), start):
+                masked.append(PUNCTUATION)
+                kept.append(text[start:end])
+            else:
+                masked.append(" ")
+        elif kind == "space":
+            masked.append(" ")
+        else:
+            masked.append(WORDLIKE)
+            kept.append(text[start:end])
+    code = _WHITESPACE_RUN.sub(" ", "".join(masked))
+    if "$" in code:
+        code = _DOLLAR_GAP.sub(_dollar_gap, code)
+    code = _LAYOUT.sub("", code)
+    if ";" in code:  # empty statements (`;;`, a leading or trailing ';') are not content
+        code = _SEMICOLONS.sub(";", code).strip(";")
+    if not kept:
+        return code
+    pieces = iter(kept)
+    canonical = _MASKS.sub(lambda _: next(pieces), code)
+    if "\r" in canonical:
+        # autocrlf must not make a migration look edited, not even inside literals
+        canonical = canonical.replace("\r\n", "\n").replace("\r", "\n")
+    return canonical
+
+
+def _dollar_gap(match: re.Match[str]) -> str:
+    """`$1 x` loses its space (`$1` is a parameter, not a word), `a$1 x` keeps it."""
+    start = match.start()
+    if start and (
+        match.string[start - 1] == "$"
+        or match.string[start - 1].isalnum()
+        or match.string[start - 1] == "_"
+    ):
+        return match.group()
+    return match.group(1)
+
+
+def _canonical_token_by_token(text: str, tokens: list[Raw], options: SplitOptions) -> str:
     executable_comments = options.hash_comments
     parts: list[str] = []
     append = parts.append

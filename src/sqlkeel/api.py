@@ -13,13 +13,11 @@ import re
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from sqlkeel.config import Settings, find_config_file, init_config_text, load_settings
-from sqlkeel.core.model import HistoryRow, LogRow, MigrationFile, Plan, State
+from sqlkeel.core.model import HistoryRow, LogRow, MigrationFile, Plan, State, Step
 from sqlkeel.core.parsing import parse_filename
 from sqlkeel.core.plan import (
     RepairAction,
@@ -33,6 +31,7 @@ from sqlkeel.core.plan import (
     validate,
 )
 from sqlkeel.core.status import StatusEntry, describe
+from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects import dialect_for, split_profiles_for
 from sqlkeel.dialects.base import Connection, Dialect, Holder
@@ -41,70 +40,142 @@ from sqlkeel.errors import ConfigError, KeelError, Problem, UsageError, Validati
 from sqlkeel.execute import Listener, Runner, StepResult
 from sqlkeel.history import Entry, HistoryStore
 
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass(frozen=True)
-class UpgradeResult:
+
+class UpgradeResult(Value):
+    __slots__ = ("applied", "dry_run", "head", "plan")
     plan: Plan
-    applied: tuple[StepResult, ...] = ()
-    dry_run: bool = False
-    head: str | None = None  # the head version afterwards (as it would be, for a dry run)
+    applied: tuple[StepResult, ...]
+    dry_run: bool
+    head: str | None  # the head version afterwards (as it would be, for a dry run)
+
+    def __init__(
+        self,
+        plan: Plan,
+        applied: tuple[StepResult, ...] = (),
+        dry_run: bool = False,
+        head: str | None = None,
+    ) -> None:
+        self.plan = plan
+        self.applied = applied
+        self.dry_run = dry_run
+        self.head = head
 
 
-@dataclass(frozen=True)
-class RollbackResult:
+class RollbackResult(Value):
+    __slots__ = ("dry_run", "head", "plan", "rolled_back")
     plan: Plan
-    rolled_back: tuple[StepResult, ...] = ()
-    dry_run: bool = False
-    head: str | None = None  # the head version afterwards (as it would be, for a dry run)
+    rolled_back: tuple[StepResult, ...]
+    dry_run: bool
+    head: str | None  # the head version afterwards (as it would be, for a dry run)
+
+    def __init__(
+        self,
+        plan: Plan,
+        rolled_back: tuple[StepResult, ...] = (),
+        dry_run: bool = False,
+        head: str | None = None,
+    ) -> None:
+        self.plan = plan
+        self.rolled_back = rolled_back
+        self.dry_run = dry_run
+        self.head = head
 
 
-@dataclass(frozen=True)
-class StatusResult:
+class StatusResult(Value):
+    __slots__ = ("database_exists", "entries", "head", "problems")
     entries: tuple[StatusEntry, ...]
     problems: tuple[Problem, ...]
     head: str | None
-    database_exists: bool = True  # False: an SQLite file that the first upgrade will create
+    database_exists: bool  # False: an SQLite file that the first upgrade will create
+
+    def __init__(
+        self,
+        entries: tuple[StatusEntry, ...],
+        problems: tuple[Problem, ...],
+        head: str | None,
+        database_exists: bool = True,
+    ) -> None:
+        self.entries = entries
+        self.problems = problems
+        self.head = head
+        self.database_exists = database_exists
 
 
-@dataclass(frozen=True)
-class HistoryResult:
+class HistoryResult(Value):
+    __slots__ = ("rows",)
     rows: tuple[HistoryRow, ...]
 
+    def __init__(self, rows: tuple[HistoryRow, ...]) -> None:
+        self.rows = rows
 
-@dataclass(frozen=True)
-class LogResult:
+
+class LogResult(Value):
+    __slots__ = ("rows",)
     rows: tuple[LogRow, ...]
 
+    def __init__(self, rows: tuple[LogRow, ...]) -> None:
+        self.rows = rows
 
-@dataclass(frozen=True)
-class ValidateResult:
+
+class ValidateResult(Value):
+    __slots__ = ("files", "offline")
     files: int
     offline: bool
 
+    def __init__(self, files: int, offline: bool) -> None:
+        self.files = files
+        self.offline = offline
 
-@dataclass(frozen=True)
-class RepairResult:
+
+class RepairResult(Value):
+    __slots__ = ("actions", "dry_run")
     actions: tuple[RepairAction, ...]
-    dry_run: bool = False
+    dry_run: bool
+
+    def __init__(self, actions: tuple[RepairAction, ...], dry_run: bool = False) -> None:
+        self.actions = actions
+        self.dry_run = dry_run
 
 
-@dataclass(frozen=True)
-class BaselineResult:
+class BaselineResult(Value):
+    __slots__ = ("recorded", "version")
     version: str
     recorded: tuple[str, ...]
 
+    def __init__(self, version: str, recorded: tuple[str, ...]) -> None:
+        self.version = version
+        self.recorded = recorded
 
-@dataclass(frozen=True)
-class LockStatusResult:
+
+class LockStatusResult(Value):
+    __slots__ = ("holder", "mode")
     mode: str
     holder: Holder | None
 
+    def __init__(self, mode: str, holder: Holder | None) -> None:
+        self.mode = mode
+        self.holder = holder
 
-@dataclass(frozen=True)
-class InitResult:
+
+class InitResult(Value):
+    __slots__ = ("created", "existing", "parent_config")
     created: tuple[str, ...]
-    existing: tuple[str, ...] = field(default_factory=tuple)
-    parent_config: Path | None = None  # a config of an enclosing project, now shadowed
+    existing: tuple[str, ...]
+    parent_config: Path | None  # a config of an enclosing project, now shadowed
+
+    def __init__(
+        self,
+        created: tuple[str, ...],
+        existing: tuple[str, ...] = (),
+        parent_config: Path | None = None,
+    ) -> None:
+        self.created = created
+        self.existing = existing
+        self.parent_config = parent_config
 
 
 def _default_user() -> str:
@@ -500,8 +571,8 @@ class Keel:
 
 def _parsed(plan: Plan) -> Plan:
     """The plan with every file it runs parsed (files left unparsed by discovery)."""
-    steps = tuple(replace(step, migration=step.migration.parsed()) for step in plan.steps)
-    return replace(plan, steps=steps)
+    steps = tuple(Step(step.migration.parsed(), step.direction) for step in plan.steps)
+    return Plan(plan.direction, steps, plan.single_transaction)
 
 
 def init_project(directory: Path) -> InitResult:

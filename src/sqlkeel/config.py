@@ -13,17 +13,12 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+from sqlkeel.core.values import Value
 from sqlkeel.errors import ConfigError
 from sqlkeel.urls import DatabaseURL, parse_url
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:
-    import tomli as tomllib
 
 __all__ = ["KEYS", "Settings", "init_config_text", "load_settings"]
 
@@ -50,42 +45,114 @@ _REFERENCE_BODY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
 _TOML_POSITION = re.compile(r"\(at end of document\)$")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Value):
     """Resolved settings; paths are absolute. ``sources`` maps each key to where its value came
     from: "flag", "env", "keel.toml", "pyproject.toml" or "default".
+
+    Frozen: assigning a field raises ``dataclasses.FrozenInstanceError``, as when this was a
+    frozen dataclass (one instance per run, so the guard costs nothing).
     """
 
+    __slots__ = (
+        "config_file",
+        "lock_mode",
+        "lock_timeout",
+        "migrations_dir",
+        "schema",
+        "sources",
+        "table",
+        "url",
+        "url_error",
+    )
+    _hashed = (
+        "config_file",
+        "lock_mode",
+        "lock_timeout",
+        "migrations_dir",
+        "schema",
+        "table",
+        "url",
+        "url_error",
+    )  # not ``sources``
     url: DatabaseURL | None
     migrations_dir: Path
-    table: str = "keel_history"
-    schema: str | None = None
-    lock_timeout: float = 60.0
-    lock_mode: str = "session"
-    config_file: Path | None = None
-    sources: Mapping[str, str] = field(default_factory=dict, hash=False)
-    url_error: str | None = None  # why the configured URL is unusable; raised on connect
+    table: str
+    schema: str | None
+    lock_timeout: float
+    lock_mode: str
+    config_file: Path | None
+    sources: Mapping[str, str]
+    url_error: str | None  # why the configured URL is unusable; raised on connect
+
+    def __init__(
+        self,
+        url: DatabaseURL | None,
+        migrations_dir: Path,
+        table: str = "keel_history",
+        schema: str | None = None,
+        lock_timeout: float = 60.0,
+        lock_mode: str = "session",
+        config_file: Path | None = None,
+        sources: Mapping[str, str] | None = None,  # None: a new empty dict
+        url_error: str | None = None,
+    ) -> None:
+        init = object.__setattr__  # plain assignment is refused, see ``__setattr__``
+        init(self, "url", url)
+        init(self, "migrations_dir", migrations_dir)
+        init(self, "table", table)
+        init(self, "schema", schema)
+        init(self, "lock_timeout", lock_timeout)
+        init(self, "lock_mode", lock_mode)
+        init(self, "config_file", config_file)
+        init(self, "sources", {} if sources is None else sources)
+        init(self, "url_error", url_error)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        from dataclasses import FrozenInstanceError  # only on this error path: ~17 ms
+
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        from dataclasses import FrozenInstanceError
+
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __setstate__(self, state: tuple[object, dict[str, object]]) -> None:
+        """For ``copy.copy``, which restores slots by assignment."""
+        for name, value in state[1].items():
+            object.__setattr__(self, name, value)
 
 
-@dataclass(frozen=True)
-class _ConfigFile:
+class _ConfigFile(Value):
+    __slots__ = ("label", "path", "values")
     path: Path
     label: str  # "keel.toml" or "pyproject.toml": the format, used in Settings.sources
     values: Mapping[str, object]
+
+    def __init__(self, path: Path, label: str, values: Mapping[str, object]) -> None:
+        self.path = path
+        self.label = label
+        self.values = values
 
     @property
     def section(self) -> str:
         return f"[tool.keel] of {self.path}" if self.label == "pyproject.toml" else str(self.path)
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(Value):
     """One layer's value for one key, with where it came from and what relative paths mean."""
 
+    __slots__ = ("base_dir", "label", "value", "where")
     value: object
     label: str
     where: str
     base_dir: Path
+
+    def __init__(self, value: object, label: str, where: str, base_dir: Path) -> None:
+        self.value = value
+        self.label = label
+        self.where = where
+        self.base_dir = base_dir
 
 
 def load_settings(
@@ -260,6 +327,12 @@ def _tool_keel_table(path: Path, data: Mapping[str, object]) -> Mapping[str, obj
 
 
 def _read_toml(path: Path) -> dict[str, object]:
+    # Imported here, not at the top: tomllib imports typing, ~5 ms that a run without a
+    # config file need not pay.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:

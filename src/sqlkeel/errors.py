@@ -7,7 +7,8 @@ error; 3 lock not acquired in time. The CLI prints ``str(error)`` as one paragra
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from sqlkeel.core.values import Value
 
 
 class KeelError(Exception):
@@ -67,15 +68,22 @@ class SplitError(KeelError):
         super().__init__(f"line {line}, column {column}: {message}")
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Value):
     """One validation finding (SPEC 4), with a stable ``code`` for scripts and tests."""
 
+    __slots__ = ("code", "fix", "line", "message", "path")
     code: str
     path: str
     message: str
     fix: str
-    line: int = 0
+    line: int
+
+    def __init__(self, code: str, path: str, message: str, fix: str, line: int = 0) -> None:
+        self.code = code
+        self.path = path
+        self.message = message
+        self.fix = fix
+        self.line = line
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path

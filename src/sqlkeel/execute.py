@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlkeel.core.model import Direction, HistoryRow, Plan, Section, State, Step
 from sqlkeel.core.splitter import Statement
+from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import Connection, Dialect, Holder
 from sqlkeel.errors import MigrationFailed
 from sqlkeel.history import Entry, HistoryStore
@@ -34,16 +34,32 @@ class Listener:
         """A migration is applied (committed); ``duration_ms`` is its recorded run time."""
 
 
-@dataclass(frozen=True)
-class StepResult:
+class StepResult(Value):
     """One migration that ran."""
 
+    __slots__ = ("description", "direction", "duration_ms", "kind", "path", "version")
     path: str
     version: str | None
     description: str
     kind: str
     direction: str
     duration_ms: int
+
+    def __init__(
+        self,
+        path: str,
+        version: str | None,
+        description: str,
+        kind: str,
+        direction: str,
+        duration_ms: int,
+    ) -> None:
+        self.path = path
+        self.version = version
+        self.description = description
+        self.kind = kind
+        self.direction = direction
+        self.duration_ms = duration_ms
 
 
 def _ms(start: float) -> int:
@@ -76,6 +92,10 @@ class Runner:
         self.conn = conn
         self.store = store
         self.history = tuple(history)
+        # Rows by identity: a rollback of N migrations looks up N rows, not N x N.
+        self._rows: dict[str, list[HistoryRow]] = {}
+        for row in self.history:
+            self._rows.setdefault(row.identity, []).append(row)
         self.clock = clock
         self.user = user
         self.listener = listener
@@ -105,7 +125,7 @@ class Runner:
     def _forget_earlier_row(self, step: Step) -> None:
         """Delete the history row this step replaces: a repeatable's previous run, or the
         row of the migration being rolled back."""
-        self.store.delete([r for r in self.history if r.identity == step.migration.identity])
+        self.store.delete(self._rows.get(step.migration.identity, []))
 
     def _record(self, step: Step, at: datetime, ms: int) -> None:
         file = step.migration

@@ -7,13 +7,16 @@ in place to an older layout. ``keel_log`` is append-only: keel never updates or 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
+from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
+
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from typing import Any
 
 # (column, type key, nullable). Order matters only for new tables; older layouts get the
 # missing columns appended by ``ensure``.
@@ -58,14 +61,20 @@ def _as_datetime(value: Any) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Value):
     """What a caller wants recorded about one run of a migration."""
 
+    __slots__ = ("at", "by", "execution_ms", "file")
     file: MigrationFile
     at: datetime
     by: str
     execution_ms: int
+
+    def __init__(self, file: MigrationFile, at: datetime, by: str, execution_ms: int) -> None:
+        self.file = file
+        self.at = at
+        self.by = by
+        self.execution_ms = execution_ms
 
 
 class HistoryStore:

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
+from sqlkeel.core.values import Value
 from sqlkeel.errors import ConfigError
 
 __all__ = ["DatabaseURL", "mask_password", "parse_url"]
@@ -51,14 +51,22 @@ _TEXT_KV_SECRET = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class _Pieces:
+class _Pieces(Value):
     """The raw (still percent-encoded) parts of a server URL after ``scheme://``."""
 
+    __slots__ = ("hostport", "path", "query", "userinfo")
     userinfo: str | None
     hostport: str
     path: str | None
     query: str | None
+
+    def __init__(
+        self, userinfo: str | None, hostport: str, path: str | None, query: str | None
+    ) -> None:
+        self.userinfo = userinfo
+        self.hostport = hostport
+        self.path = path
+        self.query = query
 
 
 def _split_userinfo(rest: str) -> tuple[str | None, str]:
@@ -86,13 +94,14 @@ def _mask_query(query: str) -> str:
     return _QUERY_SECRET.sub(r"\1\2***", query)
 
 
-@dataclass(frozen=True, repr=False)
-class DatabaseURL:
+class DatabaseURL(Value):
     """A parsed database URL; ``scheme`` is the family: sqlite, postgresql or mysql.
 
     ``raw`` holds the password: print ``masked()`` (also ``str``/``repr``), never ``raw``.
     """
 
+    __slots__ = ("database", "host", "password", "port", "query", "raw", "scheme", "username")
+    _hashed = ("database", "host", "password", "port", "raw", "scheme", "username")  # not query
     scheme: str
     raw: str
     username: str | None
@@ -100,7 +109,27 @@ class DatabaseURL:
     host: str | None
     port: int | None
     database: str | None
-    query: dict[str, str] = field(default_factory=dict, hash=False)
+    query: dict[str, str]
+
+    def __init__(
+        self,
+        scheme: str,
+        raw: str,
+        username: str | None,
+        password: str | None,
+        host: str | None,
+        port: int | None,
+        database: str | None,
+        query: dict[str, str] | None = None,  # None: a new empty dict
+    ) -> None:
+        self.scheme = scheme
+        self.raw = raw
+        self.username = username
+        self.password = password
+        self.host = host
+        self.port = port
+        self.database = database
+        self.query = {} if query is None else query
 
     def masked(self) -> str:
         """The URL as given, with the password (and any ``password=`` parameter) as ``***``."""

@@ -13,30 +13,60 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from dataclasses import dataclass
 from functools import cache
 
+from sqlkeel.core.values import Value
 from sqlkeel.errors import SplitError
 
 __all__ = ["MYSQL", "POSTGRES", "SQLITE", "Lexed", "Raw", "SplitOptions", "lex"]
 
 
-@dataclass(frozen=True)
-class SplitOptions:
+class SplitOptions(Value):
     """Lexer capabilities a dialect switches on; every flag defaults to plain SQL.
 
     With ``hash_comments`` (the MySQL lexer) ``/*! ... */`` and ``/*+ ... */`` comments are
     executed by the server, so they count as statement content (see ``is_significant``).
+    Hashable with value equality: the compiled patterns are cached per options.
     """
 
-    dollar_quotes: bool = False  # PostgreSQL $$...$$ and $tag$...$tag$
-    escape_strings: bool = False  # PostgreSQL E'..' / e'..' with backslash escapes
-    backslash_escapes: bool = False  # MySQL: backslash escapes inside every '..' and ".." string
-    hash_comments: bool = False  # MySQL: '#' starts a line comment
-    nested_block_comments: bool = False  # PostgreSQL: /* /* */ */ nests
-    backtick_identifiers: bool = False  # MySQL/SQLite `ident`
-    begin_end_blocks: bool = False  # CREATE TRIGGER/PROCEDURE/... BEGIN ... END stay whole
-    begin_atomic: bool = False  # PostgreSQL CREATE FUNCTION ... BEGIN ATOMIC ... END stays whole
+    __slots__ = (
+        "backslash_escapes",
+        "backtick_identifiers",
+        "begin_atomic",
+        "begin_end_blocks",
+        "dollar_quotes",
+        "escape_strings",
+        "hash_comments",
+        "nested_block_comments",
+    )
+    dollar_quotes: bool  # PostgreSQL $$...$$ and $tag$...$tag$
+    escape_strings: bool  # PostgreSQL E'..' / e'..' with backslash escapes
+    backslash_escapes: bool  # MySQL: backslash escapes inside every '..' and ".." string
+    hash_comments: bool  # MySQL: '#' starts a line comment
+    nested_block_comments: bool  # PostgreSQL: /* /* */ */ nests
+    backtick_identifiers: bool  # MySQL/SQLite `ident`
+    begin_end_blocks: bool  # CREATE TRIGGER/PROCEDURE/... BEGIN ... END stay whole
+    begin_atomic: bool  # PostgreSQL CREATE FUNCTION ... BEGIN ATOMIC ... END stays whole
+
+    def __init__(
+        self,
+        dollar_quotes: bool = False,
+        escape_strings: bool = False,
+        backslash_escapes: bool = False,
+        hash_comments: bool = False,
+        nested_block_comments: bool = False,
+        backtick_identifiers: bool = False,
+        begin_end_blocks: bool = False,
+        begin_atomic: bool = False,
+    ) -> None:
+        self.dollar_quotes = dollar_quotes
+        self.escape_strings = escape_strings
+        self.backslash_escapes = backslash_escapes
+        self.hash_comments = hash_comments
+        self.nested_block_comments = nested_block_comments
+        self.backtick_identifiers = backtick_identifiers
+        self.begin_end_blocks = begin_end_blocks
+        self.begin_atomic = begin_atomic
 
 
 SQLITE = SplitOptions(backtick_identifiers=True, begin_end_blocks=True)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from functools import cached_property
 
 from sqlkeel.core.splitter import Statement
+from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 
 
@@ -50,39 +49,89 @@ def label(version: Version | None, kind: Kind) -> str:
 EMPTY_CHECKSUM = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(Value):
     """One section of a file: its statements and the checksum of its text."""
 
+    __slots__ = ("checksum", "line", "statements")
     statements: tuple[Statement, ...]
     checksum: str
     line: int  # first line of the section in the file
 
+    def __init__(self, statements: tuple[Statement, ...], checksum: str, line: int) -> None:
+        self.statements = statements
+        self.checksum = checksum
+        self.line = line
 
-@dataclass(frozen=True)
-class MigrationFile:
-    """A parsed migration file. ``path`` is relative to the migrations directory."""
 
+class MigrationFile(Value):
+    """A parsed migration file. ``path`` is relative to the migrations directory.
+
+    ``identity`` (see the function) is what files and history rows are matched on.
+    """
+
+    __slots__ = (
+        "description",
+        "digest",
+        "identity",
+        "kind",
+        "loader",
+        "path",
+        "rollback",
+        "transactional",
+        "upgrade",
+        "version",
+    )
+    # Not compared, hashed nor shown: ``loader`` and the derived ``identity``.
+    _compared = (
+        "path",
+        "kind",
+        "version",
+        "description",
+        "upgrade",
+        "rollback",
+        "transactional",
+        "digest",
+    )
     path: str
     kind: Kind
     version: Version | None
     description: str
     upgrade: Section
     rollback: Section | None
-    transactional: bool = True
-    digest: str | None = None  # SHA-256 of the file's bytes, as read
+    transactional: bool
+    digest: str | None  # SHA-256 of the file's bytes, as read
     # Set on a file left unparsed because its bytes are exactly those of its applied
     # history row: its sections hold that row's checksums and no statements, and
     # ``parsed()`` reads the real ones when the file must run.
-    loader: Callable[[], MigrationFile] | None = field(default=None, compare=False, repr=False)
+    loader: Callable[[], MigrationFile] | None
+    identity: str  # matched on for every file and row, many times per command
+
+    def __init__(
+        self,
+        path: str,
+        kind: Kind,
+        version: Version | None,
+        description: str,
+        upgrade: Section,
+        rollback: Section | None,
+        transactional: bool = True,
+        digest: str | None = None,
+        loader: Callable[[], MigrationFile] | None = None,
+    ) -> None:
+        self.path = path
+        self.kind = kind
+        self.version = version
+        self.description = description
+        self.upgrade = upgrade
+        self.rollback = rollback
+        self.transactional = transactional
+        self.digest = digest
+        self.loader = loader
+        self.identity = identity(version, kind, description)
 
     def parsed(self) -> MigrationFile:
         """This file with its statements (parsing it now if it was left unparsed)."""
         return self if self.loader is None else self.loader()
-
-    @cached_property  # matched on for every file and row, many times per command
-    def identity(self) -> str:
-        return identity(self.version, self.kind, self.description)
 
     @property
     def label(self) -> str:
@@ -107,10 +156,48 @@ class MigrationFile:
         return bool(self.rollback.statements)
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    """One row of ``keel_history``: a currently applied (or failed) migration."""
+class HistoryRow(Value):
+    """One row of ``keel_history``: a currently applied (or failed) migration.
 
+    ``identity`` (see the function) is what files and history rows are matched on.
+    """
+
+    __slots__ = (
+        "applied_at",
+        "applied_by",
+        "checksum",
+        "description",
+        "digest",
+        "error",
+        "execution_ms",
+        "failed_line",
+        "failed_statement",
+        "id",
+        "identity",
+        "kind",
+        "rollback_checksum",
+        "script",
+        "state",
+        "version",
+    )
+    # Not compared, hashed nor shown: the derived ``identity``.
+    _compared = (
+        "id",
+        "version",
+        "description",
+        "script",
+        "kind",
+        "checksum",
+        "rollback_checksum",
+        "applied_at",
+        "applied_by",
+        "execution_ms",
+        "state",
+        "failed_statement",
+        "failed_line",
+        "error",
+        "digest",
+    )
     id: int  # insertion counter: history is ordered by it, never by timestamps
     version: Version | None
     description: str
@@ -122,24 +209,66 @@ class HistoryRow:
     applied_by: str
     execution_ms: int
     state: State
-    failed_statement: int | None = None
-    failed_line: int | None = None
-    error: str | None = None
-    digest: str | None = None  # SHA-256 of the file's bytes when it was applied
+    failed_statement: int | None
+    failed_line: int | None
+    error: str | None
+    digest: str | None  # SHA-256 of the file's bytes when it was applied
+    identity: str  # matched on for every file and row, many times per command
 
-    @cached_property  # matched on for every file and row, many times per command
-    def identity(self) -> str:
-        return identity(self.version, self.kind, self.description)
+    def __init__(
+        self,
+        id: int,
+        version: Version | None,
+        description: str,
+        script: str,
+        kind: Kind,
+        checksum: str,
+        rollback_checksum: str | None,
+        applied_at: datetime,
+        applied_by: str,
+        execution_ms: int,
+        state: State,
+        failed_statement: int | None = None,
+        failed_line: int | None = None,
+        error: str | None = None,
+        digest: str | None = None,
+    ) -> None:
+        self.id = id
+        self.version = version
+        self.description = description
+        self.script = script
+        self.kind = kind
+        self.checksum = checksum
+        self.rollback_checksum = rollback_checksum
+        self.applied_at = applied_at
+        self.applied_by = applied_by
+        self.execution_ms = execution_ms
+        self.state = state
+        self.failed_statement = failed_statement
+        self.failed_line = failed_line
+        self.error = error
+        self.digest = digest
+        self.identity = identity(version, kind, description)
 
     @property
     def label(self) -> str:
         return label(self.version, self.kind)
 
 
-@dataclass(frozen=True)
-class LogRow:
+class LogRow(Value):
     """One row of the append-only ``keel_log`` audit trail."""
 
+    __slots__ = (
+        "action",
+        "at",
+        "by",
+        "detail",
+        "duration_ms",
+        "id",
+        "outcome",
+        "script",
+        "version",
+    )
     id: int
     action: str
     version: str | None
@@ -150,22 +279,55 @@ class LogRow:
     outcome: str
     detail: str
 
+    def __init__(
+        self,
+        id: int,
+        action: str,
+        version: str | None,
+        script: str | None,
+        at: datetime,
+        by: str,
+        duration_ms: int,
+        outcome: str,
+        detail: str,
+    ) -> None:
+        self.id = id
+        self.action = action
+        self.version = version
+        self.script = script
+        self.at = at
+        self.by = by
+        self.duration_ms = duration_ms
+        self.outcome = outcome
+        self.detail = detail
 
-@dataclass(frozen=True)
-class Step:
+
+class Step(Value):
     """One migration to run in one direction."""
 
+    __slots__ = ("direction", "migration")
     migration: MigrationFile
     direction: Direction
 
+    def __init__(self, migration: MigrationFile, direction: Direction) -> None:
+        self.migration = migration
+        self.direction = direction
 
-@dataclass(frozen=True)
-class Plan:
+
+class Plan(Value):
     """What will run, in order, and how transactions are laid out."""
 
+    __slots__ = ("direction", "single_transaction", "steps")
     direction: Direction
     steps: tuple[Step, ...]
-    single_transaction: bool = False
+    single_transaction: bool
+
+    def __init__(
+        self, direction: Direction, steps: tuple[Step, ...], single_transaction: bool = False
+    ) -> None:
+        self.direction = direction
+        self.steps = steps
+        self.single_transaction = single_transaction
 
     @property
     def is_empty(self) -> bool:

@@ -6,12 +6,12 @@ Pure: the caller reads and decodes the file; this module only looks at strings.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from sqlkeel.core.checksum import checksum_tokens
 from sqlkeel.core.lexer import WHITESPACE, Lexed, Raw, is_significant
 from sqlkeel.core.model import Kind, MigrationFile, Section
 from sqlkeel.core.splitter import SplitOptions, split_section
+from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.errors import SourceError, SplitError
 
@@ -38,11 +38,16 @@ _DIRECTIVE = re.compile(r"--\s*keel\s*:(?P<body>.*)", re.IGNORECASE | re.DOTALL)
 _DIRECTIVE_ITEM = re.compile(r"\s*(?P<key>[A-Za-z_]+)\s*=\s*(?P<value>\S+)\s*")
 
 
-@dataclass(frozen=True)
-class FileName:
+class FileName(Value):
+    __slots__ = ("description", "kind", "version")
     kind: Kind
     version: Version | None
     description: str
+
+    def __init__(self, kind: Kind, version: Version | None, description: str) -> None:
+        self.kind = kind
+        self.version = version
+        self.description = description
 
 
 def parse_filename(path: str) -> FileName:
@@ -77,10 +82,14 @@ def _is_alone_on_line(text: str, token: Raw) -> bool:
     return not text[_line_start(text, token[1]) : token[1]].strip()
 
 
-@dataclass(frozen=True)
-class _Directives:
-    transactional: bool = True
-    delimiter: str | None = None
+class _Directives(Value):
+    __slots__ = ("delimiter", "transactional")
+    transactional: bool
+    delimiter: str | None
+
+    def __init__(self, transactional: bool = True, delimiter: str | None = None) -> None:
+        self.transactional = transactional
+        self.delimiter = delimiter
 
 
 def _read_directives(path: str, lexed: Lexed) -> _Directives:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlkeel.core.model import (
     Direction,
@@ -18,6 +17,7 @@ from sqlkeel.core.model import (
     State,
     Step,
 )
+from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.errors import PlanError, Problem, UsageError, ValidationFailed
 
@@ -270,14 +270,22 @@ def plan_rollback(
     return Plan(Direction.ROLLBACK, tuple(steps))
 
 
-@dataclass(frozen=True)
-class RepairAction:
+class RepairAction(Value):
     """One change ``keel repair`` makes to the history."""
 
+    __slots__ = ("action", "description", "file", "row")
     action: str  # "update-checksum" | "forget-missing" | "clear-failed"
     row: HistoryRow
     file: MigrationFile | None
     description: str
+
+    def __init__(
+        self, action: str, row: HistoryRow, file: MigrationFile | None, description: str
+    ) -> None:
+        self.action = action
+        self.row = row
+        self.file = file
+        self.description = description
 
 
 def plan_repair(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
 from functools import cache
 
 from sqlkeel.core.lexer import (
@@ -30,6 +29,7 @@ from sqlkeel.core.lexer import (
     column,
     lex,
 )
+from sqlkeel.core.values import Value
 from sqlkeel.errors import SplitError
 
 __all__ = [
@@ -45,26 +45,37 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(Value):
     """One lexical token: ``text[start:end]``; ``line`` is the 1-based line of ``start``.
 
     ``kind`` is one of word, string, ident, dollar, comment, space, semicolon, other.
     """
 
+    __slots__ = ("end", "kind", "line", "start")
     kind: str
     start: int
     end: int
     line: int
 
+    def __init__(self, kind: str, start: int, end: int, line: int) -> None:
+        self.kind = kind
+        self.start = start
+        self.end = end
+        self.line = line
 
-@dataclass(frozen=True, slots=True)
-class Statement:
+
+class Statement(Value):
     """An exact slice of the input (terminator excluded), its first line and 1-based index."""
 
+    __slots__ = ("index", "line", "sql")
     sql: str
     line: int
     index: int
+
+    def __init__(self, sql: str, line: int, index: int) -> None:
+        self.sql = sql
+        self.line = line
+        self.index = index
 
 
 # Internal token: (kind, start, end, line). Tuples keep the hot loop cheap; ``tokenize``

@@ -4,31 +4,72 @@ the order an upgrade would run them, each flagged with its problem if it has one
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, State
 from sqlkeel.core.plan import find_problems, head, pending
+from sqlkeel.core.values import Value
 from sqlkeel.errors import Problem
 
 
-@dataclass(frozen=True)
-class StatusEntry:
+class StatusEntry(Value):
     """One line of ``status``. ``state`` is applied, pending, failed, missing,
     mismatched or below-head; ``order`` numbers pending entries in run order."""
 
+    __slots__ = (
+        "applied_at",
+        "applied_by",
+        "description",
+        "execution_ms",
+        "has_rollback",
+        "kind",
+        "label",
+        "order",
+        "rollback_changed",
+        "script",
+        "state",
+        "version",
+    )
     version: str | None
     kind: str
     description: str
     script: str
     state: str
     label: str  # the version, or R / RA
-    applied_at: datetime | None = None
-    applied_by: str | None = None
-    execution_ms: int | None = None
-    order: int | None = None
-    rollback_changed: bool = False
-    has_rollback: bool = False
+    applied_at: datetime | None
+    applied_by: str | None
+    execution_ms: int | None
+    order: int | None
+    rollback_changed: bool
+    has_rollback: bool
+
+    def __init__(
+        self,
+        version: str | None,
+        kind: str,
+        description: str,
+        script: str,
+        state: str,
+        label: str,
+        applied_at: datetime | None = None,
+        applied_by: str | None = None,
+        execution_ms: int | None = None,
+        order: int | None = None,
+        rollback_changed: bool = False,
+        has_rollback: bool = False,
+    ) -> None:
+        self.version = version
+        self.kind = kind
+        self.description = description
+        self.script = script
+        self.state = state
+        self.label = label
+        self.applied_at = applied_at
+        self.applied_by = applied_by
+        self.execution_ms = execution_ms
+        self.order = order
+        self.rollback_changed = rollback_changed
+        self.has_rollback = has_rollback
 
 
 def describe(

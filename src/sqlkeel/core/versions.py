@@ -6,17 +6,23 @@ Missing components count as 0, so ``1`` == ``1.0`` and ``1.10`` > ``1.9`` (SPEC 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+
+from sqlkeel.core.values import Value
 
 _VERSION = re.compile(r"\d+(?:\.\d+)*")
 
 
-@dataclass(frozen=True, order=False)
-class Version:
+class Version(Value):
     """A parsed version; ``text`` keeps the spelling, ``key`` orders and compares."""
 
+    __slots__ = ("key", "text")
+    _compared = ("text",)  # shown by repr; equality and hashing go by ``key``, below
     text: str
-    key: tuple[int, ...] = field(compare=False, repr=False)
+    key: tuple[int, ...]
+
+    def __init__(self, text: str, key: tuple[int, ...]) -> None:
+        self.text = text
+        self.key = key
 
     @classmethod
     def parse(cls, text: str) -> Version:

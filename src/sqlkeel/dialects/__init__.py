@@ -4,10 +4,10 @@ loading a class here is cheap and never loads a driver."""
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
 from sqlkeel.errors import ConfigError
 
+TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
     from sqlkeel.core.splitter import SplitOptions
     from sqlkeel.dialects.base import Dialect

@@ -13,23 +13,32 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, ClassVar
 
 from sqlkeel.core.splitter import SplitOptions, Statement
+from sqlkeel.core.values import Value
 from sqlkeel.errors import LockTimeout
 from sqlkeel.urls import DatabaseURL
 
-Connection = Any  # a DB-API connection in autocommit mode; keel issues BEGIN/COMMIT itself
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+    Connection = Any  # a DB-API connection in autocommit mode; keel issues BEGIN/COMMIT itself
+else:
+    Connection = object  # for imports: only annotations use it, and they are never evaluated
 
 
-@dataclass(frozen=True)
-class Holder:
+class Holder(Value):
     """Who holds the migration lock, as far as the database can tell."""
 
+    __slots__ = ("description", "since")
     description: str  # e.g. "keel on host web-1, pid 4242"
-    since: datetime | None = None
+    since: datetime | None
+
+    def __init__(self, description: str, since: datetime | None = None) -> None:
+        self.description = description
+        self.since = since
 
     def __str__(self) -> str:
         since = f", since {self.since:%Y-%m-%d %H:%M:%S %Z}".rstrip() if self.since else ""

@@ -16,12 +16,15 @@ import contextlib
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
 
 from sqlkeel.core.splitter import POSTGRES, Statement
 from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
 from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost
 from sqlkeel.urls import DatabaseURL, mask_password
+
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 def _quote_ident(name: str) -> str:

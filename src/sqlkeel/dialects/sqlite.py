@@ -15,12 +15,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, ClassVar
 
 from sqlkeel.core.splitter import SQLITE
 from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
 from sqlkeel.errors import ConfigError, ConnectionFailed
 from sqlkeel.urls import DatabaseURL
+
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 
 class SQLiteDialect(Dialect):

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, Section, State
-from sqlkeel.core.parsing import parse_filename, parse_migration
+from sqlkeel.core.parsing import parse_migration
 from sqlkeel.core.splitter import SplitOptions
 from sqlkeel.core.values import Value
 from sqlkeel.errors import ConfigError, Problem, SourceError
@@ -56,8 +56,15 @@ def sql_paths(directory: Path) -> list[str]:
 def read_bytes(directory: Path, path: str) -> bytes:
     """The file's bytes; raises FileReadError with the fix."""
     try:
-        with open(os.path.join(directory, path), "rb") as handle:
-            return handle.read()
+        # os.open/os.read: no buffered file object per file (discovery reads thousands).
+        fd = os.open(os.path.join(directory, path), os.O_RDONLY)
+        try:
+            chunks = [os.read(fd, 1 << 16)]
+            while len(chunks[-1]) == 1 << 16:
+                chunks.append(os.read(fd, 1 << 16))
+        finally:
+            os.close(fd)
+        return b"".join(chunks) if len(chunks) > 1 else chunks[0]
     except OSError as exc:
         raise FileReadError(
             f"{path}: cannot read the migration file ({exc.strerror}). "
@@ -98,13 +105,13 @@ def _unparsed(path: str, row: HistoryRow, load: Callable[[], MigrationFile]) -> 
     """A file whose bytes are those its history row was applied from: the row's checksums
     stand for its sections (SPEC 2 compares exactly those), and it is parsed only if it
     must run (a rollback)."""
-    name = parse_filename(path)
+    # Same path, same bytes: the row's version, kind and description are the file name's.
     rollback = Section((), row.rollback_checksum, 0) if row.rollback_checksum else None
     return MigrationFile(
         path=path,
-        kind=name.kind,
-        version=name.version,
-        description=name.description,
+        kind=row.kind,
+        version=row.version,
+        description=row.description,
         upgrade=Section((), row.checksum, 0),
         rollback=rollback,
         digest=row.digest,

@@ -127,19 +127,21 @@ class HistoryStore:
             f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
             f"error, digest FROM {self.history} ORDER BY id",
         )
+        kinds = {k.value: k for k in Kind}  # a dict lookup: Kind(value) costs ~1 us a row
+        states = {s.value: s for s in State}
         return tuple(
             HistoryRow(
                 id=int(r[0]),
                 version=Version.parse(r[1]) if r[1] is not None else None,
                 description=r[2],
                 script=r[3],
-                kind=Kind(r[4]),
+                kind=kinds[r[4]],
                 checksum=r[5],
                 rollback_checksum=r[6],
                 applied_at=_as_datetime(r[7]),
                 applied_by=r[8],
                 execution_ms=int(r[9]),
-                state=State(r[10]),
+                state=states[r[10]],
                 failed_statement=r[11],
                 failed_line=r[12],
                 error=r[13],

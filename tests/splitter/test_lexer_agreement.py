@@ -15,8 +15,9 @@ from reference_checksum import canonical_text as reference_canonical
 from test_splitter_properties import PROFILES, SPACES, adversarial_scripts, middles
 
 from sqlkeel.core.checksum import canonical_text
+from sqlkeel.core.parsing import _TRANSACTION_CONTROL, parse_migration
 from sqlkeel.core.splitter import _ROUTINE_HINT, split_statements, split_words
-from sqlkeel.errors import SplitError
+from sqlkeel.errors import SourceError, SplitError
 
 SETTINGS = settings(max_examples=400, deadline=None)
 # Characters that start, end or bend a token in some dialect, plus plain letters.
@@ -77,3 +78,37 @@ def test_plain_scripts_take_the_one_pass_path(profile: str) -> None:
         "CREATE TABLE t (id integer primary key, name text)",
         "INSERT INTO t VALUES (1, 'a;b')",
     ]
+
+
+TRANSACTION_PIECES = st.sampled_from(
+    ["BEGIN", "commit", "COMMIT WORK", "end", "ROLLBACK", "rollback to x", "START TRANSACTION",
+     "begin -- c\n", "BEGIN;", "'COMMIT'", "/* c */ COMMIT", "begin\u00a0work"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(
+    st.one_of(adversarial_scripts(), plain_scripts()),
+    st.lists(TRANSACTION_PIECES, max_size=3),
+)
+def test_transaction_statements_are_refused_exactly_when_a_statement_is_one(
+    script: tuple[str, str], pieces: list[str]
+) -> None:
+    # parse_migration checks the masked canonical text first and splits only on a hit;
+    # the answer must be the one the statements themselves give.
+    profile, text = script
+    text = ";\n".join([text, *pieces])
+    options = PROFILES[profile]
+    try:
+        statements = split_statements(text, options)
+    except SplitError:
+        return
+    expected = any(_TRANSACTION_CONTROL.fullmatch(s.sql) for s in statements)
+    try:
+        parse_migration("V1__x.sql", text, options)
+    except SourceError as exc:
+        if "transaction of its own" in exc.message:
+            assert expected, exc.message
+            return
+        return  # refused for another reason first (empty, a marker look-alike, ...)
+    assert not expected

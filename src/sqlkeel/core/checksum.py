@@ -21,7 +21,13 @@ from sqlkeel.core.lexer import (
 )
 from sqlkeel.core.splitter import SplitOptions
 
-__all__ = ["canonical_text", "canonical_tokens", "checksum", "checksum_tokens"]
+__all__ = [
+    "canonical_parts",
+    "canonical_text",
+    "canonical_tokens",
+    "checksum",
+    "checksum_tokens",
+]
 
 _SPACED = frozenset({"word", "string", "ident", "dollar"})
 
@@ -41,8 +47,14 @@ _SEMICOLONS = re.compile(";{2,}")
 
 def canonical_tokens(text: str, tokens: list[Raw], options: SplitOptions) -> str:
     """The canonical text of ``tokens`` (a stretch of ``lex(text)``)."""
+    return canonical_parts(text, tokens, options)[0]
+
+
+def canonical_parts(text: str, tokens: list[Raw], options: SplitOptions) -> tuple[str, str | None]:
+    """The canonical text of ``tokens`` and, when the fast path made it, the same text with
+    every literal still masked: its ';' are exactly the statement separators."""
     if "\ue000" in text or "\ue001" in text:  # the masks would be ambiguous
-        return _canonical_token_by_token(text, tokens, options)
+        return _canonical_token_by_token(text, tokens, options), None
     executable_comments = options.hash_comments
     masked: list[str] = []
     kept: list[str] = []
@@ -67,13 +79,13 @@ def canonical_tokens(text: str, tokens: list[Raw], options: SplitOptions) -> str
     if ";" in code:  # empty statements (`;;`, a leading or trailing ';') are not content
         code = _SEMICOLONS.sub(";", code).strip(";")
     if not kept:
-        return code
+        return code, code
     pieces = iter(kept)
     canonical = _MASKS.sub(lambda _: next(pieces), code)
     if "\r" in canonical:
         # autocrlf must not make a migration look edited, not even inside literals
         canonical = canonical.replace("\r\n", "\n").replace("\r", "\n")
-    return canonical
+    return canonical, code
 
 
 def _dollar_gap(match: re.Match[str]) -> str:

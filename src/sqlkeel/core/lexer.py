@@ -302,13 +302,24 @@ def starts_with_word(core: str) -> bool:
 class Lexed:
     """A file's text with its tokens; sections are addressed by offsets into the text."""
 
-    __slots__ = ("_starts", "options", "text", "tokens")
+    __slots__ = ("_starts", "comments", "options", "text", "tokens")
 
     def __init__(self, text: str, options: SplitOptions) -> None:
         self.text = text
         self.options = options
         self.tokens = lex(text, options)
+        self.comments = [t for t in self.tokens if t[0] == "comment"]  # markers, directives
         self._starts: list[int] | None = None
+
+    def first_significant(self) -> int:
+        """Where the first statement content starts (the text's length if nowhere)."""
+        for token in self.tokens:
+            if is_significant(token, self.text, self.options):
+                kind, start, end = token
+                if kind == "code":
+                    start = end - len(self.text[start:end].lstrip(WHITESPACE))
+                return start
+        return len(self.text)
 
     def span(self, start: int, end: int) -> list[Raw]:
         """The tokens wholly inside ``text[start:end]`` (sections end on token boundaries)."""

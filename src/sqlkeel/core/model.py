@@ -50,17 +50,40 @@ EMPTY_CHECKSUM = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8
 
 
 class Section(Value):
-    """One section of a file: its statements and the checksum of its text."""
+    """One section of a file: its statements and the checksum of its text.
 
-    __slots__ = ("checksum", "line", "statements")
-    statements: tuple[Statement, ...]
+    The statements may be split only when first asked for (``split``): checking files
+    needs the checksum, running them the statements.
+    """
+
+    __slots__ = ("_split", "_statements", "checksum", "line")
+    _compared = ("statements", "checksum", "line")
     checksum: str
     line: int  # first line of the section in the file
 
-    def __init__(self, statements: tuple[Statement, ...], checksum: str, line: int) -> None:
-        self.statements = statements
+    def __init__(
+        self,
+        statements: tuple[Statement, ...] | None,
+        checksum: str,
+        line: int,
+        split: Callable[[], tuple[Statement, ...]] | None = None,
+    ) -> None:
+        self._statements = statements
+        self._split = split
         self.checksum = checksum
         self.line = line
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        if self._statements is None:
+            self._statements = self._split() if self._split is not None else ()
+            self._split = None
+        return self._statements
+
+    @property
+    def is_empty(self) -> bool:
+        """No statements: its canonical text, which holds every statement, is empty."""
+        return self.checksum == EMPTY_CHECKSUM
 
 
 class MigrationFile(Value):
@@ -149,11 +172,7 @@ class MigrationFile(Value):
     def can_roll_back(self) -> bool:
         """A rollback section with statements: an empty one is an unfinished file, not a
         promise that there is nothing to undo."""
-        if self.rollback is None:
-            return False
-        if self.loader is not None:  # unparsed: a section without statements is empty text
-            return self.rollback.checksum != EMPTY_CHECKSUM
-        return bool(self.rollback.statements)
+        return self.rollback is not None and not self.rollback.is_empty
 
 
 class HistoryRow(Value):

@@ -5,12 +5,14 @@ Pure: the caller reads and decodes the file; this module only looks at strings.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from functools import partial
 
-from sqlkeel.core.checksum import checksum_tokens
-from sqlkeel.core.lexer import WHITESPACE, Lexed, Raw, is_significant
+from sqlkeel.core.checksum import canonical_parts
+from sqlkeel.core.lexer import Lexed, Raw
 from sqlkeel.core.model import Kind, MigrationFile, Section
-from sqlkeel.core.splitter import SplitOptions, split_section
+from sqlkeel.core.splitter import SplitOptions, needs_words, split_section
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.errors import SourceError, SplitError
@@ -95,16 +97,15 @@ class _Directives(Value):
 def _read_directives(path: str, lexed: Lexed) -> _Directives:
     text = lexed.text
     transactional, delimiter = True, None
-    seen_statement = False
-    for token in lexed.tokens:
-        kind, start, end = token
-        if kind != "comment":
-            seen_statement = seen_statement or is_significant(token, text, lexed.options)
-            continue
+    first_statement: int | None = None
+    for token in lexed.comments:
+        _, start, end = token
         match = _DIRECTIVE.fullmatch(text[start:end].rstrip("\r"))
         if not match:
             continue
-        if seen_statement:
+        if first_statement is None:
+            first_statement = lexed.first_significant()
+        if first_statement < start:
             raise SourceError(
                 "a '-- keel:' directive appears after the first statement.",
                 path=path,
@@ -141,9 +142,7 @@ def _read_directives(path: str, lexed: Lexed) -> _Directives:
 def _markers(path: str, lexed: Lexed) -> dict[str, Raw]:
     text = lexed.text
     found: dict[str, Raw] = {}
-    for token in lexed.tokens:
-        if token[0] != "comment":
-            continue
+    for token in lexed.comments:
         comment = text[token[1] : token[2]].rstrip("\r")
         match = _MARKER.fullmatch(comment)
         if not _is_alone_on_line(text, token):
@@ -176,19 +175,12 @@ def _markers(path: str, lexed: Lexed) -> dict[str, Raw]:
             fix="put the upgrade section first, then '-- rollback' and its statements.",
         )
     if "upgrade" in found:
-        before = [
-            t
-            for t in lexed.span(0, found["upgrade"][1])
-            if t[0] not in ("space", "comment") and is_significant(t, text, lexed.options)
-        ]
-        if before:
-            kind, start, end = before[0]
-            if kind == "code":
-                start = end - len(text[start:end].lstrip(WHITESPACE))
+        first = lexed.first_significant()
+        if first < found["upgrade"][1]:
             raise SourceError(
                 "SQL appears before the '-- upgrade' marker.",
                 path=path,
-                line=lexed.line(start),
+                line=lexed.line(first),
                 fix="move that SQL below '-- upgrade', or remove the marker.",
             )
     return found
@@ -202,8 +194,15 @@ _TRANSACTION_CONTROL = re.compile(
 )
 
 
-def _refuse_transaction_control(path: str, section: Section | None) -> None:
-    for statement in section.statements if section else ():
+def _refuse_transaction_control(path: str, section: Section | None, masked: str | None) -> None:
+    """``masked`` (the section's canonical text with literals masked, when known) settles
+    most files without splitting them: a transaction statement there is a whole piece
+    between two ';'."""
+    if section is None:
+        return
+    if masked is not None and not any(_TRANSACTION_CONTROL.fullmatch(p) for p in masked.split(";")):
+        return
+    for statement in section.statements:
         if _TRANSACTION_CONTROL.fullmatch(statement.sql):
             raise SourceError(
                 f"statement {statement.index} is {statement.sql.strip()!r}, but keel already "
@@ -225,19 +224,31 @@ def _unterminated(path: str, exc: SplitError) -> SourceError:
     )
 
 
-def _section(lexed: Lexed, start: int, end: int, delimiter: str | None) -> Section:
+def _section(
+    lexed: Lexed, start: int, end: int, delimiter: str | None
+) -> tuple[Section, str | None]:
+    """The section and, when its ';' separate its statements, its masked canonical text.
+
+    Statements are split when first needed: checking a file takes only its checksum.
+    """
+    text, options = lexed.text, lexed.options
     tokens = lexed.span(start, end)
     first_line = lexed.line(start)
-    statements = split_section(
-        lexed.text,
+    split = partial(
+        split_section,
+        text,
         tokens,
-        lexed.options,
+        options,
         start=start,
         end=end,
         first_line=first_line,
         delimiter=delimiter,
     )
-    return Section(statements, checksum_tokens(lexed.text, tokens, lexed.options), first_line)
+    canonical, masked = canonical_parts(text, tokens, options)
+    checksum = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    if masked is None or needs_words(text, options, start=start, end=end, delimiter=delimiter):
+        return Section(split(), checksum, first_line), None
+    return Section(None, checksum, first_line, split), masked
 
 
 def parse_migration(
@@ -257,8 +268,8 @@ def parse_migration(
     markers = _markers(path, lexed)
     up_start = markers["upgrade"][2] if "upgrade" in markers else 0
     up_end = markers["rollback"][1] if "rollback" in markers else len(text)
-    upgrade = _section(lexed, up_start, up_end, directives.delimiter)
-    rollback = None
+    upgrade, up_masked = _section(lexed, up_start, up_end, directives.delimiter)
+    rollback, down_masked = None, None
     if "rollback" in markers:
         if name.kind is not Kind.VERSIONED:
             raise SourceError(
@@ -268,8 +279,10 @@ def parse_migration(
                 fix="remove it: repeatable migrations are re-run when they change, "
                 "never rolled back.",
             )
-        rollback = _section(lexed, markers["rollback"][2], len(text), directives.delimiter)
-    if not upgrade.statements:
+        rollback, down_masked = _section(
+            lexed, markers["rollback"][2], len(text), directives.delimiter
+        )
+    if upgrade.is_empty:
         raise SourceError(
             "the file has no statements to run"
             + (" before its '-- rollback' marker" if "rollback" in markers else "")
@@ -279,8 +292,8 @@ def parse_migration(
             fix="write the upgrade SQL, or delete the file if it is not needed.",
         )
     if directives.transactional:
-        for section in (upgrade, rollback):
-            _refuse_transaction_control(path, section)
+        _refuse_transaction_control(path, upgrade, up_masked)
+        _refuse_transaction_control(path, rollback, down_masked)
     return MigrationFile(
         path=path,
         kind=name.kind,

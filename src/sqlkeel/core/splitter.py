@@ -235,6 +235,16 @@ def split_statements(
 _ROUTINE_HINT = re.compile(r"(?<![\w$])(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)(?![\w$])", re.I)
 
 
+def needs_words(
+    text: str, options: SplitOptions, *, start: int, end: int, delimiter: str | None
+) -> bool:
+    """Whether splitting ``text[start:end]`` takes the word-level lexer: a custom delimiter,
+    or a routine body whose ``;`` may not end the statement. Otherwise every top-level
+    ``;`` ends one."""
+    blocks = options.begin_end_blocks or options.begin_atomic
+    return delimiter is not None or bool(blocks and _ROUTINE_HINT.search(text, start, end))
+
+
 def split_section(
     text: str,
     tokens: list[Raw],
@@ -248,8 +258,7 @@ def split_section(
     """The statements of ``text[start:end]``, whose tokens (from ``lex``) are ``tokens``;
     ``first_line`` is the line number at ``start``."""
     end = len(text) if end is None else end
-    blocks = options.begin_end_blocks or options.begin_atomic
-    if delimiter is not None or (blocks and _ROUTINE_HINT.search(text, start, end)):
+    if needs_words(text, options, start=start, end=end, delimiter=delimiter):
         return split_words(text[start:end], options, first_line=first_line, delimiter=delimiter)
     executable_comments = options.hash_comments
     statements: list[Statement] = []

@@ -191,8 +191,7 @@ class Runner:
         try:
             self._run_statements(self._section(step))
             ms = _ms(start)
-            self._record(step, at, ms)
-            self.dialect.commit(self.conn)
+            self.store.commit_with(lambda: self._record(step, at, ms))
         except _StatementFailed as failure:
             self.dialect.rollback(self.conn)
             note = (

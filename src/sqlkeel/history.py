@@ -6,7 +6,7 @@ in place to an older layout. ``keel_log`` is append-only: keel never updates or 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 
 from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
@@ -85,6 +85,24 @@ class HistoryStore:
         self.conn = conn
         self.history = dialect.qualify(dialect.table)
         self.log = dialect.qualify(log_table_for(dialect.table))
+        self._queued: list[tuple[str, Sequence[object]]] | None = None
+
+    def _write(self, sql: str, params: Sequence[object]) -> None:
+        if self._queued is not None:
+            self._queued.append((sql, params))
+        else:
+            self.dialect.run(self.conn, sql, params)
+
+    def commit_with(self, write: Callable[[], None]) -> None:
+        """Run ``write`` (inserts, deletes, log rows) and commit the open transaction, sending
+        the writes and the COMMIT together where the dialect can (one round trip)."""
+        self._queued = []
+        try:
+            write()
+            commands, self._queued = self._queued, None
+            self.dialect.run_and_commit(self.conn, commands)
+        finally:
+            self._queued = None
 
     def exists(self) -> bool:
         return self.dialect.table_exists(self.conn, self.dialect.table)
@@ -161,8 +179,7 @@ class HistoryStore:
     ) -> None:
         f = entry.file
         p = self.dialect.param
-        self.dialect.run(
-            self.conn,
+        self._write(
             f"INSERT INTO {self.history} (version, description, script, kind, checksum, "
             f"rollback_checksum, applied_at, applied_by, execution_ms, state, failed_statement, "
             f"failed_line, error, digest) VALUES ({', '.join([p] * 14)})",
@@ -187,12 +204,11 @@ class HistoryStore:
     def delete(self, rows: Sequence[HistoryRow]) -> None:
         p = self.dialect.param
         for row in rows:
-            self.dialect.run(self.conn, f"DELETE FROM {self.history} WHERE id = {p}", (row.id,))
+            self._write(f"DELETE FROM {self.history} WHERE id = {p}", (row.id,))
 
     def update_checksums(self, row: HistoryRow, file: MigrationFile) -> None:
         p = self.dialect.param
-        self.dialect.run(
-            self.conn,
+        self._write(
             f"UPDATE {self.history} SET checksum = {p}, rollback_checksum = {p}, script = {p}, "
             f"digest = {p} WHERE id = {p}",
             (file.checksum, file.rollback_checksum, file.path, file.digest, row.id),
@@ -212,8 +228,7 @@ class HistoryStore:
         detail: str = "",
     ) -> None:
         p = self.dialect.param
-        self.dialect.run(
-            self.conn,
+        self._write(
             f"INSERT INTO {self.log} (action, version, script, logged_at, by_user, duration_ms, "
             f"outcome, detail) VALUES ({', '.join([p] * 8)})",
             (

@@ -151,6 +151,15 @@ class Dialect(ABC):
         finally:
             cur.close()
 
+    def run_and_commit(
+        self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
+    ) -> None:
+        """Run keel's own parameterised ``commands``, then COMMIT; a dialect whose driver can
+        send them in one round trip does."""
+        for sql, params in commands:
+            self.run(conn, sql, params)
+        self.commit(conn)
+
     def query(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
     ) -> list[tuple[Any, ...]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlkeel.core.splitter import POSTGRES, Statement
@@ -98,6 +98,16 @@ class PostgresDialect(Dialect):
         if self.schema:
             self.execute(conn, f"SET search_path TO {_quote_ident(self.schema)}, public")
         return conn
+
+    def run_and_commit(
+        self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
+    ) -> None:
+        # Pipeline mode: history row, log row and COMMIT travel together, one round trip
+        # instead of one per command; an error still surfaces here, at the sync.
+        with conn.pipeline():
+            for sql, params in commands:
+                conn.execute(sql, tuple(params))
+            conn.execute("COMMIT")
 
     def qualify(self, table: str) -> str:
         return f"{_quote_ident(self.schema)}.{table}" if self.schema else table

@@ -42,7 +42,7 @@ from sqlkeel.history import Entry, HistoryStore
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
-    from typing import Any
+    pass
 
 
 class UpgradeResult(Value):
@@ -309,6 +309,24 @@ class Keel:
         profiles = split_profiles_for(self.settings.url)
         return discover(self.settings.migrations_dir, profiles, applied)
 
+    def _discoverer(
+        self,
+    ) -> Callable[[tuple[HistoryRow, ...]], tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]]:
+        """Discovery for the history a plan is made from, run once per distinct set of
+        applied files: planning happens under the lock, after one read of the history."""
+        cache: dict[tuple[tuple[str, str | None], ...], Discovery] = {}
+
+        def found(
+            history: tuple[HistoryRow, ...],
+        ) -> tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]:
+            key = tuple((row.script, row.digest) for row in history)
+            if key not in cache:
+                cache.clear()
+                cache[key] = self.discover(history)
+            return cache[key].files, cache[key].problems
+
+        return found
+
     @contextmanager
     def _locked(self, *, wait: bool) -> Iterator[HistoryStore]:
         with self.dialect.session_lock(
@@ -371,23 +389,25 @@ class Keel:
         Raises ValidationFailed, MigrationFailed, LockTimeout, UsageError.
         """
         target = _parse_version(to, "--to")
-        found = self.discover(self._read_history())
         if single_transaction and not self.dialect.transactional_ddl:
             raise UsageError(
                 f"--single-transaction is not possible on {self.dialect.name}: its DDL commits "
                 "implicitly, so the run could not be rolled back as a whole. Fix: run without it."
             )
-        kwargs: dict[str, Any] = dict(
-            target=target,
-            count=count,
-            single_transaction=single_transaction,
-            source_problems=found.problems,
-        )
-        plan, applied, top = self._apply(
-            lambda history: plan_upgrade(found.files, history, **kwargs),
-            dry_run=dry_run,
-            wait=wait,
-        )
+        found = self._discoverer()
+
+        def make_plan(history: tuple[HistoryRow, ...]) -> Plan:
+            files, problems = found(history)
+            return plan_upgrade(
+                files,
+                history,
+                target=target,
+                count=count,
+                single_transaction=single_transaction,
+                source_problems=problems,
+            )
+
+        plan, applied, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
         return UpgradeResult(plan, applied, dry_run, top)
 
     def rollback(
@@ -400,13 +420,15 @@ class Keel:
     ) -> RollbackResult:
         """Roll back the last ``count`` (default 1) migrations, or down to ``to`` (kept)."""
         target = _parse_version(to, "--to")
-        found = self.discover(self._read_history())
-        kwargs: dict[str, Any] = dict(target=target, count=count, source_problems=found.problems)
-        plan, done, top = self._apply(
-            lambda history: plan_rollback(found.files, history, **kwargs),
-            dry_run=dry_run,
-            wait=wait,
-        )
+        found = self._discoverer()
+
+        def make_plan(history: tuple[HistoryRow, ...]) -> Plan:
+            files, problems = found(history)
+            return plan_rollback(
+                files, history, target=target, count=count, source_problems=problems
+            )
+
+        plan, done, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
         return RollbackResult(plan, done, dry_run, top)
 
     def repair(

@@ -97,7 +97,16 @@ def _parse(
     raise max(errors, key=lambda e: e.line)
 
 
-def _load(path: str, data: bytes, profiles: Sequence[SplitOptions], digest: str) -> MigrationFile:
+def _reload(
+    directory: Path, path: str, profiles: Sequence[SplitOptions], digest: str
+) -> MigrationFile:
+    """Read and parse a file left unparsed, now that it must run (its bytes are not kept:
+    with 10 000 files they would be most of keel's memory)."""
+    data = read_bytes(directory, path)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise FileReadError(
+            f"{path}: the file changed while keel was running. Fix: run the command again."
+        )
     return _parse(path, decode(path, data), profiles, digest)
 
 
@@ -148,7 +157,7 @@ def discover(
             row = known.get(path)
             try:
                 if row is not None and row.digest == digest:
-                    load = partial(_load, path, data, profiles, digest)
+                    load = partial(_reload, directory, path, profiles, digest)
                     files.append(_unparsed(path, row, load))
                 else:
                     files.append(_parse(path, decode(path, data), profiles, digest))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from sys import intern
 
 from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
 from sqlkeel.core.values import Value
@@ -139,7 +140,7 @@ class HistoryStore:
         """Every history row in insertion order; empty when the table does not exist yet."""
         if not self.exists():
             return ()
-        rows = self.dialect.query(
+        rows = self.dialect.rows(
             self.conn,
             f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
             f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
@@ -157,7 +158,7 @@ class HistoryStore:
                 checksum=r[5],
                 rollback_checksum=r[6],
                 applied_at=_as_datetime(r[7]),
-                applied_by=r[8],
+                applied_by=intern(r[8]),  # one or a few users write every row
                 execution_ms=int(r[9]),
                 state=states[r[10]],
                 failed_statement=r[11],

@@ -132,6 +132,12 @@ class PostgresDialect(Dialect):
         self._send_begin(conn)
         return super().query(conn, sql, params)
 
+    def rows(
+        self, conn: Connection, sql: str, params: Sequence[object] = ()
+    ) -> Iterator[tuple[Any, ...]]:
+        self._send_begin(conn)
+        return super().rows(conn, sql, params)
+
     def commit(self, conn: Connection) -> None:
         self._send_begin(conn)
         super().commit(conn)

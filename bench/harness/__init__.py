@@ -1,0 +1,1 @@
+"""The benchmark harness: venvs, databases, timed runs, checks, report (stdlib only)."""

@@ -75,10 +75,11 @@ class Section(Value):
 
     @property
     def statements(self) -> tuple[Statement, ...]:
-        if self._statements is None:
-            self._statements = self._split() if self._split is not None else ()
-            self._split = None
-        return self._statements
+        # Split again on each use rather than kept: a migration's statements are wanted
+        # once (to run them), and 10 000 files' statements would double keel's memory.
+        if self._statements is not None:
+            return self._statements
+        return self._split() if self._split is not None else ()
 
     @property
     def is_empty(self) -> bool:

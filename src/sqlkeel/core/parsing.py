@@ -12,7 +12,7 @@ from functools import partial
 from sqlkeel.core.checksum import canonical_parts
 from sqlkeel.core.lexer import Lexed, Raw
 from sqlkeel.core.model import Kind, MigrationFile, Section
-from sqlkeel.core.splitter import SplitOptions, needs_words, split_statements
+from sqlkeel.core.splitter import SplitOptions, Statement, needs_words, split_statements
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.errors import SourceError, SplitError
@@ -224,6 +224,13 @@ def _unterminated(path: str, exc: SplitError) -> SourceError:
     )
 
 
+def _split(
+    text: str, start: int, end: int, options: SplitOptions, first_line: int, delimiter: str | None
+) -> tuple[Statement, ...]:
+    # Both sections share the file's text; a slice is made only while splitting.
+    return split_statements(text[start:end], options, first_line=first_line, delimiter=delimiter)
+
+
 def _section(
     lexed: Lexed, start: int, end: int, delimiter: str | None
 ) -> tuple[Section, str | None]:
@@ -236,13 +243,7 @@ def _section(
     first_line = lexed.line(start)
     # Splitting later lexes the section again (~10 us) rather than keeping its tokens:
     # 10 000 files' tokens would outweigh everything else keel holds.
-    split = partial(
-        split_statements,
-        text[start:end],
-        options,
-        first_line=first_line,
-        delimiter=delimiter,
-    )
+    split = partial(_split, text, start, end, options, first_line, delimiter)
     canonical, masked = canonical_parts(text, tokens, options)
     checksum = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     if masked is None or needs_words(text, options, start=start, end=end, delimiter=delimiter):

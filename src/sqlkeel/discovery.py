@@ -7,12 +7,12 @@ files that cannot be read or decoded stop keel with exit 2, since nothing can be
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
 
+from sqlkeel.core.checksum import file_digest
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, Section, State
 from sqlkeel.core.parsing import parse_migration
 from sqlkeel.core.splitter import SplitOptions
@@ -60,11 +60,11 @@ def read_bytes(directory: Path, path: str) -> bytes:
         fd = os.open(os.path.join(directory, path), os.O_RDONLY)
         try:
             chunks = [os.read(fd, 1 << 16)]
-            while len(chunks[-1]) == 1 << 16:
+            while chunks[-1]:  # a short read is not the end (network file systems)
                 chunks.append(os.read(fd, 1 << 16))
         finally:
             os.close(fd)
-        return b"".join(chunks) if len(chunks) > 1 else chunks[0]
+        return b"".join(chunks) if len(chunks) > 2 else chunks[0]
     except OSError as exc:
         raise FileReadError(
             f"{path}: cannot read the migration file ({exc.strerror}). "
@@ -85,12 +85,12 @@ def decode(path: str, data: bytes) -> str:
 
 
 def _parse(
-    path: str, text: str, profiles: Sequence[SplitOptions], digest: str | None = None
+    path: str, text: str, profiles: Sequence[SplitOptions], content: bytes | None = None
 ) -> MigrationFile:
     errors: list[SourceError] = []
     for options in profiles:
         try:
-            return parse_migration(path, text, options, digest=digest)
+            return parse_migration(path, text, options, content=content)
         except SourceError as exc:
             errors.append(exc)
     # The profile that read furthest into the file is the one whose complaint is real.
@@ -98,16 +98,16 @@ def _parse(
 
 
 def _reload(
-    directory: Path, path: str, profiles: Sequence[SplitOptions], digest: str
+    directory: Path, path: str, profiles: Sequence[SplitOptions], row: HistoryRow
 ) -> MigrationFile:
     """Read and parse a file left unparsed, now that it must run (its bytes are not kept:
     with 10 000 files they would be most of keel's memory)."""
     data = read_bytes(directory, path)
-    if hashlib.sha256(data).hexdigest() != digest:
+    if file_digest(data, row.checksum, row.rollback_checksum) != row.digest:
         raise FileReadError(
             f"{path}: the file changed while keel was running. Fix: run the command again."
         )
-    return _parse(path, decode(path, data), profiles, digest)
+    return _parse(path, decode(path, data), profiles, data)
 
 
 def _unparsed(path: str, row: HistoryRow, load: Callable[[], MigrationFile]) -> MigrationFile:
@@ -115,13 +115,13 @@ def _unparsed(path: str, row: HistoryRow, load: Callable[[], MigrationFile]) -> 
     stand for its sections (SPEC 2 compares exactly those), and it is parsed only if it
     must run (a rollback)."""
     # Same path, same bytes: the row's version, kind and description are the file name's.
-    rollback = Section((), row.rollback_checksum, 0) if row.rollback_checksum else None
+    rollback = Section(None, row.rollback_checksum, 0) if row.rollback_checksum else None
     return MigrationFile(
         path=path,
         kind=row.kind,
         version=row.version,
         description=row.description,
-        upgrade=Section((), row.checksum, 0),
+        upgrade=Section(None, row.checksum, 0),
         rollback=rollback,
         digest=row.digest,
         loader=load,
@@ -153,14 +153,19 @@ def discover(
     try:
         for path in sql_paths(directory):
             data = read_bytes(directory, path)
-            digest = hashlib.sha256(data).hexdigest()
             row = known.get(path)
             try:
-                if row is not None and row.digest == digest:
-                    load = partial(_reload, directory, path, profiles, digest)
+                if (
+                    row is not None
+                    and row.digest == file_digest(data, row.checksum, row.rollback_checksum)
+                    # With a custom delimiter the statements are not the canonical text's,
+                    # so only splitting tells whether a section is empty: always parse.
+                    and b"delimiter" not in data.lower()
+                ):
+                    load = partial(_reload, directory, path, profiles, row)
                     files.append(_unparsed(path, row, load))
                 else:
-                    files.append(_parse(path, decode(path, data), profiles, digest))
+                    files.append(_parse(path, decode(path, data), profiles, data))
             except SourceError as exc:
                 problems.append(Problem(exc.code, path, exc.message, exc.fix, exc.line))
     finally:

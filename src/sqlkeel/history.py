@@ -140,11 +140,14 @@ class HistoryStore:
         """Every history row in insertion order; empty when the table does not exist yet."""
         if not self.exists():
             return ()
+        # A table from before the digest column reads as having no digests (such files are
+        # parsed); ``ensure`` adds the column when this command first writes.
+        digest = "digest" if "digest" in self._columns(self.history) else "NULL"
         rows = self.dialect.rows(
             self.conn,
             f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
             f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
-            f"error, digest FROM {self.history} ORDER BY id",
+            f"error, {digest} FROM {self.history} ORDER BY id",
         )
         kinds = {k.value: k for k in Kind}  # a dict lookup: Kind(value) costs ~1 us a row
         states = {s.value: s for s in State}

@@ -38,40 +38,92 @@ def assert_one_paragraph_error(outcome: Outcome, *fragments: str) -> None:
 @pytest.mark.parametrize(
     ("args", "message", "hint"),
     [
-        pytest.param(["frobnicate"], "no such command 'frobnicate'", "keel --help",
-                     id="unknown_command"),
+        pytest.param(
+            ["frobnicate"], "no such command 'frobnicate'", "keel --help", id="unknown_command"
+        ),
         pytest.param(["stat"], "did you mean 'status'?", "keel --help", id="misspelt_command"),
-        pytest.param(["status", "--frob"], "no such option '--frob'", "keel status --help",
-                     id="unknown_flag"),
-        pytest.param(["--frob", "status"], "no such option '--frob'", "keel --help",
-                     id="unknown_flag_before_the_command"),
-        pytest.param(["upgrade", "--dry"], "did you mean '--dir' or '--dry-run'",
-                     "keel upgrade --help", id="abbreviated_flag"),
-        pytest.param(["status", "--version"], "no such option '--version'",
-                     "keel status --help", id="version_after_the_command"),
-        pytest.param(["upgrade", "--count", "abc"],
-                     "invalid value for '--count': 'abc' is not a valid integer",
-                     "keel upgrade --help", id="flag_value_of_the_wrong_type"),
-        pytest.param(["upgrade", "--lock-timeout=soon"],
-                     "invalid value for '--lock-timeout': 'soon' is not a valid number",
-                     "keel upgrade --help", id="float_flag_with_equals"),
-        pytest.param(["upgrade", "--to"], "option '--to' requires an argument",
-                     "keel upgrade --help", id="flag_without_its_value"),
-        pytest.param(["--url"], "option '--url' requires an argument", "keel --help",
-                     id="global_flag_without_its_value"),
-        pytest.param(["status", "--json=yes"], "option '--json' does not take a value",
-                     "keel status --help", id="flag_given_a_value"),
-        pytest.param(["baseline"], "missing argument 'VERSION'", "keel baseline --help",
-                     id="missing_argument"),
-        pytest.param(["new", "--dir", "x"], "missing argument 'DESCRIPTION'", "keel new --help",
-                     id="missing_argument_after_options"),
-        pytest.param(["current", "extra"], "unexpected extra argument 'extra'",
-                     "keel current --help", id="extra_argument"),
-        pytest.param(["new", "a", "b", "c"], "unexpected extra arguments 'b' 'c'",
-                     "keel new --help", id="extra_arguments"),
+        pytest.param(
+            ["status", "--frob"], "no such option '--frob'", "keel status --help", id="unknown_flag"
+        ),
+        pytest.param(
+            ["--frob", "status"],
+            "no such option '--frob'",
+            "keel --help",
+            id="unknown_flag_before_the_command",
+        ),
+        pytest.param(
+            ["upgrade", "--dry"],
+            "did you mean '--dir' or '--dry-run'",
+            "keel upgrade --help",
+            id="abbreviated_flag",
+        ),
+        pytest.param(
+            ["status", "--version"],
+            "no such option '--version'",
+            "keel status --help",
+            id="version_after_the_command",
+        ),
+        pytest.param(
+            ["upgrade", "--count", "abc"],
+            "invalid value for '--count': 'abc' is not a valid integer",
+            "keel upgrade --help",
+            id="flag_value_of_the_wrong_type",
+        ),
+        pytest.param(
+            ["upgrade", "--lock-timeout=soon"],
+            "invalid value for '--lock-timeout': 'soon' is not a valid number",
+            "keel upgrade --help",
+            id="float_flag_with_equals",
+        ),
+        pytest.param(
+            ["upgrade", "--to"],
+            "option '--to' requires an argument",
+            "keel upgrade --help",
+            id="flag_without_its_value",
+        ),
+        pytest.param(
+            ["--url"],
+            "option '--url' requires an argument",
+            "keel --help",
+            id="global_flag_without_its_value",
+        ),
+        pytest.param(
+            ["status", "--json=yes"],
+            "option '--json' does not take a value",
+            "keel status --help",
+            id="flag_given_a_value",
+        ),
+        pytest.param(
+            ["baseline"],
+            "missing argument 'VERSION'",
+            "keel baseline --help",
+            id="missing_argument",
+        ),
+        pytest.param(
+            ["new", "--dir", "x"],
+            "missing argument 'DESCRIPTION'",
+            "keel new --help",
+            id="missing_argument_after_options",
+        ),
+        pytest.param(
+            ["current", "extra"],
+            "unexpected extra argument 'extra'",
+            "keel current --help",
+            id="extra_argument",
+        ),
+        pytest.param(
+            ["new", "a", "b", "c"],
+            "unexpected extra arguments 'b' 'c'",
+            "keel new --help",
+            id="extra_arguments",
+        ),
         pytest.param(["-q"], "missing command", "keel --help", id="options_but_no_command"),
-        pytest.param(["-v", "status", "--frob"], "no such option '--frob'",
-                     "keel status --help", id="verbose_adds_no_traceback"),
+        pytest.param(
+            ["-v", "status", "--frob"],
+            "no such option '--frob'",
+            "keel status --help",
+            id="verbose_adds_no_traceback",
+        ),
     ],
 )
 def test_a_command_line_the_parser_rejects_exits_2_with_the_error_and_a_hint(
@@ -220,8 +272,9 @@ def test_a_migration_file_that_is_not_utf8_exits_2_naming_file_and_line(
         cwd=project.root,
     )
     assert path.exists()
-    assert_one_paragraph_error(out, "keel: error: V1__latin.sql:3: the file is not valid UTF-8",
-                               "Fix:")
+    assert_one_paragraph_error(
+        out, "keel: error: V1__latin.sql:3: the file is not valid UTF-8", "Fix:"
+    )
 
 
 def test_a_utf8_bom_is_fine(keel_cli: Run, project: Project, tmp_path: Path) -> None:
@@ -333,8 +386,13 @@ def test_the_password_is_never_printed_on_validation_errors(keel_pg: Run, projec
     project.write("V1__a.sql", "SELECT 1;\n")
     project.write("V1.0__b.sql", "SELECT 1;\n")
     project.write("V2_bad.sql", "SELECT 1;\n")
-    expected = {("upgrade",): 1, ("validate",): 1, ("validate", "--json"): 1, ("status",): 0,
-                ("rollback",): 1}
+    expected = {
+        ("upgrade",): 1,
+        ("validate",): 1,
+        ("validate", "--json"): 1,
+        ("status",): 0,
+        ("rollback",): 1,
+    }
     for args, code in expected.items():
         out = keel_pg(*args)
         assert out.exit_code == code, (args, out.stderr)

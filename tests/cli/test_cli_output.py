@@ -57,9 +57,7 @@ def test_init_creates_the_migrations_folder_and_a_commented_config(
     keel_cli: Run, tmp_path: Path
 ) -> None:
     out = ok(keel_cli("init", cwd=tmp_path))
-    assert out.stdout == (
-        f"created {tmp_path / 'migrations'}\ncreated {tmp_path / 'keel.toml'}\n"
-    )
+    assert out.stdout == (f"created {tmp_path / 'migrations'}\ncreated {tmp_path / 'keel.toml'}\n")
     assert (tmp_path / "migrations").is_dir()
     config = (tmp_path / "keel.toml").read_text(encoding="utf-8")
     assert tomllib.loads(config) == {}  # every setting is commented out
@@ -87,13 +85,11 @@ def test_new_creates_a_utc_timestamped_file_with_both_sections(
     assert "-- upgrade" in text and "-- rollback" in text
     assert text.index("-- upgrade") < text.index("-- rollback")
     # Until the user writes SQL into it, the file is a problem rather than a no-op migration.
-    checked = keel_cli("validate", "--offline", "--dir", str(project.migrations),
-                       cwd=project.root)
+    checked = keel_cli("validate", "--offline", "--dir", str(project.migrations), cwd=project.root)
     assert checked.exit_code == 1
     assert f"{created.name}:3: the file has no statements to run" in checked.stderr
     created.write_text(text.replace("-- upgrade\n", "-- upgrade\nCREATE TABLE users (id int);\n"))
-    checked = keel_cli("validate", "--offline", "--dir", str(project.migrations),
-                       cwd=project.root)
+    checked = keel_cli("validate", "--offline", "--dir", str(project.migrations), cwd=project.root)
     assert checked.exit_code == 0, checked.stderr
 
 
@@ -101,16 +97,18 @@ def test_new_creates_a_utc_timestamped_file_with_both_sections(
     ("description", "filename"),
     [
         pytest.param("add users", "V7__add_users.sql", id="spaces_become_underscores"),
-        pytest.param("Add  e-mail, index!", "V7__Add_e_mail_index.sql",
-                     id="punctuation_collapses"),
+        pytest.param("Add  e-mail, index!", "V7__Add_e_mail_index.sql", id="punctuation_collapses"),
     ],
 )
 def test_new_with_a_version_uses_it(
     keel_cli: Run, project: Project, description: str, filename: str
 ) -> None:
     project.write("V6__before.sql", "SELECT 1;\n")
-    ok(keel_cli("new", description, "--version", "7", "--dir", str(project.migrations),
-                cwd=project.root))
+    ok(
+        keel_cli(
+            "new", description, "--version", "7", "--dir", str(project.migrations), cwd=project.root
+        )
+    )
     assert (project.migrations / filename).is_file()
 
 
@@ -119,8 +117,9 @@ def test_new_refuses_a_version_at_or_below_the_highest_file(
     keel_cli: Run, project: Project, version: str
 ) -> None:
     project.write("V6__top.sql", "SELECT 1;\n")
-    out = keel_cli("new", "late", "--version", version, "--dir", str(project.migrations),
-                   cwd=project.root)
+    out = keel_cli(
+        "new", "late", "--version", version, "--dir", str(project.migrations), cwd=project.root
+    )
     assert out.exit_code == 2
     assert "V6__top.sql" in out.stderr and "pick a version above 6" in out.stderr
     assert sorted(p.name for p in project.migrations.iterdir()) == ["V6__top.sql"]
@@ -162,8 +161,9 @@ def test_dry_run_shows_the_plan_header_each_file_and_its_statements(
     keel: Run, project: Project
 ) -> None:
     project.write("V1__users.sql", USERS)
-    project.write("V2__index.sql",
-                  "-- keel: transaction=off\nCREATE INDEX users_id ON users (id);\n")
+    project.write(
+        "V2__index.sql", "-- keel: transaction=off\nCREATE INDEX users_id ON users (id);\n"
+    )
     assert ok(keel("upgrade", "--dry-run")).stdout == (
         "-- plan: upgrade 2 migrations, each in its own transaction unless marked "
         "[transaction=off]\n"
@@ -217,8 +217,12 @@ def test_quiet_still_reports_errors(keel: Run, project: Project) -> None:
 
 
 def test_output_has_no_colour_codes_when_not_a_terminal(keel: Run, two: Project) -> None:
-    outputs = [keel("upgrade", "--count", "1"), keel("status"), keel("history"),
-               keel("history", "--log")]
+    outputs = [
+        keel("upgrade", "--count", "1"),
+        keel("status"),
+        keel("history"),
+        keel("history", "--log"),
+    ]
     two.write("V1__users.sql", "SELECT 1;\n" + USERS)
     outputs.append(keel("status"))
     for out in outputs:
@@ -275,25 +279,64 @@ def test_json_documents_have_stable_keys(keel: Run, two: Project) -> None:
     status = json.loads(ok(keel("status", "--json")).stdout)
     assert _keys(status) == ["database_exists", "head", "migrations", "problems"]
     assert status["database_exists"] is True
-    assert _keys(status["migrations"][0]) == sorted([
-        "version", "kind", "description", "script", "state", "order", "applied_at",
-        "applied_by", "execution_ms", "rollback_changed", "has_rollback",
-    ])
+    assert _keys(status["migrations"][0]) == sorted(
+        [
+            "version",
+            "kind",
+            "description",
+            "script",
+            "state",
+            "order",
+            "applied_at",
+            "applied_by",
+            "execution_ms",
+            "rollback_changed",
+            "has_rollback",
+        ]
+    )
     history = json.loads(ok(keel("history", "--json")).stdout)
-    assert _keys(history["migrations"][0]) == sorted([
-        "version", "kind", "description", "script", "state", "applied_at", "applied_by",
-        "execution_ms", "checksum", "failed_statement", "failed_line", "error",
-    ])
+    assert _keys(history["migrations"][0]) == sorted(
+        [
+            "version",
+            "kind",
+            "description",
+            "script",
+            "state",
+            "applied_at",
+            "applied_by",
+            "execution_ms",
+            "checksum",
+            "failed_statement",
+            "failed_line",
+            "error",
+        ]
+    )
     log = json.loads(ok(keel("history", "--log", "--json")).stdout)
-    assert _keys(log["log"][0]) == sorted([
-        "id", "action", "version", "script", "at", "by", "duration_ms", "outcome", "detail",
-    ])
+    assert _keys(log["log"][0]) == sorted(
+        [
+            "id",
+            "action",
+            "version",
+            "script",
+            "at",
+            "by",
+            "duration_ms",
+            "outcome",
+            "detail",
+        ]
+    )
     assert _keys(json.loads(ok(keel("current", "--json")).stdout)) == ["current"]
     assert _keys(json.loads(ok(keel("validate", "--json")).stdout)) == [
-        "files", "offline", "ok", "problems"
+        "files",
+        "offline",
+        "ok",
+        "problems",
     ]
     assert _keys(json.loads(ok(keel("lock-status", "--json")).stdout)) == [
-        "held", "holder", "mode", "since"
+        "held",
+        "holder",
+        "mode",
+        "since",
     ]
 
 

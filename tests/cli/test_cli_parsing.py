@@ -61,8 +61,10 @@ def test_a_value_after_the_command_wins(
 ) -> None:
     good, bad = str(users.migrations), str(tmp_path / "nope")
     out = keel_cli("--dir", bad, "status", "--url", sqlite_url, "--dir", good, cwd=users.root)
-    assert _ok(out).stdout.endswith("Head: none. 0 applied, 1 pending.\n"
-                                    "The database does not exist yet; 'keel upgrade' creates it.\n")
+    assert _ok(out).stdout.endswith(
+        "Head: none. 0 applied, 1 pending.\n"
+        "The database does not exist yet; 'keel upgrade' creates it.\n"
+    )
     out = keel_cli("--dir", good, "status", "--url", sqlite_url, "--dir", bad, cwd=users.root)
     assert out.exit_code == 2
     assert f"the migrations directory {bad} does not exist" in out.stderr
@@ -81,8 +83,7 @@ def test_a_value_after_the_command_wins(
 def test_quiet_and_verbose_are_global_flags(
     keel_cli: Run, users: Project, sqlite_url: str, args: list[str], verbose: bool
 ) -> None:
-    out = _ok(keel_cli(*args, "--url", sqlite_url, "--dir", str(users.migrations),
-                       cwd=users.root))
+    out = _ok(keel_cli(*args, "--url", sqlite_url, "--dir", str(users.migrations), cwd=users.root))
     assert out.stdout == ""
     assert out.stderr.startswith("keel: url ") == verbose
 
@@ -90,15 +91,16 @@ def test_quiet_and_verbose_are_global_flags(
 def test_verbose_after_the_command_says_where_settings_came_from(
     keel_cli: Run, users: Project, sqlite_url: str
 ) -> None:
-    out = _ok(keel_cli("status", "-v", "--url", sqlite_url, "--dir", str(users.migrations),
-                       cwd=users.root))
+    out = _ok(
+        keel_cli(
+            "status", "-v", "--url", sqlite_url, "--dir", str(users.migrations), cwd=users.root
+        )
+    )
     assert out.stderr.startswith("keel: url sqlite:///")
     assert "[flag]" in out.stderr
 
 
-def test_command_options_and_the_argument_go_in_any_order(
-    keel_cli: Run, project: Project
-) -> None:
+def test_command_options_and_the_argument_go_in_any_order(keel_cli: Run, project: Project) -> None:
     folder = ["--dir", str(project.migrations)]
     _ok(keel_cli("new", "--version", "3", *folder, "add users", cwd=project.root))
     _ok(keel_cli(*folder, "new", "add orders", "--version", "4", cwd=project.root))
@@ -108,16 +110,34 @@ def test_command_options_and_the_argument_go_in_any_order(
 
 def test_a_double_dash_ends_the_options(keel_cli: Run, project: Project) -> None:
     """A description that starts with a dash, as with any POSIX tool."""
-    out = _ok(keel_cli("--dir", str(project.migrations), "new", "--version", "2", "--",
-                       "-fix typo", cwd=project.root))
+    out = _ok(
+        keel_cli(
+            "--dir",
+            str(project.migrations),
+            "new",
+            "--version",
+            "2",
+            "--",
+            "-fix typo",
+            cwd=project.root,
+        )
+    )
     assert out.stdout == f"created {project.migrations / 'V2__fix_typo.sql'}\n"
 
 
 def test_negative_numbers_reach_the_api_as_values(
     keel_cli: Run, users: Project, sqlite_url: str
 ) -> None:
-    out = keel_cli("upgrade", "--lock-timeout", "-1", "--url", sqlite_url, "--dir",
-                   str(users.migrations), cwd=users.root)
+    out = keel_cli(
+        "upgrade",
+        "--lock-timeout",
+        "-1",
+        "--url",
+        sqlite_url,
+        "--dir",
+        str(users.migrations),
+        cwd=users.root,
+    )
     assert out.exit_code == 2
     assert "must be a number of seconds >= 0" in out.stderr
 
@@ -127,19 +147,32 @@ def test_negative_numbers_reach_the_api_as_values(
     [
         pytest.param(["--help"], "usage: keel [OPTIONS] COMMAND", id="help"),
         pytest.param(["-h", "status"], "usage: keel [OPTIONS] COMMAND", id="help_before_command"),
-        pytest.param(["--help", "frobnicate"], "usage: keel [OPTIONS] COMMAND",
-                     id="help_before_unknown_command"),
+        pytest.param(
+            ["--help", "frobnicate"],
+            "usage: keel [OPTIONS] COMMAND",
+            id="help_before_unknown_command",
+        ),
         pytest.param(["--url", "x", "status", "--help"], "usage: keel status", id="command_help"),
-        pytest.param(["status", "-h", "extra"], "usage: keel status",
-                     id="command_help_before_extra"),
+        pytest.param(
+            ["status", "-h", "extra"], "usage: keel status", id="command_help_before_extra"
+        ),
         pytest.param(["upgrade", "-vh"], "usage: keel upgrade", id="combined_flags"),
-        pytest.param(["upgrade", "--count", "abc", "-h"], "usage: keel upgrade",
-                     id="command_help_wins_over_a_bad_value"),
-        pytest.param(["baseline", "--help"], "usage: keel baseline [OPTIONS] VERSION",
-                     id="command_help_without_its_argument"),
+        pytest.param(
+            ["upgrade", "--count", "abc", "-h"],
+            "usage: keel upgrade",
+            id="command_help_wins_over_a_bad_value",
+        ),
+        pytest.param(
+            ["baseline", "--help"],
+            "usage: keel baseline [OPTIONS] VERSION",
+            id="command_help_without_its_argument",
+        ),
         pytest.param(["--version"], f"keel, version {sqlkeel.__version__}\n", id="version"),
-        pytest.param(["--version", "status"], f"keel, version {sqlkeel.__version__}\n",
-                     id="version_before_command"),
+        pytest.param(
+            ["--version", "status"],
+            f"keel, version {sqlkeel.__version__}\n",
+            id="version_before_command",
+        ),
     ],
 )
 def test_help_and_version_print_on_stdout_and_exit_0(
@@ -153,8 +186,9 @@ def test_help_and_version_print_on_stdout_and_exit_0(
 
 def test_new_has_its_own_version_option(keel_cli: Run, project: Project) -> None:
     """`keel new --version 7` is the migration's version, not keel's."""
-    out = _ok(keel_cli("new", "x", "--version", "7", "--dir", str(project.migrations),
-                       cwd=project.root))
+    out = _ok(
+        keel_cli("new", "x", "--version", "7", "--dir", str(project.migrations), cwd=project.root)
+    )
     assert out.stdout.endswith("V7__x.sql\n")
 
 

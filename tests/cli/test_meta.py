@@ -28,9 +28,20 @@ DRIVERS = ("psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql", "sqlite3", "_sq
 # What `keel --help` and `keel --version` must not load: the old CLI framework, any driver,
 # the API and everything behind it, and the standard modules that cost start-up time.
 NOT_FOR_HELP = (
-    "click", *DRIVERS, "sqlkeel.api", "sqlkeel.config", "sqlkeel.execute", "sqlkeel.errors",
-    "sqlkeel.cli.commands", "sqlkeel.core", "sqlkeel.dialects", "json", "dataclasses",
-    "pathlib", "shutil", "datetime",
+    "click",
+    *DRIVERS,
+    "sqlkeel.api",
+    "sqlkeel.config",
+    "sqlkeel.execute",
+    "sqlkeel.errors",
+    "sqlkeel.cli.commands",
+    "sqlkeel.core",
+    "sqlkeel.dialects",
+    "json",
+    "dataclasses",
+    "pathlib",
+    "shutil",
+    "datetime",
 )
 
 # Imports nothing before main() (not even json), so that every module it lists was loaded
@@ -58,8 +69,18 @@ def _takes_json(name: str) -> bool:
 
 def test_the_command_list_is_complete_and_in_workflow_order() -> None:
     assert COMMAND_NAMES == [
-        "init", "new", "upgrade", "rollback", "status", "history", "current", "validate",
-        "repair", "baseline", "lock-status", "unlock",
+        "init",
+        "new",
+        "upgrade",
+        "rollback",
+        "status",
+        "history",
+        "current",
+        "validate",
+        "repair",
+        "baseline",
+        "lock-status",
+        "unlock",
     ]
 
 
@@ -81,7 +102,10 @@ def test_help_loads_no_driver_no_click_and_not_the_api(args: list[str]) -> None:
     """Checked in a fresh interpreter: the test process has loaded everything already."""
     result = subprocess.run(
         [sys.executable, "-c", PROBE, ",".join(NOT_FOR_HELP), *args],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.stderr.startswith("("), result.stderr
     code, loaded = ast.literal_eval(result.stderr)
@@ -111,8 +135,11 @@ def test_the_main_help_lists_every_command_in_order_and_the_exit_codes(
     assert out.exit_code == 0
     assert out.stdout.startswith("usage: keel [OPTIONS] COMMAND [ARGS]...")
     listed = out.stdout.split("commands:\n", 1)[1]
-    names = [line.split()[0] for line in listed.splitlines() if line.startswith("  ") and
-             not line.startswith("   ")]
+    names = [
+        line.split()[0]
+        for line in listed.splitlines()
+        if line.startswith("  ") and not line.startswith("   ")
+    ]
     assert names == COMMAND_NAMES
     for name in COMMAND_NAMES:
         assert " ".join(summary(name).split()) in " ".join(listed.split())
@@ -160,9 +187,26 @@ def test_every_option_and_argument_has_help_text(name: str | None) -> None:
 CORE = Path(sqlkeel.core.__file__).parent
 CORE_MODULES = sorted(CORE.glob("*.py"))
 FORBIDDEN_MODULES = {
-    "os", "pathlib", "io", "shutil", "tempfile", "glob", "sqlite3", "psycopg", "psycopg2",
-    "pymysql", "socket", "subprocess", "time", "fcntl", "getpass", "logging", "urllib",
-    "http", "requests", "click",
+    "os",
+    "pathlib",
+    "io",
+    "shutil",
+    "tempfile",
+    "glob",
+    "sqlite3",
+    "psycopg",
+    "psycopg2",
+    "pymysql",
+    "socket",
+    "subprocess",
+    "time",
+    "fcntl",
+    "getpass",
+    "logging",
+    "urllib",
+    "http",
+    "requests",
+    "click",
 }
 # Attribute calls that read the clock or the environment, and builtins that do I/O.
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "getenv", "time", "perf_counter"}
@@ -217,12 +261,18 @@ def test_core_modules_import_nothing_that_does_io(path: Path) -> None:
         pytest.param("import os\n", "x.py:1: imports os", id="import_os"),
         pytest.param("from pathlib import Path\n", "x.py:1: imports pathlib", id="pathlib"),
         pytest.param("import psycopg.sql\n", "x.py:1: imports psycopg.sql", id="driver"),
-        pytest.param("from sqlkeel.history import HistoryStore\n",
-                     "x.py:1: imports sqlkeel.history (outside the core)", id="outer_layer"),
+        pytest.param(
+            "from sqlkeel.history import HistoryStore\n",
+            "x.py:1: imports sqlkeel.history (outside the core)",
+            id="outer_layer",
+        ),
         pytest.param("x = 1\nprint(x)\n", "x.py:2: calls print()", id="print"),
         pytest.param("open('f')\n", "x.py:1: calls open()", id="open"),
-        pytest.param("from datetime import datetime\nd = datetime.now()\n",
-                     "x.py:2: calls .now()", id="clock"),
+        pytest.param(
+            "from datetime import datetime\nd = datetime.now()\n",
+            "x.py:2: calls .now()",
+            id="clock",
+        ),
     ],
 )
 def test_the_purity_check_catches_each_kind_of_io(source: str, expected: str) -> None:

@@ -33,7 +33,10 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 def keel(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sqlkeel", *args], cwd=cwd, capture_output=True, text=True,
+        [sys.executable, "-m", "sqlkeel", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
         env={"PATH": "/usr/bin:/bin"},  # no KEEL_* or DATABASE_URL from the caller
     )
 

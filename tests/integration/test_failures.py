@@ -195,7 +195,9 @@ def test_a_failure_outside_a_transaction_is_recorded_as_failed_with_statement_an
     assert "failed" in text.splitlines()[2]
     status = json.loads(ok(keel("status", "--json")).stdout)
     assert [(m["version"], m["state"]) for m in status["migrations"]] == [
-        ("1", "applied"), ("2", "failed"), ("3", "pending")
+        ("1", "applied"),
+        ("2", "failed"),
+        ("3", "pending"),
     ]
     assert status["head"] == "1"
     assert ok(keel("current")).stdout == "1\n"
@@ -240,9 +242,7 @@ def test_an_error_inside_a_multi_line_string_statement_counts_the_string_lines(
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_on_sqlite_an_error_reports_the_statements_first_line(
-    keel: Run, project: Project
-) -> None:
+def test_on_sqlite_an_error_reports_the_statements_first_line(keel: Run, project: Project) -> None:
     project.write(
         "V1__syntax.sql", "CREATE TABLE y (id integer);\n\nSELECT 1,\n  2,\n  3 FROMM y;\n"
     )
@@ -290,13 +290,11 @@ def test_percent_colon_question_mark_and_backslashes_reach_the_database_untouche
     assert "lit" not in db.tables()
 
 
-
 def test_multi_line_literals_reach_the_database_byte_for_byte(
     keel: Run, project: Project, db: Database
 ) -> None:
     text = (
-        "CREATE TABLE doc (v text);\r\n"
-        "INSERT INTO doc VALUES ('line 1\r\n\tline 2;\n  -- 3');\r\n"
+        "CREATE TABLE doc (v text);\r\nINSERT INTO doc VALUES ('line 1\r\n\tline 2;\n  -- 3');\r\n"
     )
     (project.migrations / "V1__doc.sql").write_bytes(text.encode())
     ok(keel("upgrade"))

@@ -57,9 +57,7 @@ def test_two_concurrent_upgrades_apply_every_migration_exactly_once(
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     dialect = dialect_of(db_url)
-    write(
-        migrations, "V1__slow_start.sql", f"CREATE TABLE t1 (id integer);\n{slow(dialect, 3)}\n"
-    )
+    write(migrations, "V1__slow_start.sql", f"CREATE TABLE t1 (id integer);\n{slow(dialect, 3)}\n")
     for n in range(2, 6):
         # No IF NOT EXISTS: running any file twice would fail the second process.
         write(migrations, f"V{n}__table_{n}.sql", f"CREATE TABLE t{n} (id integer);\n")

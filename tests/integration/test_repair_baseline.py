@@ -52,15 +52,17 @@ def test_repair_checksums_accepts_the_edited_file_prints_and_logs_it(
     old, new = before[1]["checksum"][:12], history_rows(keel)[1]["checksum"][:12]
     assert old != new
     assert out.stdout == (
-        f"accept the current contents of V2__orders.sql for migration 2 "
-        f"(checksum {old} -> {new})\n"
+        f"accept the current contents of V2__orders.sql for migration 2 (checksum {old} -> {new})\n"
     )
     ok(keel("validate"))
     assert "Nothing to do" in ok(keel("upgrade")).stdout  # accepted, not re-run
     assert db.query("SELECT count(*) FROM orders") == [(0,)]
     entry = log(keel)[-1]
     assert (entry["action"], entry["version"], entry["script"], entry["outcome"]) == (
-        "repair", "2", "V2__orders.sql", "success"
+        "repair",
+        "2",
+        "V2__orders.sql",
+        "success",
     )
     assert entry["detail"] == out.stdout.strip()
     after = history_rows(keel)
@@ -70,8 +72,9 @@ def test_repair_checksums_accepts_the_edited_file_prints_and_logs_it(
 def test_repair_checksums_also_records_a_changed_rollback_section(
     keel: Run, applied_two: Project
 ) -> None:
-    applied_two.write("V2__orders.sql", ORDERS.replace("DROP TABLE orders;", "DROP TABLE orders;\n"
-                                                        "SELECT 1;"))
+    applied_two.write(
+        "V2__orders.sql", ORDERS.replace("DROP TABLE orders;", "DROP TABLE orders;\nSELECT 1;")
+    )
     status = json.loads(ok(keel("status", "--json")).stdout)
     assert [m["rollback_changed"] for m in status["migrations"]] == [False, True]
     assert "rollback section changed" in ok(keel("status")).stdout
@@ -110,9 +113,7 @@ def test_repair_missing_forgets_rows_whose_files_are_gone(
     assert "forget applied migration 1" in entry["detail"]
 
 
-def test_repair_only_touches_the_chosen_kind_of_problem(
-    keel: Run, applied_two: Project
-) -> None:
+def test_repair_only_touches_the_chosen_kind_of_problem(keel: Run, applied_two: Project) -> None:
     (applied_two.migrations / "V1__users.sql").unlink()
     applied_two.write("V2__orders.sql", "SELECT 1;\n" + ORDERS)
     out = ok(keel("repair", "--checksums"))
@@ -154,7 +155,8 @@ def test_repair_failed_clears_the_failed_row_so_the_fixed_file_runs_again(
     project.write("V3__items.sql", ITEMS)
     assert keel("upgrade").exit_code == 1
     assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
-        ("1", "applied"), ("2", "failed")
+        ("1", "applied"),
+        ("2", "failed"),
     ]
     assert keel("upgrade").exit_code == 1  # refused until repaired
     # The manual fix: undo what ran, correct the file.
@@ -169,20 +171,28 @@ def test_repair_failed_clears_the_failed_row_so_the_fixed_file_runs_again(
     assert (entry["action"], entry["version"], entry["outcome"]) == ("repair", "2", "success")
     ok(keel("upgrade"))
     assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
-        ("1", "applied"), ("2", "applied"), ("3", "applied")
+        ("1", "applied"),
+        ("2", "applied"),
+        ("3", "applied"),
     ]
     assert db.query("SELECT id FROM half") == [(1,)]
     assert [e["action"] for e in log(keel)] == [
-        "upgrade", "upgrade", "repair", "upgrade", "upgrade"
+        "upgrade",
+        "upgrade",
+        "repair",
+        "upgrade",
+        "upgrade",
     ]
     assert [e["outcome"] for e in log(keel)] == [
-        "success", "failed", "success", "success", "success"
+        "success",
+        "failed",
+        "success",
+        "success",
+        "success",
     ]
 
 
-def test_repair_failed_is_needed_even_when_the_file_was_fixed(
-    keel: Run, project: Project
-) -> None:
+def test_repair_failed_is_needed_even_when_the_file_was_fixed(keel: Run, project: Project) -> None:
     project.write("V1__half.sql", HALF)
     assert keel("upgrade").exit_code == 1
     project.write("V1__half.sql", "CREATE TABLE half2 (id integer);\n")
@@ -243,7 +253,8 @@ def test_baseline_records_files_up_to_the_version_without_running_them(
     )
     assert user_tables(db) == set()
     assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
-        ("1", "applied"), ("2", "applied")
+        ("1", "applied"),
+        ("2", "applied"),
     ]
     assert ok(keel("current")).stdout == "2\n"
     (entry,) = log(keel)
@@ -272,8 +283,9 @@ def test_baseline_accepts_the_version_with_its_v_prefix(keel: Run, four: Project
 @pytest.mark.parametrize(
     ("setup", "version", "code", "words"),
     [
-        pytest.param("upgraded", "3", 1, ["already", "versioned history"],
-                     id="database_already_has_history"),
+        pytest.param(
+            "upgraded", "3", 1, ["already", "versioned history"], id="database_already_has_history"
+        ),
         pytest.param("fresh", "0.5", 2, ["no migration file", "0.5"], id="below_every_file"),
         pytest.param("fresh", "2.5", 2, ["no migration file", "2.5"], id="between_files"),
         pytest.param("fresh", "99", 2, ["no migration file", "99"], id="above_every_file"),
@@ -281,7 +293,12 @@ def test_baseline_accepts_the_version_with_its_v_prefix(keel: Run, four: Project
     ],
 )
 def test_baseline_refuses_what_it_cannot_do(
-    keel: Run, four: Project, db: Database, setup: str, version: str, code: int,
+    keel: Run,
+    four: Project,
+    db: Database,
+    setup: str,
+    version: str,
+    code: int,
     words: list[str],
 ) -> None:
     if setup == "upgraded":

@@ -25,19 +25,25 @@ def test_sqlite_table_rebuild_keeps_child_rows_as_the_sqlite_shell_would(
 ) -> None:
     """SQLite's documented 12-step table rebuild drops the parent; with foreign keys left at
     SQLite's default (off) no ON DELETE CASCADE fires, exactly as in the sqlite3 shell."""
-    project.write("V1__tables.sql", """
+    project.write(
+        "V1__tables.sql",
+        """
         CREATE TABLE parent (id INTEGER PRIMARY KEY);
         CREATE TABLE child (id INTEGER PRIMARY KEY,
                             parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE);
         INSERT INTO parent VALUES (1);
         INSERT INTO child VALUES (1, 1), (2, 1);
-        """)
-    project.write("V2__rebuild_parent.sql", """
+        """,
+    )
+    project.write(
+        "V2__rebuild_parent.sql",
+        """
         CREATE TABLE parent_new (id INTEGER PRIMARY KEY, name TEXT);
         INSERT INTO parent_new (id) SELECT id FROM parent;
         DROP TABLE parent;
         ALTER TABLE parent_new RENAME TO parent;
-        """)
+        """,
+    )
     out = keel_cli("upgrade", "--url", sqlite_url, "--dir", str(project.migrations))
     assert out.exit_code == 0, out.stderr
     import sqlite3
@@ -48,8 +54,16 @@ def test_sqlite_table_rebuild_keeps_child_rows_as_the_sqlite_shell_would(
 
 @pytest.mark.parametrize(
     "args",
-    [("status",), ("current",), ("history",), ("history", "--log"), ("validate",),
-     ("upgrade", "--dry-run"), ("rollback", "--dry-run"), ("lock-status",)],
+    [
+        ("status",),
+        ("current",),
+        ("history",),
+        ("history", "--log"),
+        ("validate",),
+        ("upgrade", "--dry-run"),
+        ("rollback", "--dry-run"),
+        ("lock-status",),
+    ],
     ids=lambda a: "_".join(a).replace("--", ""),
 )
 def test_read_only_commands_do_not_create_the_sqlite_file(
@@ -95,8 +109,9 @@ def test_a_failed_single_transaction_run_reports_nothing_as_applied(
 ) -> None:
     project.write("V1__ok.sql", "CREATE TABLE ok (id int);\n")
     project.write("V2__bad.sql", "INSERT INTO missing VALUES (1);\n")
-    out = keel_cli("upgrade", "--single-transaction", "--url", db_url,
-                   "--dir", str(project.migrations))
+    out = keel_cli(
+        "upgrade", "--single-transaction", "--url", db_url, "--dir", str(project.migrations)
+    )
     assert out.exit_code == 1
     assert "applied" not in out.stdout
     assert "whole run was rolled back" in out.stderr
@@ -106,11 +121,14 @@ def test_a_failed_single_transaction_run_reports_nothing_as_applied(
 def test_secrets_in_a_failing_statement_are_masked_in_the_log_too(
     keel_cli: Run, project: Project, db_url: str
 ) -> None:
-    project.write("V1__link.sql", """
+    project.write(
+        "V1__link.sql",
+        """
         -- keel: transaction=off
         SELECT 1;
         SELECT * FROM dblink_missing('postgresql://app:hunter2@db/app');
-        """)
+        """,
+    )
     base = ("--url", db_url, "--dir", str(project.migrations))
     out = keel_cli("upgrade", *base)
     assert out.exit_code == 1
@@ -124,8 +142,9 @@ def test_secrets_in_a_failing_statement_are_masked_in_the_log_too(
 def test_a_bad_lock_timeout_is_a_usage_error(
     keel_cli: Run, project: Project, sqlite_url: str, value: str
 ) -> None:
-    out = keel_cli("upgrade", "--lock-timeout", value, "--url", sqlite_url,
-                   "--dir", str(project.migrations))
+    out = keel_cli(
+        "upgrade", "--lock-timeout", value, "--url", sqlite_url, "--dir", str(project.migrations)
+    )
     assert out.exit_code == 2
     assert "--lock-timeout" in out.stderr
 
@@ -174,7 +193,10 @@ def test_verbose_says_where_each_setting_came_from_without_the_password(
 ) -> None:
     (project.root / "keel.toml").write_text('migrations_dir = "migrations"\n')
     out = keel_cli(
-        "-v", "validate", "--offline", cwd=project.root,
+        "-v",
+        "validate",
+        "--offline",
+        cwd=project.root,
         env={"KEEL_URL": "postgresql://app:hunter2@127.0.0.1:1/app"},
     )
     assert out.exit_code == 0, out.stderr

@@ -69,9 +69,7 @@ def keel(keel_cli: Run, db_url: str, example: Project) -> Run:
     """``keel <args> --url <db> --dir <migrations>``: global options after the command."""
 
     def run(*args: str) -> Outcome:
-        return keel_cli(
-            *args, "--url", db_url, "--dir", str(example.migrations), cwd=example.root
-        )
+        return keel_cli(*args, "--url", db_url, "--dir", str(example.migrations), cwd=example.root)
 
     return run
 
@@ -121,7 +119,10 @@ def test_upgrade_prints_one_line_per_migration_in_run_order(keel: Run) -> None:
     lines = ok(keel("upgrade")).stdout.splitlines()
     applied = [line.split()[:2] for line in lines if line.startswith("applied")]
     assert applied == [
-        ["applied", "1"], ["applied", "1.9"], ["applied", "1.10"], ["applied", "2"],
+        ["applied", "1"],
+        ["applied", "1.9"],
+        ["applied", "1.10"],
+        ["applied", "2"],
         ["applied", "R"],
     ]
     assert "create order notes" in lines[2]
@@ -339,18 +340,28 @@ def test_a_global_option_given_after_the_command_wins(
 ) -> None:
     elsewhere = tmp_path / "elsewhere"
     ok(keel_cli("--url", db_url, "--dir", str(example.migrations), "upgrade", "--to", "1"))
-    out = ok(keel_cli(
-        "--url", f"sqlite:///{tmp_path}/no/such/dir/x.db", "--dir", str(elsewhere), "current",
-        "--url", db_url, "--dir", str(example.migrations), cwd=example.root,
-    ))
+    out = ok(
+        keel_cli(
+            "--url",
+            f"sqlite:///{tmp_path}/no/such/dir/x.db",
+            "--dir",
+            str(elsewhere),
+            "current",
+            "--url",
+            db_url,
+            "--dir",
+            str(example.migrations),
+            cwd=example.root,
+        )
+    )
     assert out.stdout == "1\n"
 
 
 def test_dry_runs_take_no_lock(keel: Run, db_url: str, example: Project, db: Database) -> None:
     ok(keel("upgrade", "--to", "1.9"))
-    with Keel(url=db_url, migrations_dir=example.migrations, environ={},
-              cwd=example.root) as holder, holder.dialect.session_lock(
-        timeout=0, wait=False, on_wait=None
+    with (
+        Keel(url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root) as holder,
+        holder.dialect.session_lock(timeout=0, wait=False, on_wait=None),
     ):
         planned = ok(keel("upgrade", "--dry-run", "--no-wait")).stdout
         assert "-- plan: upgrade 3 migrations" in planned
@@ -371,14 +382,16 @@ def test_quiet_upgrade_prints_nothing(keel: Run, db: Database) -> None:
 @pytest.mark.parametrize(
     ("command", "keys"),
     [
-        pytest.param(["status"], {"head", "database_exists", "migrations", "problems"},
-                     id="status"),
+        pytest.param(
+            ["status"], {"head", "database_exists", "migrations", "problems"}, id="status"
+        ),
         pytest.param(["history"], {"migrations"}, id="history"),
         pytest.param(["history", "--log"], {"log"}, id="history_log"),
         pytest.param(["current"], {"current"}, id="current"),
         pytest.param(["validate"], {"ok", "files", "offline", "problems"}, id="validate"),
-        pytest.param(["validate", "--offline"], {"ok", "files", "offline", "problems"},
-                     id="validate_offline"),
+        pytest.param(
+            ["validate", "--offline"], {"ok", "files", "offline", "problems"}, id="validate_offline"
+        ),
         pytest.param(["lock-status"], {"mode", "held", "holder", "since"}, id="lock_status"),
     ],
 )
@@ -394,13 +407,17 @@ def test_json_output_is_one_document_on_stdout_and_nothing_else(
 def test_json_documents_carry_the_state(keel: Run) -> None:
     ok(keel("upgrade", "--count", "3"))
     assert as_json(keel("validate", "--json")) == {
-        "ok": True, "files": 5, "offline": False, "problems": []
+        "ok": True,
+        "files": 5,
+        "offline": False,
+        "problems": [],
     }
     lock = as_json(keel("lock-status", "--json"))
     assert lock == {"mode": "session", "held": False, "holder": None, "since": None}
     log = as_json(keel("history", "--log", "--json"))["log"]
     assert [(r["action"], r["version"], r["outcome"]) for r in log] == [
-        ("upgrade", "1", "success"), ("upgrade", "1.9", "success"),
+        ("upgrade", "1", "success"),
+        ("upgrade", "1.9", "success"),
         ("upgrade", "1.10", "success"),
     ]
 
@@ -415,12 +432,16 @@ def test_a_repeatable_runs_again_only_when_its_checksum_changes(
     example.write("R__user_emails.sql", "-- the view\n" + EXAMPLE["R__user_emails.sql"] + "\n\n")
     assert "Nothing to do" in ok(keel("upgrade")).stdout
     assert runs(db) == ["view"]
-    example.write("R__user_emails.sql", EXAMPLE["R__user_emails.sql"].replace(
-        "SELECT email FROM users", "SELECT id, email FROM users"
-    ))
+    example.write(
+        "R__user_emails.sql",
+        EXAMPLE["R__user_emails.sql"].replace(
+            "SELECT email FROM users", "SELECT id, email FROM users"
+        ),
+    )
     status = as_json(keel("status", "--json"))["migrations"]
     assert [(m["kind"], m["state"], m["order"]) for m in status if m["version"] is None] == [
-        ("repeatable", "applied", None), ("repeatable", "pending", 1)
+        ("repeatable", "applied", None),
+        ("repeatable", "pending", 1),
     ]
     out = ok(keel("upgrade"))
     assert "Applied 1 migration " in out.stdout
@@ -454,9 +475,7 @@ def test_versions_run_in_numeric_order_whatever_the_file_names_sort_like(
     project.write("V1.10__one_ten.sql", "INSERT INTO seen VALUES ('1.10');\n")
     project.write("V1.9__one_nine.sql", "INSERT INTO seen VALUES ('1.9');\n")
     project.write("a/V1__one.sql", "CREATE TABLE seen (v text);\n")
-    project.write(
-        "z/V1.2.3__deep.sql", "INSERT INTO seen VALUES ('1.2.3');\n"
-    )
+    project.write("z/V1.2.3__deep.sql", "INSERT INTO seen VALUES ('1.2.3');\n")
     ok(keel_cli("upgrade", "--url", db_url, "--dir", str(project.migrations), cwd=project.root))
     assert [r[0] for r in db.query("SELECT v FROM seen")] == ["1.2.3", "1.9", "1.10", "2", "10"]
 
@@ -470,7 +489,9 @@ def test_history_log_shows_the_audit_trail_of_every_action(keel: Run) -> None:
     for column in ("At (UTC)", "Action", "Version", "File", "By", "Outcome"):
         assert column in header
     assert [r.split()[2:4] for r in rows] == [
-        ["upgrade", "1"], ["upgrade", "1.9"], ["rollback", "1.9"]
+        ["upgrade", "1"],
+        ["upgrade", "1.9"],
+        ["rollback", "1.9"],
     ]
     log = as_json(keel("history", "--log", "--json"))["log"]
     assert [(r["action"], r["version"], r["script"], r["outcome"]) for r in log] == [
@@ -489,12 +510,15 @@ def test_history_log_shows_the_audit_trail_of_every_action(keel: Run) -> None:
 def test_the_api_upgrades_reports_status_and_rolls_back(
     db_url: str, example: Project, db: Database
 ) -> None:
-    with Keel(url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root,
-              user="api@test") as keel:
+    with Keel(
+        url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root, user="api@test"
+    ) as keel:
         assert keel.current() is None
         result = keel.upgrade(to="1.10")
         assert [s.path for s in result.applied] == [
-            "V1__create_users.sql", "V1.9__create_orders.sql", "V1.10__create_order_notes.sql"
+            "V1__create_users.sql",
+            "V1.9__create_orders.sql",
+            "V1.10__create_order_notes.sql",
         ]
         assert all(s.direction == "upgrade" for s in result.applied)
         assert str(keel.current()) == "1.10"
@@ -503,8 +527,11 @@ def test_the_api_upgrades_reports_status_and_rolls_back(
         assert status.head == "1.10"
         assert status.problems == ()
         assert [(e.version, e.state, e.order) for e in status.entries] == [
-            ("1", "applied", None), ("1.9", "applied", None), ("1.10", "applied", None),
-            ("2", "pending", 1), (None, "pending", 2),
+            ("1", "applied", None),
+            ("1.9", "applied", None),
+            ("1.10", "applied", None),
+            ("2", "pending", 1),
+            (None, "pending", 2),
         ]
 
         result = keel.upgrade()
@@ -521,8 +548,7 @@ def test_the_api_upgrades_reports_status_and_rolls_back(
 def test_the_api_dry_run_returns_the_plan_and_changes_nothing(
     db_url: str, example: Project, db: Database
 ) -> None:
-    with Keel(url=db_url, migrations_dir=example.migrations, environ={},
-              cwd=example.root) as keel:
+    with Keel(url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root) as keel:
         result = keel.upgrade(dry_run=True)
         assert result.dry_run
         assert result.applied == ()
@@ -536,9 +562,10 @@ def test_each_postgres_schema_has_its_own_history_lock_and_tables(
 ) -> None:
     """Two services sharing one database, each in its own schema (the `schema` setting)."""
     project.write("V1__users.sql", "CREATE TABLE users (id int);\n-- rollback\nDROP TABLE users;\n")
-    with Keel(url=db_url, migrations_dir=project.migrations, schema="billing") as billing, Keel(
-        url=db_url, migrations_dir=project.migrations, schema="shop"
-    ) as shop:
+    with (
+        Keel(url=db_url, migrations_dir=project.migrations, schema="billing") as billing,
+        Keel(url=db_url, migrations_dir=project.migrations, schema="shop") as shop,
+    ):
         assert [s.version for s in billing.upgrade().applied] == ["1"]
         assert shop.current() is None
         with billing.dialect.session_lock(timeout=0, wait=False, on_wait=None):
@@ -551,6 +578,9 @@ def test_each_postgres_schema_has_its_own_history_lock_and_tables(
         "WHERE table_schema IN ('billing', 'shop') ORDER BY 1, 2"
     )
     assert rows == [
-        ("billing", "keel_history"), ("billing", "keel_log"),
-        ("shop", "keel_history"), ("shop", "keel_log"), ("shop", "users"),
+        ("billing", "keel_history"),
+        ("billing", "keel_log"),
+        ("shop", "keel_history"),
+        ("shop", "keel_log"),
+        ("shop", "users"),
     ]

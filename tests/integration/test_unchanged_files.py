@@ -18,17 +18,56 @@ def digests(db: Database) -> list[object]:
     return [row[0] for row in db.query("SELECT digest FROM keel_history ORDER BY id")]
 
 
-def sha256(project: Project, name: str) -> str:
-    return hashlib.sha256((project.migrations / name).read_bytes()).hexdigest()
+def sha256(project: Project, name: str, db: Database) -> str:
+    """SHA-256 of the file's bytes and of the checksums its row records."""
+    checksum, rollback = db.query(
+        f"SELECT checksum, rollback_checksum FROM keel_history WHERE script = '{name}'"
+    )[0]
+    content = (project.migrations / name).read_bytes()
+    return hashlib.sha256(content + f"\0{checksum}\0{rollback or ''}".encode()).hexdigest()
 
 
-def test_each_applied_row_records_the_sha256_of_its_file(
+def test_each_applied_row_records_the_digest_of_its_file(
     keel: Run, project: Project, db: Database
 ) -> None:
     project.write("V1__users.sql", USERS)
     project.write("V2__orders.sql", "CREATE TABLE orders (id integer);\n")
     ok(keel("upgrade"))
-    assert digests(db) == [sha256(project, "V1__users.sql"), sha256(project, "V2__orders.sql")]
+    assert digests(db) == [
+        sha256(project, "V1__users.sql", db),
+        sha256(project, "V2__orders.sql", db),
+    ]
+
+
+def test_a_checksum_rewritten_behind_keels_back_is_checked_again(
+    keel: Run, project: Project, db: Database
+) -> None:
+    # The row's checksums only stand in for the file while they are the ones keel recorded
+    # with its digest (an older keel's repair, or a hand edit, changes one without the other).
+    project.write("V1__users.sql", USERS)
+    ok(keel("upgrade"))
+    db.query("UPDATE keel_history SET checksum = '" + "0" * 64 + "'")
+    outcome = keel("validate")
+    assert outcome.exit_code == 1
+    assert "V1__users.sql" in outcome.stderr and "edited" in outcome.stderr
+
+
+def test_a_history_table_from_before_the_digest_column_still_works(
+    keel: Run, project: Project, db: Database
+) -> None:
+    project.write("V1__users.sql", USERS)
+    ok(keel("upgrade"))
+    db.query("ALTER TABLE keel_history DROP COLUMN digest")
+    ok(keel("status"))
+    ok(keel("validate"))
+    ok(keel("upgrade"))  # nothing to do: the layout stays as it is
+    project.write(
+        "V2__orders.sql", "CREATE TABLE orders (id integer);\n-- rollback\nDROP TABLE orders;\n"
+    )
+    ok(keel("upgrade"))  # writes: the column is added, the new row gets its digest
+    assert digests(db) == [None, sha256(project, "V2__orders.sql", db)]
+    ok(keel("rollback", "--to", "0"))
+    assert db.tables() & {"users", "orders"} == set()
 
 
 def test_an_unparsed_applied_file_still_rolls_back_from_its_own_file(
@@ -71,5 +110,5 @@ def test_a_layout_only_edit_is_parsed_and_accepted_and_repair_records_the_new_by
     assert digests(db) == before
     project.write("V1__users.sql", USERS.replace("id integer", "id bigint"))
     ok(keel("repair", "--checksums"))
-    assert digests(db) == [sha256(project, "V1__users.sql")]
+    assert digests(db) == [sha256(project, "V1__users.sql", db)]
     ok(keel("validate"))

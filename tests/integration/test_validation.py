@@ -127,9 +127,7 @@ def applied_two(keel: Run, project: Project) -> Project:
     return project
 
 
-def test_a_missing_applied_file_is_refused(
-    keel: Run, applied_two: Project, db: Database
-) -> None:
+def test_a_missing_applied_file_is_refused(keel: Run, applied_two: Project, db: Database) -> None:
     (applied_two.migrations / "V1__users.sql").unlink()
     applied_two.write("V3__items.sql", ITEMS)
     err = refused(keel("upgrade"))
@@ -138,14 +136,14 @@ def test_a_missing_applied_file_is_refused(
     assert "items" not in db.tables()
     status = json.loads(ok(keel("status", "--json")).stdout)
     assert [(m["version"], m["state"]) for m in status["migrations"]] == [
-        ("1", "missing"), ("2", "applied"), ("3", "pending")
+        ("1", "missing"),
+        ("2", "applied"),
+        ("3", "pending"),
     ]
     assert [p["code"] for p in status["problems"]] == ["missing-file"]
 
 
-def test_an_edited_applied_file_is_refused(
-    keel: Run, applied_two: Project, db: Database
-) -> None:
+def test_an_edited_applied_file_is_refused(keel: Run, applied_two: Project, db: Database) -> None:
     applied_two.write("V2__orders.sql", ORDERS.replace("id integer", "id bigint"))
     applied_two.write("V3__items.sql", ITEMS)
     err = refused(keel("upgrade"))
@@ -234,7 +232,8 @@ def test_validate_json_lists_every_problem_as_data(keel: Run, applied_two: Proje
     data = json.loads(out.stdout)
     assert data["ok"] is False
     assert [(p["code"], p["path"]) for p in data["problems"]] == [
-        ("missing-file", "V1__users.sql"), ("below-head", "V1.5__late.sql")
+        ("missing-file", "V1__users.sql"),
+        ("below-head", "V1.5__late.sql"),
     ]
     assert all(p["fix"] and p["message"] for p in data["problems"])
 
@@ -271,16 +270,24 @@ def test_validate_offline_does_not_connect_to_the_configured_server(
     ("name", "text", "expected"),
     [
         pytest.param("V1_x.sql", "SELECT 1;\n", "V1_x.sql: file name", id="bad_name"),
-        pytest.param("V2__q.sql", "SELECT 1;\n\n'\n", "V2__q.sql:3: unterminated",
-                     id="unterminated_quote"),
-        pytest.param("V1.0__again.sql", "SELECT 1;\n", "2 files share version",
-                     id="duplicate_version"),
-        pytest.param("V3__d.sql", "SELECT 1;\n-- keel: transaction=off\n",
-                     "V3__d.sql:2: a '-- keel:' directive appears after the first statement",
-                     id="late_directive"),
-        pytest.param("R__v.sql", "SELECT 1;\n-- rollback\nSELECT 2;\n",
-                     "R__v.sql:2: a repeatable migration has a '-- rollback' section",
-                     id="repeatable_with_rollback"),
+        pytest.param(
+            "V2__q.sql", "SELECT 1;\n\n'\n", "V2__q.sql:3: unterminated", id="unterminated_quote"
+        ),
+        pytest.param(
+            "V1.0__again.sql", "SELECT 1;\n", "2 files share version", id="duplicate_version"
+        ),
+        pytest.param(
+            "V3__d.sql",
+            "SELECT 1;\n-- keel: transaction=off\n",
+            "V3__d.sql:2: a '-- keel:' directive appears after the first statement",
+            id="late_directive",
+        ),
+        pytest.param(
+            "R__v.sql",
+            "SELECT 1;\n-- rollback\nSELECT 2;\n",
+            "R__v.sql:2: a repeatable migration has a '-- rollback' section",
+            id="repeatable_with_rollback",
+        ),
     ],
 )
 def test_validate_offline_catches_file_problems(
@@ -310,8 +317,9 @@ def test_validate_offline_splits_files_the_way_the_configured_database_would(
     offline: Run, project: Project
 ) -> None:
     # A dollar-quoted body with a lone quote parses only with PostgreSQL's rules.
-    project.write("V1__comment.sql", "CREATE TABLE t (id integer);\n"
-                  "COMMENT ON TABLE t IS $$it's here$$;\n")
+    project.write(
+        "V1__comment.sql", "CREATE TABLE t (id integer);\nCOMMENT ON TABLE t IS $$it's here$$;\n"
+    )
     out = offline("validate", "--offline", "--url", "postgresql://u:s3cretpw@127.0.0.1:1/x")
     assert out.exit_code == 0, out.stderr
     assert "1 migration file checked" in out.stdout

@@ -48,6 +48,7 @@ def plain_scripts(draw: st.DrawFn) -> tuple[str, str]:
 @given(st.one_of(adversarial_scripts(), plain_scripts()))
 @example(("postgres", "$1 x; a$ b; $1e'x' y; typee'a' 'b'"))
 @example(("postgres", "SELECT e'it''s' ;$E'x'; x$1 $2"))
+@example(("postgres", "SELECT $$x$$E'a\\'b'; $$a$$e'b\\'c' x"))
 @example(("sqlite", "\ufeffSELECT 1 ;;\r\n'a\r\nb' c"))
 @example(("mysql", "/*!40101 SET x=1 */ a # c\n b"))
 def test_split_matches_word_level_splitter(script: tuple[str, str]) -> None:
@@ -59,6 +60,7 @@ def test_split_matches_word_level_splitter(script: tuple[str, str]) -> None:
 @given(st.one_of(adversarial_scripts(), plain_scripts()))
 @example(("postgres", "$1 x; a$ b; $1e'x' y; typee'a' 'b' $$ a $$ b"))
 @example(("postgres", "x $1$a y; 1$ z"))
+@example(("postgres", "SELECT $$x$$E'a\\'b'; $$a$$e'b\\'c' x"))
 @example(("sqlite", "\ufeffSELECT 1 ;;\r\n'a\r\nb' c"))
 @example(("mysql", "/*!40101 SET x=1 */ a # c\n b ; /*+ h */ c"))
 def test_canonical_text_matches_reference(script: tuple[str, str]) -> None:

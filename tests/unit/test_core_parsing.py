@@ -15,19 +15,33 @@ GOOD_NAMES = [
     pytest.param("V1__add_users.sql", Kind.VERSIONED, "1", "add_users", id="versioned"),
     pytest.param("V2.1__fix.sql", Kind.VERSIONED, "2.1", "fix", id="dotted_version"),
     pytest.param(
-        "V20261125.143022__add_orders.sql", Kind.VERSIONED, "20261125.143022", "add_orders",
+        "V20261125.143022__add_orders.sql",
+        Kind.VERSIONED,
+        "20261125.143022",
+        "add_orders",
         id="timestamp_version",
     ),
-    pytest.param("V007__leading_zeros.sql", Kind.VERSIONED, "7", "leading_zeros",
-                 id="leading_zeros_in_version"),
-    pytest.param("V3__Mixed_Case_2.sql", Kind.VERSIONED, "3", "Mixed_Case_2",
-                 id="description_letters_digits_underscores"),
+    pytest.param(
+        "V007__leading_zeros.sql",
+        Kind.VERSIONED,
+        "7",
+        "leading_zeros",
+        id="leading_zeros_in_version",
+    ),
+    pytest.param(
+        "V3__Mixed_Case_2.sql",
+        Kind.VERSIONED,
+        "3",
+        "Mixed_Case_2",
+        id="description_letters_digits_underscores",
+    ),
     pytest.param("V4__x.SQL", Kind.VERSIONED, "4", "x", id="extension_is_case_insensitive"),
     pytest.param("R__views.sql", Kind.REPEATABLE, None, "views", id="repeatable_on_change"),
     pytest.param("ROC__views.sql", Kind.REPEATABLE, None, "views", id="roc_is_repeatable"),
     pytest.param("RA__grants.sql", Kind.ALWAYS, None, "grants", id="repeatable_always"),
-    pytest.param("sub/dir/V5__nested.sql", Kind.VERSIONED, "5", "nested",
-                 id="sub_folders_only_group_files"),
+    pytest.param(
+        "sub/dir/V5__nested.sql", Kind.VERSIONED, "5", "nested", id="sub_folders_only_group_files"
+    ),
 ]
 
 BAD_NAMES = [
@@ -90,59 +104,81 @@ def sqls(section: Section | None) -> list[str]:
 SECTIONS = [
     pytest.param(
         "-- upgrade\nCREATE TABLE a (id int);\n-- rollback\nDROP TABLE a;\n",
-        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="both_markers",
+        ["CREATE TABLE a (id int)"],
+        ["DROP TABLE a"],
+        id="both_markers",
     ),
     pytest.param(
         "CREATE TABLE a (id int);\n-- rollback\nDROP TABLE a;\n",
-        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="upgrade_marker_is_optional",
+        ["CREATE TABLE a (id int)"],
+        ["DROP TABLE a"],
+        id="upgrade_marker_is_optional",
     ),
     pytest.param(
         "CREATE TABLE a (id int);\nCREATE TABLE b (id int);\n",
-        ["CREATE TABLE a (id int)", "CREATE TABLE b (id int)"], None,
+        ["CREATE TABLE a (id int)", "CREATE TABLE b (id int)"],
+        None,
         id="no_markers_everything_is_upgrade_and_no_rollback",
     ),
     pytest.param(
         "--UPGRADE\nCREATE TABLE a (id int);\n--ROLLBACK\nDROP TABLE a;\n",
-        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="markers_upper_case_without_space",
+        ["CREATE TABLE a (id int)"],
+        ["DROP TABLE a"],
+        id="markers_upper_case_without_space",
     ),
     pytest.param(
         "  --   Upgrade  \nCREATE TABLE a (id int);\n\t-- RollBack\t\nDROP TABLE a;\n",
-        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="markers_mixed_case_and_extra_space",
+        ["CREATE TABLE a (id int)"],
+        ["DROP TABLE a"],
+        id="markers_mixed_case_and_extra_space",
     ),
     pytest.param(
         "-- upgrade\r\nCREATE TABLE a (id int);\r\n-- rollback\r\nDROP TABLE a;\r\n",
-        ["CREATE TABLE a (id int)"], ["DROP TABLE a"], id="markers_with_crlf_line_endings",
+        ["CREATE TABLE a (id int)"],
+        ["DROP TABLE a"],
+        id="markers_with_crlf_line_endings",
     ),
     pytest.param(
         "CREATE TABLE a (id int);\n-- rollback\n",
-        ["CREATE TABLE a (id int)"], [], id="empty_rollback_section_means_nothing_to_undo",
+        ["CREATE TABLE a (id int)"],
+        [],
+        id="empty_rollback_section_means_nothing_to_undo",
     ),
     pytest.param(
         "CREATE TABLE a (id int); -- rollback\nDROP TABLE a;\n",
-        ["CREATE TABLE a (id int)", "DROP TABLE a"], None,
+        ["CREATE TABLE a (id int)", "DROP TABLE a"],
+        None,
         id="marker_after_sql_on_the_same_line_is_only_a_comment",
     ),
     pytest.param(
         "INSERT INTO t VALUES ('\n-- rollback\n');\n",
-        ["INSERT INTO t VALUES ('\n-- rollback\n')"], None,
+        ["INSERT INTO t VALUES ('\n-- rollback\n')"],
+        None,
         id="marker_inside_a_string_literal_is_text",
     ),
     pytest.param(
         "-- rollback is what we do not want here\nCREATE TABLE a (id int);\n",
-        ["CREATE TABLE a (id int)"], None, id="comment_starting_with_a_marker_word_is_no_marker",
+        ["CREATE TABLE a (id int)"],
+        None,
+        id="comment_starting_with_a_marker_word_is_no_marker",
     ),
     pytest.param(
-        "SELECT 1; -- one; two\nSELECT 2;\n", ["SELECT 1", "SELECT 2"], None,
+        "SELECT 1; -- one; two\nSELECT 2;\n",
+        ["SELECT 1", "SELECT 2"],
+        None,
         id="semicolon_in_a_trailing_comment_does_not_split",
     ),
     pytest.param(
         "SELECT 1 -- first; column\n, 2;\n-- rollback\n-- don't; really\nSELECT 3;\n",
-        ["SELECT 1 -- first; column\n, 2"], ["SELECT 3"],
+        ["SELECT 1 -- first; column\n, 2"],
+        ["SELECT 3"],
         id="semicolon_and_quote_in_comments_inside_statements",
     ),
     pytest.param(
         "-- add the users table\n\n-- upgrade\nCREATE TABLE a (id int);\n",
-        ["CREATE TABLE a (id int)"], None, id="comments_before_the_upgrade_marker",
+        ["CREATE TABLE a (id int)"],
+        None,
+        id="comments_before_the_upgrade_marker",
     ),
 ]
 
@@ -162,54 +198,94 @@ def test_markers_divide_a_file_into_upgrade_and_rollback_sections(
 # (path, text, line of the error, words the message must contain)
 BAD_CONTENTS = [
     pytest.param(
-        "V1__t.sql", "-- upgrade\nSELECT 1;\n-- upgrade\nSELECT 2;\n", 3,
-        ["more than one", "upgrade"], id="duplicate_upgrade_marker",
+        "V1__t.sql",
+        "-- upgrade\nSELECT 1;\n-- upgrade\nSELECT 2;\n",
+        3,
+        ["more than one", "upgrade"],
+        id="duplicate_upgrade_marker",
     ),
     pytest.param(
-        "V1__t.sql", "SELECT 1;\n-- rollback\nSELECT 2;\n-- ROLLBACK\nSELECT 3;\n", 4,
-        ["more than one", "rollback"], id="duplicate_rollback_marker_any_case",
+        "V1__t.sql",
+        "SELECT 1;\n-- rollback\nSELECT 2;\n-- ROLLBACK\nSELECT 3;\n",
+        4,
+        ["more than one", "rollback"],
+        id="duplicate_rollback_marker_any_case",
     ),
     pytest.param(
-        "V1__t.sql", "-- rollback\nDROP TABLE a;\n-- upgrade\nCREATE TABLE a (id int);\n", 1,
-        ["rollback", "before", "upgrade"], id="rollback_before_upgrade",
+        "V1__t.sql",
+        "-- rollback\nDROP TABLE a;\n-- upgrade\nCREATE TABLE a (id int);\n",
+        1,
+        ["rollback", "before", "upgrade"],
+        id="rollback_before_upgrade",
     ),
     pytest.param(
-        "V1__t.sql", "SELECT 1;\n-- upgrade\nSELECT 2;\n", 1,
-        ["before", "upgrade"], id="sql_before_the_upgrade_marker",
+        "V1__t.sql",
+        "SELECT 1;\n-- upgrade\nSELECT 2;\n",
+        1,
+        ["before", "upgrade"],
+        id="sql_before_the_upgrade_marker",
     ),
     pytest.param(
-        "V1__t.sql", "-- keel: frobnicate=yes\nSELECT 1;\n", 1,
-        ["unknown", "frobnicate"], id="unknown_directive",
+        "V1__t.sql",
+        "-- keel: frobnicate=yes\nSELECT 1;\n",
+        1,
+        ["unknown", "frobnicate"],
+        id="unknown_directive",
     ),
     pytest.param(
-        "V1__t.sql", "-- a comment\n-- keel: transaction=maybe\nSELECT 1;\n", 2,
-        ["unknown", "transaction=maybe"], id="bad_transaction_value",
+        "V1__t.sql",
+        "-- a comment\n-- keel: transaction=maybe\nSELECT 1;\n",
+        2,
+        ["unknown", "transaction=maybe"],
+        id="bad_transaction_value",
     ),
     pytest.param(
-        "V1__t.sql", "-- keel:\nSELECT 1;\n", 1, ["empty"], id="empty_directive",
+        "V1__t.sql",
+        "-- keel:\nSELECT 1;\n",
+        1,
+        ["empty"],
+        id="empty_directive",
     ),
     pytest.param(
-        "V1__t.sql", "SELECT 1;\n-- keel: transaction=off\nSELECT 2;\n", 2,
-        ["after the first statement"], id="directive_after_the_first_statement",
+        "V1__t.sql",
+        "SELECT 1;\n-- keel: transaction=off\nSELECT 2;\n",
+        2,
+        ["after the first statement"],
+        id="directive_after_the_first_statement",
     ),
     pytest.param(
-        "R__views.sql", "CREATE VIEW v AS SELECT 1;\n-- rollback\nDROP VIEW v;\n", 2,
-        ["repeatable", "rollback"], id="repeatable_with_a_rollback_section",
+        "R__views.sql",
+        "CREATE VIEW v AS SELECT 1;\n-- rollback\nDROP VIEW v;\n",
+        2,
+        ["repeatable", "rollback"],
+        id="repeatable_with_a_rollback_section",
     ),
     pytest.param(
-        "RA__grants.sql", "SELECT 1;\n-- rollback\n", 2,
-        ["repeatable", "rollback"], id="repeatable_always_with_a_rollback_section",
+        "RA__grants.sql",
+        "SELECT 1;\n-- rollback\n",
+        2,
+        ["repeatable", "rollback"],
+        id="repeatable_always_with_a_rollback_section",
     ),
     pytest.param(
-        "V1__t.sql", "SELECT 1;\n\nSELECT 'abc;\n", 3, ["unterminated"],
+        "V1__t.sql",
+        "SELECT 1;\n\nSELECT 'abc;\n",
+        3,
+        ["unterminated"],
         id="unterminated_quote_reports_its_line",
     ),
     pytest.param(
-        "V1__t.sql", "SELECT 1;\n/* never\nclosed\n", 2, ["unterminated"],
+        "V1__t.sql",
+        "SELECT 1;\n/* never\nclosed\n",
+        2,
+        ["unterminated"],
         id="unterminated_block_comment_reports_its_line",
     ),
     pytest.param(
-        "V1__t.sql", "SELECT 1;\n-- rollback\nSELECT 'x;\n", 3, ["unterminated"],
+        "V1__t.sql",
+        "SELECT 1;\n-- rollback\nSELECT 'x;\n",
+        3,
+        ["unterminated"],
         id="unterminated_quote_in_the_rollback_section",
     ),
 ]
@@ -240,27 +316,40 @@ def test_unterminated_dollar_quote_on_postgres_reports_its_line() -> None:
 DIRECTIVES = [
     pytest.param("SELECT 1;\n", True, ["SELECT 1"], id="no_directive_runs_in_a_transaction"),
     pytest.param(
-        "-- keel: transaction=off\nCREATE INDEX CONCURRENTLY i ON t (x);\n", False,
-        ["CREATE INDEX CONCURRENTLY i ON t (x)"], id="transaction_off",
+        "-- keel: transaction=off\nCREATE INDEX CONCURRENTLY i ON t (x);\n",
+        False,
+        ["CREATE INDEX CONCURRENTLY i ON t (x)"],
+        id="transaction_off",
     ),
     pytest.param(
-        "--KEEL: TRANSACTION=OFF\nSELECT 1;\n", False, ["SELECT 1"],
+        "--KEEL: TRANSACTION=OFF\nSELECT 1;\n",
+        False,
+        ["SELECT 1"],
         id="directive_is_case_insensitive",
     ),
     pytest.param(
-        "-- keel: transaction=on\nSELECT 1;\n", True, ["SELECT 1"], id="transaction_on",
+        "-- keel: transaction=on\nSELECT 1;\n",
+        True,
+        ["SELECT 1"],
+        id="transaction_on",
     ),
     pytest.param(
-        "-- what this does\n\n-- keel: transaction=off\n-- upgrade\nSELECT 1;\n", False,
-        ["SELECT 1"], id="directive_after_comments_and_before_the_marker",
+        "-- what this does\n\n-- keel: transaction=off\n-- upgrade\nSELECT 1;\n",
+        False,
+        ["SELECT 1"],
+        id="directive_after_comments_and_before_the_marker",
     ),
     pytest.param(
-        "-- keel: delimiter=GO\nSELECT 1; SELECT 2\nGO\nSELECT 3\n", True,
-        ["SELECT 1; SELECT 2", "SELECT 3"], id="delimiter_splits_on_its_token_not_semicolons",
+        "-- keel: delimiter=GO\nSELECT 1; SELECT 2\nGO\nSELECT 3\n",
+        True,
+        ["SELECT 1; SELECT 2", "SELECT 3"],
+        id="delimiter_splits_on_its_token_not_semicolons",
     ),
     pytest.param(
-        "-- keel: transaction=off delimiter=//\nSELECT 1//\nSELECT 2//\n", False,
-        ["SELECT 1", "SELECT 2"], id="two_directives_on_one_line",
+        "-- keel: transaction=off delimiter=//\nSELECT 1//\nSELECT 2//\n",
+        False,
+        ["SELECT 1", "SELECT 2"],
+        id="two_directives_on_one_line",
     ),
 ]
 
@@ -283,16 +372,16 @@ def test_the_delimiter_directive_also_splits_the_rollback_section() -> None:
 
 def test_each_statement_remembers_its_first_line_in_the_file() -> None:
     text = (
-        "-- header comment\n"       # 1
-        "-- upgrade\n"              # 2
-        "CREATE TABLE a (\n"        # 3
-        "  id int\n"                # 4
-        ");\n"                      # 5
-        "\n"                        # 6
+        "-- header comment\n"  # 1
+        "-- upgrade\n"  # 2
+        "CREATE TABLE a (\n"  # 3
+        "  id int\n"  # 4
+        ");\n"  # 5
+        "\n"  # 6
         "INSERT INTO a VALUES (1);\n"  # 7
-        "-- rollback\n"             # 8
-        "\n"                        # 9
-        "DROP TABLE a;\n"           # 10
+        "-- rollback\n"  # 8
+        "\n"  # 9
+        "DROP TABLE a;\n"  # 10
     )
     migration = parse(text)
     assert [s.line for s in migration.upgrade.statements] == [3, 7]
@@ -303,9 +392,7 @@ def test_each_statement_remembers_its_first_line_in_the_file() -> None:
 def test_statements_keep_multi_line_string_literals_byte_for_byte() -> None:
     text = "INSERT INTO t VALUES ('line one\n  line two;\r\n\tthree');\n"
     migration = parse(text)
-    assert sqls(migration.upgrade) == [
-        "INSERT INTO t VALUES ('line one\n  line two;\r\n\tthree')"
-    ]
+    assert sqls(migration.upgrade) == ["INSERT INTO t VALUES ('line one\n  line two;\r\n\tthree')"]
 
 
 def test_the_parsed_file_carries_path_kind_version_and_description() -> None:
@@ -321,10 +408,18 @@ CHECKSUMS = [
     pytest.param("SELECT 1;\n", "SELECT 1;\n", True, id="identical"),
     pytest.param("SELECT 1;\n", "SELECT 1;\r\n", True, id="crlf_line_endings"),
     pytest.param("SELECT 1;\n", "\ufeffSELECT 1;\n", True, id="utf8_bom"),
-    pytest.param("SELECT 1;\n", "-- explain\nSELECT   1 ;\n\n", True,
-                 id="comments_and_whitespace_outside_literals"),
-    pytest.param("SELECT 1;\n-- rollback\nSELECT 2;\n", "SELECT 1;\n-- rollback\nSELECT 3;\n",
-                 True, id="rollback_section_edit_is_not_enforced"),
+    pytest.param(
+        "SELECT 1;\n",
+        "-- explain\nSELECT   1 ;\n\n",
+        True,
+        id="comments_and_whitespace_outside_literals",
+    ),
+    pytest.param(
+        "SELECT 1;\n-- rollback\nSELECT 2;\n",
+        "SELECT 1;\n-- rollback\nSELECT 3;\n",
+        True,
+        id="rollback_section_edit_is_not_enforced",
+    ),
     pytest.param("SELECT 1;\n", "SELECT 2;\n", False, id="changed_number"),
     pytest.param("SELECT 'a b';\n", "SELECT 'a  b';\n", False, id="whitespace_inside_a_literal"),
     pytest.param("SELECT 1;\n", "SELECT 1;\nSELECT 2;\n", False, id="added_statement"),
@@ -351,8 +446,17 @@ def test_the_rollback_section_has_its_own_checksum() -> None:
 
 @pytest.mark.parametrize(
     "statement",
-    ["COMMIT", "commit work", "BEGIN", "BEGIN TRANSACTION", "BEGIN IMMEDIATE", "END",
-     "START TRANSACTION", "ROLLBACK", "ABORT"],
+    [
+        "COMMIT",
+        "commit work",
+        "BEGIN",
+        "BEGIN TRANSACTION",
+        "BEGIN IMMEDIATE",
+        "END",
+        "START TRANSACTION",
+        "ROLLBACK",
+        "ABORT",
+    ],
     ids=lambda s: s.lower().replace(" ", "_"),
 )
 def test_transaction_statements_in_a_transactional_file_are_refused_with_their_line(
@@ -390,8 +494,16 @@ def test_harmless_transaction_words_are_accepted(text: str) -> None:
         "-- down",
         "--//@UNDO",
     ],
-    ids=["rollback_colon", "rollback_dashes", "upgrade_colon", "dbmate", "goose",
-         "sql_migrate", "bare_down", "mybatis"],
+    ids=[
+        "rollback_colon",
+        "rollback_dashes",
+        "upgrade_colon",
+        "dbmate",
+        "goose",
+        "sql_migrate",
+        "bare_down",
+        "mybatis",
+    ],
 )
 def test_a_line_that_only_looks_like_a_marker_is_refused_with_its_line(line: str) -> None:
     """Otherwise the rollback statements below it would run as part of the upgrade."""

@@ -87,8 +87,14 @@ def step_paths(steps: Sequence[Step]) -> list[str]:
     return [s.migration.path for s in steps]
 
 
-ALL = ("V2__c.sql", "V1.10__b.sql", "RA__grants.sql", "V1__users.sql", "R__views.sql",
-       "V1.9__a.sql")
+ALL = (
+    "V2__c.sql",
+    "V1.10__b.sql",
+    "RA__grants.sql",
+    "V1__users.sql",
+    "R__views.sql",
+    "V1.9__a.sql",
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -98,8 +104,9 @@ ALL = ("V2__c.sql", "V1.10__b.sql", "RA__grants.sql", "V1__users.sql", "R__views
 HEADS = [
     pytest.param([], None, id="empty_history_has_no_head"),
     pytest.param(["V1__users.sql"], "1", id="one_version"),
-    pytest.param(["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql"], "1.10",
-                 id="numeric_not_lexical_maximum"),
+    pytest.param(
+        ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql"], "1.10", id="numeric_not_lexical_maximum"
+    ),
     pytest.param(["R__views.sql"], None, id="repeatables_are_not_a_head"),
 ]
 
@@ -122,42 +129,66 @@ def test_a_failed_row_is_not_the_head() -> None:
 # (applied paths, keyword arguments, expected step paths in order)
 UPGRADES = [
     pytest.param(
-        [], {},
-        ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql", "V2__c.sql", "R__views.sql",
-         "RA__grants.sql"],
+        [],
+        {},
+        [
+            "V1__users.sql",
+            "V1.9__a.sql",
+            "V1.10__b.sql",
+            "V2__c.sql",
+            "R__views.sql",
+            "RA__grants.sql",
+        ],
         id="fresh_database_versions_numerically_then_repeatable_then_always",
     ),
     pytest.param(
-        ["V1__users.sql", "V1.9__a.sql"], {},
+        ["V1__users.sql", "V1.9__a.sql"],
+        {},
         ["V1.10__b.sql", "V2__c.sql", "R__views.sql", "RA__grants.sql"],
         id="only_pending_versions",
     ),
     pytest.param(
-        [], {"target": "1.9"}, ["V1__users.sql", "V1.9__a.sql"],
+        [],
+        {"target": "1.9"},
+        ["V1__users.sql", "V1.9__a.sql"],
         id="to_includes_the_target_and_skips_repeatables",
     ),
     pytest.param(
-        [], {"target": "2"},
-        ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql", "V2__c.sql", "R__views.sql",
-         "RA__grants.sql"],
+        [],
+        {"target": "2"},
+        [
+            "V1__users.sql",
+            "V1.9__a.sql",
+            "V1.10__b.sql",
+            "V2__c.sql",
+            "R__views.sql",
+            "RA__grants.sql",
+        ],
         id="to_the_last_version_reaches_the_end_so_repeatables_run",
     ),
     pytest.param(
-        [], {"count": 3}, ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql"],
+        [],
+        {"count": 3},
+        ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql"],
         id="count_takes_the_first_n_versions",
     ),
     pytest.param(
-        ["V1__users.sql", "V1.9__a.sql"], {"count": 2},
+        ["V1__users.sql", "V1.9__a.sql"],
+        {"count": 2},
         ["V1.10__b.sql", "V2__c.sql", "R__views.sql", "RA__grants.sql"],
         id="count_that_reaches_the_end_runs_repeatables",
     ),
     pytest.param(
-        ["V1__users.sql", "V1.9__a.sql"], {"count": 1, "target": "2"}, ["V1.10__b.sql"],
+        ["V1__users.sql", "V1.9__a.sql"],
+        {"count": 1, "target": "2"},
+        ["V1.10__b.sql"],
         id="count_and_to_together_take_the_smaller",
     ),
     pytest.param(
-        ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql", "V2__c.sql", "R__views.sql"], {},
-        ["RA__grants.sql"], id="unchanged_repeatable_is_skipped_but_always_runs",
+        ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql", "V2__c.sql", "R__views.sql"],
+        {},
+        ["RA__grants.sql"],
+        id="unchanged_repeatable_is_skipped_but_always_runs",
     ),
 ]
 
@@ -188,11 +219,23 @@ def test_an_up_to_date_database_without_run_always_files_has_an_empty_plan() -> 
 
 
 def test_versions_order_numerically_with_many_components() -> None:
-    names = ["V10__j.sql", "V2__b.sql", "V1.10__a.sql", "V1.9__z.sql", "V1__x.sql",
-             "V20261125.143022__t.sql", "V1.9.1__y.sql"]
+    names = [
+        "V10__j.sql",
+        "V2__b.sql",
+        "V1.10__a.sql",
+        "V1.9__z.sql",
+        "V1__x.sql",
+        "V20261125.143022__t.sql",
+        "V1.9.1__y.sql",
+    ]
     plan = plan_upgrade(files(*names), [])
     assert step_paths(plan.steps) == [
-        "V1__x.sql", "V1.9__z.sql", "V1.9.1__y.sql", "V1.10__a.sql", "V2__b.sql", "V10__j.sql",
+        "V1__x.sql",
+        "V1.9__z.sql",
+        "V1.9.1__y.sql",
+        "V1.10__a.sql",
+        "V2__b.sql",
+        "V10__j.sql",
         "V20261125.143022__t.sql",
     ]
 
@@ -212,8 +255,12 @@ def test_single_transaction_is_recorded_in_the_plan() -> None:
 BAD_UPGRADES = [
     pytest.param({"count": 0}, UsageError, ["--count"], id="count_zero"),
     pytest.param({"count": -1}, UsageError, ["--count"], id="count_negative"),
-    pytest.param({"target": Version.parse("7")}, UsageError, ["no migration file", "7"],
-                 id="to_a_version_without_a_file"),
+    pytest.param(
+        {"target": Version.parse("7")},
+        UsageError,
+        ["no migration file", "7"],
+        id="to_a_version_without_a_file",
+    ),
 ]
 
 
@@ -235,8 +282,9 @@ def test_single_transaction_refuses_files_that_run_outside_a_transaction() -> No
 
 def test_single_transaction_accepts_transaction_off_files_outside_its_range() -> None:
     off = mf("V2__index.sql", "-- keel: transaction=off\nCREATE INDEX i ON users (id);\n")
-    plan = plan_upgrade([mf("V1__users.sql"), off], [], single_transaction=True,
-                        target=Version.parse("1"))
+    plan = plan_upgrade(
+        [mf("V1__users.sql"), off], [], single_transaction=True, target=Version.parse("1")
+    )
     assert step_paths(plan.steps) == ["V1__users.sql"]
 
 
@@ -256,19 +304,31 @@ VERSIONED = ("V1__users.sql", "V1.9__a.sql", "V1.10__b.sql", "V2__c.sql")
 # (applied paths, keyword arguments, expected step paths in order)
 ROLLBACKS = [
     pytest.param(list(VERSIONED), {}, ["V2__c.sql"], id="default_is_the_last_one"),
-    pytest.param(list(VERSIONED), {"count": 2}, ["V2__c.sql", "V1.10__b.sql"],
-                 id="count_2_newest_first"),
-    pytest.param(list(VERSIONED), {"count": 9}, ["V2__c.sql", "V1.10__b.sql", "V1.9__a.sql",
-                                                 "V1__users.sql"],
-                 id="count_above_applied_rolls_back_all"),
-    pytest.param(list(VERSIONED), {"target": "1.9"}, ["V2__c.sql", "V1.10__b.sql"],
-                 id="to_keeps_the_target_applied"),
+    pytest.param(
+        list(VERSIONED), {"count": 2}, ["V2__c.sql", "V1.10__b.sql"], id="count_2_newest_first"
+    ),
+    pytest.param(
+        list(VERSIONED),
+        {"count": 9},
+        ["V2__c.sql", "V1.10__b.sql", "V1.9__a.sql", "V1__users.sql"],
+        id="count_above_applied_rolls_back_all",
+    ),
+    pytest.param(
+        list(VERSIONED),
+        {"target": "1.9"},
+        ["V2__c.sql", "V1.10__b.sql"],
+        id="to_keeps_the_target_applied",
+    ),
     pytest.param(list(VERSIONED), {"target": "2"}, [], id="to_the_head_is_nothing"),
-    pytest.param(list(VERSIONED), {"target": "0"},
-                 ["V2__c.sql", "V1.10__b.sql", "V1.9__a.sql", "V1__users.sql"],
-                 id="to_0_rolls_back_everything"),
-    pytest.param([*VERSIONED, "R__views.sql"], {}, ["V2__c.sql"],
-                 id="repeatables_are_never_rolled_back"),
+    pytest.param(
+        list(VERSIONED),
+        {"target": "0"},
+        ["V2__c.sql", "V1.10__b.sql", "V1.9__a.sql", "V1__users.sql"],
+        id="to_0_rolls_back_everything",
+    ),
+    pytest.param(
+        [*VERSIONED, "R__views.sql"], {}, ["V2__c.sql"], id="repeatables_are_never_rolled_back"
+    ),
     pytest.param([], {}, [], id="nothing_applied_is_nothing_to_do"),
 ]
 
@@ -295,10 +355,18 @@ def test_rollback_goes_by_version_not_by_insertion_order() -> None:
 # (keyword arguments, error type, words the message must contain)
 BAD_ROLLBACKS = [
     pytest.param({"count": 0}, UsageError, ["--count"], id="count_zero"),
-    pytest.param({"count": 1, "target": Version.parse("1")}, UsageError, ["--to", "--count"],
-                 id="count_and_to_together"),
-    pytest.param({"target": Version.parse("1.5")}, UsageError, ["1.5", "not applied"],
-                 id="to_a_version_that_is_not_applied"),
+    pytest.param(
+        {"count": 1, "target": Version.parse("1")},
+        UsageError,
+        ["--to", "--count"],
+        id="count_and_to_together",
+    ),
+    pytest.param(
+        {"target": Version.parse("1.5")},
+        UsageError,
+        ["1.5", "not applied"],
+        id="to_a_version_that_is_not_applied",
+    ),
 ]
 
 
@@ -362,7 +430,8 @@ def _history_for(case: str) -> tuple[list[MigrationFile], list[HistoryRow]]:
         return [one, two, three], [row(one, 1), row(three, 2)]
     if case == "failed":
         return [one, two], [
-            row(one, 1), row(two, 2, state=State.FAILED, failed_statement=2, failed_line=7)
+            row(one, 1),
+            row(two, 2, state=State.FAILED, failed_statement=2, failed_line=7),
         ]
     if case == "changed_repeatable_is_fine":
         views = mf("R__views.sql")
@@ -371,7 +440,9 @@ def _history_for(case: str) -> tuple[list[MigrationFile], list[HistoryRow]]:
         return [one], [row(one, 1, rollback_checksum="0" * 64)]
     if case == "missing_and_mismatch_and_below_head":
         return [one, two, mf("V1.5__late.sql")], [
-            row(one, 1, checksum="0" * 64), row(two, 2), row(three, 3)
+            row(one, 1, checksum="0" * 64),
+            row(two, 2),
+            row(three, 3),
         ]
     raise AssertionError(case)
 
@@ -379,24 +450,31 @@ def _history_for(case: str) -> tuple[list[MigrationFile], list[HistoryRow]]:
 # (case, expected (code, path) pairs in order)
 PROBLEMS = [
     pytest.param("clean", [], id="clean_project_has_no_problems"),
-    pytest.param("duplicate_version",
-                 [("duplicate-version", "V1__a.sql"), ("duplicate-version", "V1.0__b.sql")],
-                 id="1_and_1.0_are_duplicates_both_named"),
-    pytest.param("duplicate_repeatable",
-                 [("duplicate-description", "R__views.sql"),
-                  ("duplicate-description", "ROC__views.sql")],
-                 id="r_and_roc_with_one_description_are_duplicates"),
+    pytest.param(
+        "duplicate_version",
+        [("duplicate-version", "V1__a.sql"), ("duplicate-version", "V1.0__b.sql")],
+        id="1_and_1.0_are_duplicates_both_named",
+    ),
+    pytest.param(
+        "duplicate_repeatable",
+        [("duplicate-description", "R__views.sql"), ("duplicate-description", "ROC__views.sql")],
+        id="r_and_roc_with_one_description_are_duplicates",
+    ),
     pytest.param("missing_file", [("missing-file", "V2__c.sql")], id="applied_file_missing"),
-    pytest.param("checksum_mismatch", [("checksum-mismatch", "V2__c.sql")],
-                 id="applied_file_edited"),
+    pytest.param(
+        "checksum_mismatch", [("checksum-mismatch", "V2__c.sql")], id="applied_file_edited"
+    ),
     pytest.param("below_head", [("below-head", "V2__c.sql")], id="new_file_below_the_head"),
     pytest.param("failed", [("failed", "V2__c.sql")], id="failed_row"),
     pytest.param("changed_repeatable_is_fine", [], id="changed_repeatable_is_not_a_mismatch"),
     pytest.param("rollback_section_edit_is_fine", [], id="rollback_checksum_is_not_enforced"),
     pytest.param(
         "missing_and_mismatch_and_below_head",
-        [("checksum-mismatch", "V1__users.sql"), ("missing-file", "V3__d.sql"),
-         ("below-head", "V1.5__late.sql")],
+        [
+            ("checksum-mismatch", "V1__users.sql"),
+            ("missing-file", "V3__d.sql"),
+            ("below-head", "V1.5__late.sql"),
+        ],
         id="every_problem_at_once",
     ),
 ]
@@ -416,14 +494,23 @@ def test_find_problems_reports_each_spec_4_problem_with_its_file(
 
 # (case, words the problem's message or fix must contain)
 PROBLEM_WORDING = [
-    pytest.param("duplicate_version", ["V1__a.sql", "V1.0__b.sql", "rename"],
-                 id="duplicate_names_both_files_and_says_rename"),
+    pytest.param(
+        "duplicate_version",
+        ["V1__a.sql", "V1.0__b.sql", "rename"],
+        id="duplicate_names_both_files_and_says_rename",
+    ),
     pytest.param("missing_file", ["repair --missing", "restore"], id="missing_offers_repair"),
-    pytest.param("checksum_mismatch", ["repair --checksums", "new migration"],
-                 id="mismatch_offers_new_migration_or_repair"),
+    pytest.param(
+        "checksum_mismatch",
+        ["repair --checksums", "new migration"],
+        id="mismatch_offers_new_migration_or_repair",
+    ),
     pytest.param("below_head", ["rename", "V4__c.sql"], id="below_head_suggests_a_name_above"),
-    pytest.param("failed", ["statement 2", "line 7", "repair --failed"],
-                 id="failed_names_statement_line_and_repair"),
+    pytest.param(
+        "failed",
+        ["statement 2", "line 7", "repair --failed"],
+        id="failed_names_statement_line_and_repair",
+    ),
 ]
 
 
@@ -473,21 +560,43 @@ def test_repair_needs_at_least_one_kind() -> None:
 
 # (case, flags, expected (action, label) pairs)
 REPAIRS = [
-    pytest.param("checksum_mismatch", {"checksums": True}, [("update-checksum", "2")],
-                 id="checksums_accepts_the_edited_file"),
-    pytest.param("rollback_section_edit_is_fine", {"checksums": True},
-                 [("update-checksum", "1")], id="checksums_also_accepts_a_new_rollback_section"),
-    pytest.param("missing_file", {"missing": True}, [("forget-missing", "2")],
-                 id="missing_forgets_the_row"),
+    pytest.param(
+        "checksum_mismatch",
+        {"checksums": True},
+        [("update-checksum", "2")],
+        id="checksums_accepts_the_edited_file",
+    ),
+    pytest.param(
+        "rollback_section_edit_is_fine",
+        {"checksums": True},
+        [("update-checksum", "1")],
+        id="checksums_also_accepts_a_new_rollback_section",
+    ),
+    pytest.param(
+        "missing_file", {"missing": True}, [("forget-missing", "2")], id="missing_forgets_the_row"
+    ),
     pytest.param("failed", {"failed": True}, [("clear-failed", "2")], id="failed_clears_it"),
-    pytest.param("checksum_mismatch", {"missing": True, "failed": True}, [],
-                 id="only_the_chosen_kind_is_repaired"),
-    pytest.param("failed", {"checksums": True, "missing": True}, [],
-                 id="failed_rows_need_the_failed_flag"),
-    pytest.param("clean", {"checksums": True, "missing": True, "failed": True}, [],
-                 id="clean_history_needs_nothing"),
-    pytest.param("changed_repeatable_is_fine", {"checksums": True}, [],
-                 id="repeatables_are_not_checksum_repaired"),
+    pytest.param(
+        "checksum_mismatch",
+        {"missing": True, "failed": True},
+        [],
+        id="only_the_chosen_kind_is_repaired",
+    ),
+    pytest.param(
+        "failed", {"checksums": True, "missing": True}, [], id="failed_rows_need_the_failed_flag"
+    ),
+    pytest.param(
+        "clean",
+        {"checksums": True, "missing": True, "failed": True},
+        [],
+        id="clean_history_needs_nothing",
+    ),
+    pytest.param(
+        "changed_repeatable_is_fine",
+        {"checksums": True},
+        [],
+        id="repeatables_are_not_checksum_repaired",
+    ),
 ]
 
 
@@ -507,9 +616,7 @@ def test_after_a_checksum_repair_the_project_validates() -> None:
     project, history = _history_for("checksum_mismatch")
     (action,) = plan_repair(project, history, checksums=True, missing=False, failed=False)
     assert action.file is not None
-    fixed = [
-        row(action.file, r.id) if r.id == action.row.id else r for r in history
-    ]
+    fixed = [row(action.file, r.id) if r.id == action.row.id else r for r in history]
     validate(project, fixed)
 
 
@@ -518,8 +625,11 @@ def test_after_a_checksum_repair_the_project_validates() -> None:
 
 # (target, expected recorded paths)
 BASELINES = [
-    pytest.param("1.10", ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql"],
-                 id="every_version_up_to_and_including_the_target"),
+    pytest.param(
+        "1.10",
+        ["V1__users.sql", "V1.9__a.sql", "V1.10__b.sql"],
+        id="every_version_up_to_and_including_the_target",
+    ),
     pytest.param("1.9", ["V1__users.sql", "V1.9__a.sql"], id="1.9_is_below_1.10_numerically"),
     pytest.param("1.0", ["V1__users.sql"], id="1.0_is_version_1"),
 ]
@@ -579,22 +689,25 @@ def test_status_lists_applied_then_pending_with_run_order_numbers() -> None:
 
 # (case, expected (script, state) pairs)
 STATUS_FLAGS = [
-    pytest.param("missing_file", [("V1__users.sql", "applied"), ("V2__c.sql", "missing")],
-                 id="missing"),
-    pytest.param("checksum_mismatch",
-                 [("V1__users.sql", "applied"), ("V2__c.sql", "mismatched")], id="mismatched"),
-    pytest.param("failed", [("V1__users.sql", "applied"), ("V2__c.sql", "failed")],
-                 id="failed"),
-    pytest.param("below_head",
-                 [("V1__users.sql", "applied"), ("V3__d.sql", "applied"),
-                  ("V2__c.sql", "below-head")], id="below_head"),
+    pytest.param(
+        "missing_file", [("V1__users.sql", "applied"), ("V2__c.sql", "missing")], id="missing"
+    ),
+    pytest.param(
+        "checksum_mismatch",
+        [("V1__users.sql", "applied"), ("V2__c.sql", "mismatched")],
+        id="mismatched",
+    ),
+    pytest.param("failed", [("V1__users.sql", "applied"), ("V2__c.sql", "failed")], id="failed"),
+    pytest.param(
+        "below_head",
+        [("V1__users.sql", "applied"), ("V3__d.sql", "applied"), ("V2__c.sql", "below-head")],
+        id="below_head",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "expected"), STATUS_FLAGS)
-def test_status_flags_each_problem_on_its_entry(
-    case: str, expected: list[tuple[str, str]]
-) -> None:
+def test_status_flags_each_problem_on_its_entry(case: str, expected: list[tuple[str, str]]) -> None:
     project, history = _history_for(case)
     entries, problems = describe(project, history)
     assert [(e.script, e.state) for e in entries] == expected
@@ -612,7 +725,10 @@ def test_repeatables_run_in_description_order_whatever_their_folder() -> None:
     names = ["z/R__alpha.sql", "a/R__beta.sql", "RA__gamma.sql", "m/RA__delta.sql"]
     plan = plan_upgrade(files(*names), [])
     assert step_paths(plan.steps) == [
-        "z/R__alpha.sql", "a/R__beta.sql", "m/RA__delta.sql", "RA__gamma.sql",
+        "z/R__alpha.sql",
+        "a/R__beta.sql",
+        "m/RA__delta.sql",
+        "RA__gamma.sql",
     ]
 
 

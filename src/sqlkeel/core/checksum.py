@@ -27,6 +27,7 @@ __all__ = [
     "canonical_tokens",
     "checksum",
     "checksum_tokens",
+    "file_digest",
 ]
 
 _SPACED = frozenset({"word", "string", "ident", "dollar"})
@@ -157,3 +158,13 @@ def canonical_text(text: str, options: SplitOptions) -> str:
 def checksum(text: str, options: SplitOptions) -> str:
     """SHA-256 hex digest of ``canonical_text(text, options)`` encoded as UTF-8."""
     return checksum_tokens(text, lex(text, options), options)
+
+
+def file_digest(content: bytes, checksum: str, rollback_checksum: str | None) -> str:
+    """What a history row's ``digest`` holds: SHA-256 over the file's bytes and the two
+    checksums recorded with them. A file whose digest still matches is exactly as applied,
+    and its row's checksums are the ones keel computed from it; if anything rewrote those
+    checksums, the digest no longer matches and the file is checked again."""
+    sha = hashlib.sha256(content)
+    sha.update(f"\0{checksum}\0{rollback_checksum or ''}".encode())
+    return sha.hexdigest()

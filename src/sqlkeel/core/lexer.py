@@ -191,15 +191,16 @@ _WORD_CHAR = re.compile(r"[\w$]")
 _OTHER_PREFIX = re.compile(r"\$\d*")
 
 
-def _starts_token(text: str, pos: int) -> bool:
+def _starts_token(text: str, pos: int, floor: int) -> bool:
     """Whether the word-level lexer starts a token at ``pos`` (an E before a quote).
 
     It does unless ``pos`` is inside a word: walk the run of word and ``$`` characters
-    before it the way that lexer does (``$``/``$1`` are tokens of their own, a word
-    character starts a word running to the end of the run).
+    before it, not past ``floor`` (where the code run began: a string or dollar body ends
+    there, so a token starts after it), the way that lexer does (``$``/``$1`` are tokens of
+    their own, a word character starts a word running to the end of the run).
     """
     start = pos
-    while start > 0 and _WORD_CHAR.match(text, start - 1):
+    while start > floor and _WORD_CHAR.match(text, start - 1):
         start -= 1
     i = start
     while i < pos:
@@ -236,7 +237,11 @@ def lex(text: str, options: SplitOptions, first_line: int = 1) -> list[Raw]:
             else:
                 append((kind, pos, end))
         elif name == "estr":
-            if _starts_token(text, pos):
+            previous = tokens[-1] if tokens else None
+            floor = (
+                previous[1] if previous and previous[0] == "code" and previous[2] == pos else pos
+            )
+            if _starts_token(text, pos, floor):
                 string = _ESTRING_RE.match(text, pos)
                 if string is None:
                     line = _line(text, pos, first_line)

@@ -83,7 +83,11 @@ class Section(Value):
 
     @property
     def is_empty(self) -> bool:
-        """No statements: its canonical text, which holds every statement, is empty."""
+        """No statements. Split sections know; otherwise the canonical text, which holds every
+        statement, is empty (sections with a custom delimiter are always split: their
+        statements are not the canonical text's)."""
+        if self._statements is not None:
+            return not self._statements
         return self.checksum == EMPTY_CHECKSUM
 
 

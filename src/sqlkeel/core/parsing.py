@@ -9,7 +9,7 @@ import hashlib
 import re
 from functools import partial
 
-from sqlkeel.core.checksum import canonical_parts
+from sqlkeel.core.checksum import canonical_parts, file_digest
 from sqlkeel.core.lexer import Lexed, Raw
 from sqlkeel.core.model import Kind, MigrationFile, Section
 from sqlkeel.core.splitter import SplitOptions, Statement, needs_words, split_statements
@@ -247,15 +247,15 @@ def _section(
     canonical, masked = canonical_parts(text, tokens, options)
     checksum = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     if masked is None or needs_words(text, options, start=start, end=end, delimiter=delimiter):
-        return Section(split(), checksum, first_line), None
+        return Section(split(), checksum, first_line), None  # raises SplitError like lex
     return Section(None, checksum, first_line, split), masked
 
 
 def parse_migration(
-    path: str, text: str, options: SplitOptions, *, digest: str | None = None
+    path: str, text: str, options: SplitOptions, *, content: bytes | None = None
 ) -> MigrationFile:
     """Parse one migration file; ``path`` is relative to the migrations directory and
-    ``digest`` the SHA-256 of its bytes, when known.
+    ``content`` its bytes as read, when known (for its ``digest``).
 
     Raises SourceError naming the file, line and fix.
     """
@@ -268,7 +268,10 @@ def parse_migration(
     markers = _markers(path, lexed)
     up_start = markers["upgrade"][2] if "upgrade" in markers else 0
     up_end = markers["rollback"][1] if "rollback" in markers else len(text)
-    upgrade, up_masked = _section(lexed, up_start, up_end, directives.delimiter)
+    try:
+        upgrade, up_masked = _section(lexed, up_start, up_end, directives.delimiter)
+    except SplitError as exc:  # the word-level lexer of a routine body
+        raise _unterminated(path, exc) from exc
     rollback, down_masked = None, None
     if "rollback" in markers:
         if name.kind is not Kind.VERSIONED:
@@ -279,9 +282,12 @@ def parse_migration(
                 fix="remove it: repeatable migrations are re-run when they change, "
                 "never rolled back.",
             )
-        rollback, down_masked = _section(
-            lexed, markers["rollback"][2], len(text), directives.delimiter
-        )
+        try:
+            rollback, down_masked = _section(
+                lexed, markers["rollback"][2], len(text), directives.delimiter
+            )
+        except SplitError as exc:
+            raise _unterminated(path, exc) from exc
     if upgrade.is_empty:
         raise SourceError(
             "the file has no statements to run"
@@ -302,5 +308,7 @@ def parse_migration(
         upgrade=upgrade,
         rollback=rollback,
         transactional=directives.transactional,
-        digest=digest,
+        digest=None
+        if content is None
+        else file_digest(content, upgrade.checksum, rollback.checksum if rollback else None),
     )

@@ -112,7 +112,10 @@ class PostgresDialect(Dialect):
             super().execute(conn, "BEGIN")
 
     def execute(self, conn: Connection, sql: str) -> None:
-        if self._begin_pending != id(conn):
+        if self._begin_pending != id(conn) or ";" in sql:
+            # A ';' may join several commands (a file with a custom delimiter), which only
+            # the simple protocol takes, not a pipeline: BEGIN then goes on its own.
+            self._send_begin(conn)
             super().execute(conn, sql)
             return
         self._begin_pending = None

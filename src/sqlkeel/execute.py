@@ -66,6 +66,13 @@ def _ms(start: float) -> int:
     return round((time.perf_counter() - start) * 1000)
 
 
+def _commit_statement(section: Section) -> Statement:
+    """The COMMIT that ends a migration, numbered after its last statement."""
+    statements = section.statements
+    line = statements[-1].line if statements else section.line
+    return Statement("COMMIT", line, len(statements) + 1)
+
+
 class _StatementFailed(Exception):
     def __init__(self, index: int, statement: Statement, cause: BaseException) -> None:
         super().__init__(str(cause))
@@ -188,10 +195,16 @@ class Runner:
     def _transactional_step(self, step: Step, at: datetime, start: float) -> int:
         """Run the step with its history row in one transaction; returns its recorded ms."""
         self.dialect.begin(self.conn)
+        section = self._section(step)
         try:
-            self._run_statements(self._section(step))
+            self._run_statements(section)
             ms = _ms(start)
-            self.store.commit_with(lambda: self._record(step, at, ms))
+            try:
+                self.store.commit_with(lambda: self._record(step, at, ms))
+            except self.dialect.error_types as exc:
+                # Deferred constraints are checked at COMMIT: the migration's own failure.
+                commit = _commit_statement(section)
+                raise _StatementFailed(commit.index, commit, exc) from exc
         except _StatementFailed as failure:
             self.dialect.rollback(self.conn)
             note = (

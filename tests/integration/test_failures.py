@@ -321,3 +321,28 @@ def test_transaction_off_runs_statements_postgres_refuses_inside_a_transaction(
     assert "V2__concurrently.sql:1: upgrade failed at statement 1" in err
     assert "cannot run inside a transaction block" in err
     assert [r["version"] for r in history_rows(keel)] == ["1"]
+
+
+def test_a_constraint_checked_at_commit_fails_its_migration_cleanly(
+    keel: Run, project: Project, db: Database
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite enforces no foreign keys unless the session turns them on")
+    project.write("V1__first.sql", FIRST)
+    project.write(
+        "V2__deferred.sql",
+        """\
+        CREATE TABLE parent (id integer PRIMARY KEY);
+        CREATE TABLE child (pid integer REFERENCES parent DEFERRABLE INITIALLY DEFERRED);
+        INSERT INTO child VALUES (1);
+        """,
+    )
+    err = failed(keel("upgrade"))
+    assert err.startswith(
+        "keel: error: V2__deferred.sql:3: upgrade failed at statement 4 (`COMMIT`)"
+    )
+    assert "foreign key" in err and "left no trace" in err
+    assert user_tables(db) == {"first"}
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [("1", "applied")]
+    assert log(keel) == [("upgrade", "1", "success"), ("upgrade", "2", "failed")]
+    ok(keel("status"))  # the connection and the database are fine afterwards

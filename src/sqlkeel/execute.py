@@ -282,7 +282,23 @@ class Runner:
                 ms = _ms(start)
                 self._record(step, at, ms)
                 results.append((step, ms))
-            self.dialect.commit(self.conn)
+            try:
+                self.dialect.commit(self.conn)
+            except self.dialect.error_types as exc:
+                # Deferred constraints are checked here, for the whole run: name the last
+                # migration, whose COMMIT this is, and undo everything.
+                self.dialect.rollback(self.conn)
+                step, ms = results[-1]
+                commit = _commit_statement(self._section(step))
+                error = self._failure(
+                    step,
+                    _StatementFailed(commit.index, commit, exc),
+                    recorded=False,
+                    note="--single-transaction: a constraint checked at the end of the run "
+                    "failed; the whole run was rolled back and no migration of it was applied.",
+                )
+                self._log_failure(step, self.clock(), ms, error)
+                raise error from exc
         except MigrationFailed:
             raise  # already rolled back and logged
         except BaseException:

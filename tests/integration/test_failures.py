@@ -346,3 +346,26 @@ def test_a_constraint_checked_at_commit_fails_its_migration_cleanly(
     assert [(r["version"], r["state"]) for r in history_rows(keel)] == [("1", "applied")]
     assert log(keel) == [("upgrade", "1", "success"), ("upgrade", "2", "failed")]
     ok(keel("status"))  # the connection and the database are fine afterwards
+
+
+def test_a_constraint_checked_at_the_single_commit_undoes_the_whole_run(
+    keel: Run, project: Project, db: Database
+) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite enforces no foreign keys unless the session turns them on")
+    project.write("V1__first.sql", FIRST)
+    project.write(
+        "V2__deferred.sql",
+        """\
+        CREATE TABLE parent (id integer PRIMARY KEY);
+        CREATE TABLE child (pid integer REFERENCES parent DEFERRABLE INITIALLY DEFERRED);
+        INSERT INTO child VALUES (1);
+        """,
+    )
+    err = failed(keel("upgrade", "--single-transaction"))
+    assert err.startswith(
+        "keel: error: V2__deferred.sql:3: upgrade failed at statement 4 (`COMMIT`)"
+    )
+    assert "whole run was rolled back" in err
+    assert user_tables(db) == set()
+    assert log(keel) == [("upgrade", "2", "failed")]

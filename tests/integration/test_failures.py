@@ -323,20 +323,21 @@ def test_transaction_off_runs_statements_postgres_refuses_inside_a_transaction(
     assert [r["version"] for r in history_rows(keel)] == ["1"]
 
 
+# Its foreign key is checked only at COMMIT, and fails there.
+DEFERRED_FK_VIOLATED = """\
+CREATE TABLE parent (id integer PRIMARY KEY);
+CREATE TABLE child (pid integer REFERENCES parent DEFERRABLE INITIALLY DEFERRED);
+INSERT INTO child VALUES (1);
+"""
+
+
 def test_a_constraint_checked_at_commit_fails_its_migration_cleanly(
     keel: Run, project: Project, db: Database
 ) -> None:
     if db.is_sqlite:
         pytest.skip("SQLite enforces no foreign keys unless the session turns them on")
     project.write("V1__first.sql", FIRST)
-    project.write(
-        "V2__deferred.sql",
-        """\
-        CREATE TABLE parent (id integer PRIMARY KEY);
-        CREATE TABLE child (pid integer REFERENCES parent DEFERRABLE INITIALLY DEFERRED);
-        INSERT INTO child VALUES (1);
-        """,
-    )
+    project.write("V2__deferred.sql", DEFERRED_FK_VIOLATED)
     err = failed(keel("upgrade"))
     assert err.startswith(
         "keel: error: V2__deferred.sql:3: upgrade failed at statement 4 (`COMMIT`)"
@@ -354,14 +355,7 @@ def test_a_constraint_checked_at_the_single_commit_undoes_the_whole_run(
     if db.is_sqlite:
         pytest.skip("SQLite enforces no foreign keys unless the session turns them on")
     project.write("V1__first.sql", FIRST)
-    project.write(
-        "V2__deferred.sql",
-        """\
-        CREATE TABLE parent (id integer PRIMARY KEY);
-        CREATE TABLE child (pid integer REFERENCES parent DEFERRABLE INITIALLY DEFERRED);
-        INSERT INTO child VALUES (1);
-        """,
-    )
+    project.write("V2__deferred.sql", DEFERRED_FK_VIOLATED)
     err = failed(keel("upgrade", "--single-transaction"))
     assert err.startswith(
         "keel: error: V2__deferred.sql:3: upgrade failed at statement 4 (`COMMIT`)"

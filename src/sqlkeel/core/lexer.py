@@ -157,7 +157,13 @@ def _pattern(options: SplitOptions) -> re.Pattern[str]:
     parts = [f"(?P<code>{code})"]
     if options.escape_strings:
         parts.append("(?P<estr>[Ee]')")
-    parts += [
+    return re.compile("|".join(parts + literal_patterns(options)), re.DOTALL)
+
+
+def literal_patterns(options: SplitOptions) -> list[str]:
+    """The named alternatives both lexers share, in priority order: quoted strings and
+    identifiers (and their unterminated openings), comments, dollar openings, ';'."""
+    parts = [
         f"(?P<sq>{SQ_BACKSLASH if options.backslash_escapes else SQ_PLAIN})",
         "(?P<sq_open>')",
     ]
@@ -174,7 +180,23 @@ def _pattern(options: SplitOptions) -> re.Pattern[str]:
     if options.dollar_quotes:
         parts.append(f"(?P<dollar>{DOLLAR_OPEN})")
     parts.append("(?P<semicolon>;)")
-    return re.compile("|".join(parts), re.DOTALL)
+    return parts
+
+
+def close_token(text: str, m: re.Match[str], options: SplitOptions, line: int) -> tuple[str, int]:
+    """Kind and end of a token a pattern only opened (block comment, dollar body); raises
+    SplitError, at ``line``, if it is never closed or is an unterminated quote."""
+    name, pos = m.lastgroup, m.start()
+    if name == "block":
+        return "comment", block_comment_end(text, pos, options, line)
+    if name == "dollar":
+        tag = m.group()
+        close = text.find(tag, m.end())
+        if close < 0:
+            message = f"unterminated dollar-quoted body {tag}"
+            raise SplitError(message, line=line, column=column(text, pos))
+        return "dollar", close + len(tag)
+    raise SplitError(UNTERMINATED[str(name)], line=line, column=column(text, pos))
 
 
 _KINDS = {
@@ -254,22 +276,9 @@ def lex(text: str, options: SplitOptions, first_line: int = 1) -> list[Raw]:
                     tokens[-1] = ("code", tokens[-1][1], end)
                 else:
                     append(("code", pos, end))
-        elif name == "block":
-            end = block_comment_end(text, pos, options, _line(text, pos, first_line))
-            append(("comment", pos, end))
-        elif name == "dollar":
-            tag = m.group()
-            close = text.find(tag, end)
-            if close < 0:
-                message = f"unterminated dollar-quoted body {tag}"
-                raise SplitError(
-                    message, line=_line(text, pos, first_line), column=column(text, pos)
-                )
-            end = close + len(tag)
-            append(("dollar", pos, end))
         else:
-            line = _line(text, pos, first_line)
-            raise SplitError(UNTERMINATED[str(name)], line=line, column=column(text, pos))
+            kind, end = close_token(text, m, options, _line(text, pos, first_line))
+            append((kind, pos, end))
         pos = end
     return tokens
 

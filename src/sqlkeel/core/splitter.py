@@ -11,26 +11,18 @@ from bisect import bisect_right
 from functools import cache
 
 from sqlkeel.core.lexer import (
-    BACKTICK,
-    DOLLAR_OPEN,
-    DQ_BACKSLASH,
-    DQ_PLAIN,
     ESTRING,
     MYSQL,
     POSTGRES,
-    SQ_BACKSLASH,
-    SQ_PLAIN,
     SQLITE,
-    UNTERMINATED,
     WHITESPACE,
     Raw,
     SplitOptions,
-    block_comment_end,
-    column,
+    close_token,
     lex,
+    literal_patterns,
 )
 from sqlkeel.core.values import Value
-from sqlkeel.errors import SplitError
 
 __all__ = [
     "MYSQL",
@@ -111,23 +103,8 @@ def _master(options: SplitOptions) -> re.Pattern[str]:
         # Before `word`, so that a lone E/e directly before a quote prefixes the string.
         parts += [f"(?P<estr>{ESTRING})", "(?P<estr_open>[Ee]')"]
     parts.append(f"(?P<word>{_WORD})")
-    parts += [
-        f"(?P<sq>{SQ_BACKSLASH if options.backslash_escapes else SQ_PLAIN})",
-        "(?P<sq_open>')",
-    ]
-    if options.backslash_escapes:
-        parts += [f"(?P<dqs>{DQ_BACKSLASH})", '(?P<dqs_open>")']
-    else:
-        parts += [f"(?P<dqi>{DQ_PLAIN})", '(?P<dqi_open>")']
-    if options.backtick_identifiers:
-        parts += [f"(?P<bt>{BACKTICK})", "(?P<bt_open>`)"]
-    line_comment = r"--[^\r\n]*"
-    if options.hash_comments:
-        line_comment += r"|#[^\r\n]*"
-    parts += [f"(?P<line_comment>{line_comment})", r"(?P<block>/\*)"]
-    if options.dollar_quotes:
-        parts.append(f"(?P<dollar>{DOLLAR_OPEN})")
-    parts += ["(?P<semicolon>;)", r"(?P<other>\$\d+|.)"]
+    parts += literal_patterns(options)
+    parts.append(r"(?P<other>\$\d+|.)")
     return re.compile("|".join(parts), re.DOTALL)
 
 
@@ -150,7 +127,7 @@ def _scan(text: str, options: SplitOptions, first_line: int) -> list[_Raw]:
         end = m.end()
         simple = _GROUPS.get(m.lastgroup or "")
         if simple is None:
-            kind, end = _slow_token(text, m, options, line)
+            kind, end = close_token(text, m, options, line)
             append((kind, pos, end, line))
             line += count("\n", pos, end)
         else:
@@ -160,21 +137,6 @@ def _scan(text: str, options: SplitOptions, first_line: int) -> list[_Raw]:
                 line += count("\n", pos, end)
         pos = end
     return tokens
-
-
-def _slow_token(text: str, m: re.Match[str], options: SplitOptions, line: int) -> tuple[str, int]:
-    """Kind and end of a token the master regex only opened; raises SplitError if unclosed."""
-    name, pos = m.lastgroup, m.start()
-    if name == "block":
-        return "comment", block_comment_end(text, pos, options, line)
-    if name == "dollar":
-        tag = m.group()
-        close = text.find(tag, m.end())
-        if close < 0:
-            message = f"unterminated dollar-quoted body {tag}"
-            raise SplitError(message, line=line, column=column(text, pos))
-        return "dollar", close + len(tag)
-    raise SplitError(UNTERMINATED[str(name)], line=line, column=column(text, pos))
 
 
 def tokenize(text: str, options: SplitOptions, *, first_line: int = 1) -> list[Token]:

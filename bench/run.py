@@ -74,6 +74,7 @@ def install(opts: options.Options) -> tuple[list[Adapter], dict[str, str]]:
         if name == "keel":
             spec, fingerprint = venvs.keel_requirements(REPO)
             bin_dir = venvs.ensure_venv(BENCH / ".venvs", name, spec, fingerprint)
+            venvs.byte_compile(bin_dir, REPO / "src")
         elif cls.package is None:
             bin_dir = Path(sys.executable).parent
         else:

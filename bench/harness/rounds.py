@@ -84,7 +84,7 @@ class Runner:
         return launcher
 
     def warm_up(self) -> None:
-        """One untimed --help per tool: byte-compiles what an editable install has not."""
+        """One untimed --help per tool, so every later run starts with a warm page cache."""
         for adapter in self.adapters:
             if adapter.supports(Kind.HELP):
                 project = self.projects(adapter, self.options.main)

@@ -7,10 +7,8 @@ KeelError. Nothing here prints.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import re
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -34,7 +32,7 @@ from sqlkeel.core.status import StatusEntry, describe
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects import dialect_for, split_profiles_for
-from sqlkeel.dialects.base import Connection, Dialect, Holder
+from sqlkeel.dialects.base import Connection, Dialect, Holder, host_name
 from sqlkeel.discovery import Discovery, discover, sql_paths
 from sqlkeel.errors import ConfigError, KeelError, Problem, UsageError, ValidationFailed
 from sqlkeel.execute import Listener, Runner, StepResult
@@ -179,11 +177,13 @@ class InitResult(Value):
 
 
 def _default_user() -> str:
+    import getpass  # only commands that write record who ran them
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
+    return f"{user}@{host_name()}"
 
 
 def _utcnow() -> datetime:
@@ -248,11 +248,19 @@ class Keel:
         self.settings = settings
         self.listener = listener or Listener()
         self.clock = clock
-        self.user = user or _default_user()
+        self._user = user
         self._dialect: Dialect | None = None
         self._conn: Connection | None = None
 
     # -- plumbing ------------------------------------------------------------------------
+    @property
+    def user(self) -> str:
+        """Who history and log rows name (``user@host``): found on first use, since the
+        read-only commands never write it."""
+        if self._user is None:
+            self._user = _default_user()
+        return self._user
+
     def close(self) -> None:
         """Close the database connection, if one is open."""
         if self._conn is not None and self._dialect is not None:

@@ -366,13 +366,15 @@ class Keel:
 
         A dry run plans from the history as it is now, without the lock.
         """
-        if dry_run or not self._exists():
-            # Planned without the lock: a dry run changes nothing, and a database that does
-            # not exist yet is created only if there is something to run.
-            history = self._read_history()
-            plan = make_plan(history)
-            if dry_run or plan.is_empty:
-                return _parsed(plan), (), _text(head_after(history, plan))
+        # Planned first without the lock: a dry run changes nothing; a database that does
+        # not exist yet is created only if there is something to run; and when nothing is
+        # pending (the usual deploy) no lock is needed, which on PostgreSQL saves the lock's
+        # own connection. Whatever runs is planned again under the lock: a concurrent run
+        # may have applied it meanwhile.
+        history = self._read_history()
+        plan = make_plan(history)
+        if dry_run or plan.is_empty:
+            return _parsed(plan), (), _text(head_after(history, plan))
         with self._locked(wait=wait) as store:
             history = store.read()
             plan = make_plan(history)

@@ -2,11 +2,11 @@
 
 The pass finds only what can hide a ``;`` or must be kept verbatim: string literals, quoted
 identifiers, comments, dollar bodies and the semicolons themselves. Everything between them
-is one ``code`` run matched by the regex engine in a single step, so a typical file costs
-a few dozen Python-level steps instead of one per word and comma (issue 3: ``status`` with
-10 000 files). Token for token it agrees with the splitter's word-level lexer, which is
-still used where words matter (routine bodies, custom delimiters); tests check the two
-against each other.
+is one ``code`` run, skipped by the regex engine's search for the next such token, so a
+typical file costs a few dozen Python-level steps instead of one per word and comma
+(issue 3: ``status`` with 10 000 files). Token for token it agrees with the splitter's
+word-level lexer, which is still used where words matter (routine bodies, custom
+delimiters); tests check the two against each other.
 """
 
 from __future__ import annotations
@@ -87,8 +87,9 @@ DQ_PLAIN = r'"[^"]*(?:""[^"]*)*"(?!")'
 DQ_BACKSLASH = r'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"(?!")'
 BACKTICK = r"`[^`]*(?:``[^`]*)*`(?!`)"
 ESTRING = r"[Ee]'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'(?!')"
-# A dollar tag must not continue an identifier (`a$b$`) nor be a parameter (`$1`).
-DOLLAR_OPEN = r"(?<![\w$])\$(?:[^\W\d]\w*)?\$"
+# A dollar tag must not continue an identifier (`a$b$`) nor be a parameter (`$1`). The
+# lookbehind comes after the `$` so that the pattern starts with a literal (see lex).
+DOLLAR_OPEN = r"\$(?<![\w$]\$)(?:[^\W\d]\w*)?\$"
 
 
 UNTERMINATED = {
@@ -138,48 +139,58 @@ _LAYOUT = re.compile(r"(?<![\w$])[ \t\n\r\f\v]+|[ \t\n\r\f\v]+(?!\w)")
 
 
 @cache
-def _pattern(options: SplitOptions) -> re.Pattern[str]:
-    """Code runs and the starts of every other token, for ``options``."""
-    excluded = "'\";\\-/"
-    loose = [r"-(?!-)", r"/(?!\*)"]
-    if options.backtick_identifiers:
-        excluded += "`"
-    if options.hash_comments:
-        excluded += "#"
-    if options.dollar_quotes:
-        excluded += "$"
-        # A `$` that cannot open a dollar body is code (`$1`, `a$b`).
-        loose += [r"\$(?!(?:[^\W\d]\w*)?\$)", r"(?<=[\w$])\$"]
+def _token_starts(options: SplitOptions) -> tuple[re.Pattern[str], dict[str, str]]:
+    """The tokens other than code, for ``options``, and the kind of each by its first
+    character. The regex engine skips code at C speed only when every alternative starts
+    with a literal character and none is a group, so tokens the lexer must finish in Python
+    (unterminated quotes, block comments, dollar bodies, E'' candidates) end in an empty
+    group: ``lastindex`` tells them apart."""
+    parts = []
+    for name, pattern in _literal_alternatives(options):
+        special = name.endswith("_open") or name in ("block", "dollar")
+        parts.append(pattern + "()" if special else pattern)
     if options.escape_strings:
-        excluded += "Ee"
-        loose.append("[Ee](?!')")  # E'..' is decided in Python: is the E a word of its own?
-    code = f"(?:[^{excluded}]+|{'|'.join(loose)})+"
-    parts = [f"(?P<code>{code})"]
-    if options.escape_strings:
-        parts.append("(?P<estr>[Ee]')")
-    return re.compile("|".join(parts + literal_patterns(options)), re.DOTALL)
+        parts += ["E'()", "e'()"]  # two literals, not [Ee]: a set would end the fast scan
+    kinds = {"'": "string", '"': "string" if options.backslash_escapes else "ident"}
+    kinds.update({"`": "ident", "-": "comment", "#": "comment", ";": "semicolon"})
+    return re.compile("|".join(parts), re.DOTALL), kinds
+
+
+@cache
+def _named(options: SplitOptions) -> re.Pattern[str]:
+    """The literal alternatives with their names, for ``close_token``."""
+    return re.compile("|".join(literal_patterns(options)), re.DOTALL)
 
 
 def literal_patterns(options: SplitOptions) -> list[str]:
     """The named alternatives both lexers share, in priority order: quoted strings and
     identifiers (and their unterminated openings), comments, dollar openings, ';'."""
+    grouped: dict[str, list[str]] = {}
+    for name, pattern in _literal_alternatives(options):
+        grouped.setdefault(name, []).append(pattern)
+    return [f"(?P<{name}>{'|'.join(patterns)})" for name, patterns in grouped.items()]
+
+
+def _literal_alternatives(options: SplitOptions) -> list[tuple[str, str]]:
+    """``literal_patterns`` as (name, pattern) pairs; each pattern starts with a literal
+    character (see ``_token_starts``) and a name may repeat."""
     parts = [
-        f"(?P<sq>{SQ_BACKSLASH if options.backslash_escapes else SQ_PLAIN})",
-        "(?P<sq_open>')",
+        ("sq", SQ_BACKSLASH if options.backslash_escapes else SQ_PLAIN),
+        ("sq_open", "'"),
     ]
     if options.backslash_escapes:
-        parts += [f"(?P<dqs>{DQ_BACKSLASH})", '(?P<dqs_open>")']
+        parts += [("dqs", DQ_BACKSLASH), ("dqs_open", '"')]
     else:
-        parts += [f"(?P<dqi>{DQ_PLAIN})", '(?P<dqi_open>")']
+        parts += [("dqi", DQ_PLAIN), ("dqi_open", '"')]
     if options.backtick_identifiers:
-        parts += [f"(?P<bt>{BACKTICK})", "(?P<bt_open>`)"]
-    line_comment = r"--[^\r\n]*"
+        parts += [("bt", BACKTICK), ("bt_open", "`")]
+    parts.append(("line_comment", r"--[^\r\n]*"))
     if options.hash_comments:
-        line_comment += r"|#[^\r\n]*"
-    parts += [f"(?P<line_comment>{line_comment})", r"(?P<block>/\*)"]
+        parts.append(("line_comment", r"#[^\r\n]*"))
+    parts.append(("block", r"/\*"))
     if options.dollar_quotes:
-        parts.append(f"(?P<dollar>{DOLLAR_OPEN})")
-    parts.append("(?P<semicolon>;)")
+        parts.append(("dollar", DOLLAR_OPEN))
+    parts.append(("semicolon", ";"))
     return parts
 
 
@@ -199,15 +210,6 @@ def close_token(text: str, m: re.Match[str], options: SplitOptions, line: int) -
     raise SplitError(UNTERMINATED[str(name)], line=line, column=column(text, pos))
 
 
-_KINDS = {
-    "code": "code",
-    "sq": "string",
-    "dqs": "string",
-    "dqi": "ident",
-    "bt": "ident",
-    "line_comment": "comment",
-    "semicolon": "semicolon",
-}
 _ESTRING_RE = re.compile(ESTRING, re.DOTALL)
 _WORD_CHAR = re.compile(r"[\w$]")
 _OTHER_PREFIX = re.compile(r"\$\d*")
@@ -238,48 +240,37 @@ def _line(text: str, pos: int, first_line: int) -> int:
 
 def lex(text: str, options: SplitOptions, first_line: int = 1) -> list[Raw]:
     """Tokens covering ``text`` exactly; raises SplitError on an unterminated construct."""
-    match = _pattern(options).match
+    pattern, kinds = _token_starts(options)
+    search = pattern.search
     tokens: list[Raw] = []
     append = tokens.append
-    pos = 0
-    size = len(text)
+    pos = code = 0  # `code`: where the code run not yet appended starts
     if text.startswith("\ufeff"):
         append(("space", 0, 1))  # a byte-order mark is encoding noise, never SQL
-        pos = 1
-    while pos < size:
-        m = match(text, pos)
-        if m is None:  # only an E-string candidate at a place no pattern takes: `$E'` etc.
-            raise AssertionError(f"lexer stuck at {pos}")  # pragma: no cover
-        name = m.lastgroup
-        end = m.end()
-        kind = _KINDS.get(name or "")
-        if kind is not None:
-            if kind == "code" and tokens and tokens[-1][0] == "code":
-                tokens[-1] = ("code", tokens[-1][1], end)  # after an E that was a word's end
-            else:
-                append((kind, pos, end))
-        elif name == "estr":
-            previous = tokens[-1] if tokens else None
-            floor = (
-                previous[1] if previous and previous[0] == "code" and previous[2] == pos else pos
-            )
-            if _starts_token(text, pos, floor):
-                string = _ESTRING_RE.match(text, pos)
-                if string is None:
-                    line = _line(text, pos, first_line)
-                    raise SplitError(UNTERMINATED["estr_open"], line=line, column=column(text, pos))
-                append(("string", pos, string.end()))
-                end = string.end()
-            else:  # the E ends a word (`type'x'` is `type` then 'x'): it is code
-                end = pos + 1
-                if tokens and tokens[-1][0] == "code" and tokens[-1][2] == pos:
-                    tokens[-1] = ("code", tokens[-1][1], end)
-                else:
-                    append(("code", pos, end))
+        pos = code = 1
+    while (m := search(text, pos)) is not None:
+        start, end = m.span()
+        if m.lastindex is None:
+            kind = kinds[text[start]]
+        elif text[start] in "Ee":
+            if not _starts_token(text, start, code):  # the E ends a word (`type'x'`): code
+                pos = start + 1
+                continue
+            string = _ESTRING_RE.match(text, start)
+            if string is None:
+                line = _line(text, start, first_line)
+                raise SplitError(UNTERMINATED["estr_open"], line=line, column=column(text, start))
+            kind, end = "string", string.end()
         else:
-            kind, end = close_token(text, m, options, _line(text, pos, first_line))
-            append((kind, pos, end))
-        pos = end
+            opened = _named(options).match(text, start)
+            assert opened is not None  # the same alternative matches again
+            kind, end = close_token(text, opened, options, _line(text, start, first_line))
+        if code < start:
+            append(("code", code, start))
+        append((kind, start, end))
+        pos = code = end
+    if code < len(text):
+        append(("code", code, len(text)))
     return tokens
 
 

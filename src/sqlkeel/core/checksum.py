@@ -21,6 +21,10 @@ from sqlkeel.core.lexer import (
 )
 from sqlkeel.core.splitter import SplitOptions
 
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from hashlib import _Hash
+
 __all__ = [
     "canonical_parts",
     "canonical_text",
@@ -28,6 +32,7 @@ __all__ = [
     "checksum",
     "checksum_tokens",
     "file_digest",
+    "finish_digest",
 ]
 
 _SPACED = frozenset({"word", "string", "ident", "dollar"})
@@ -165,6 +170,12 @@ def file_digest(content: bytes, checksum: str, rollback_checksum: str | None) ->
     checksums recorded with them. A file whose digest still matches is exactly as applied,
     and its row's checksums are the ones keel computed from it; if anything rewrote those
     checksums, the digest no longer matches and the file is checked again."""
-    sha = hashlib.sha256(content)
+    return finish_digest(hashlib.sha256(content), checksum, rollback_checksum)
+
+
+def finish_digest(content_hash: _Hash, checksum: str, rollback_checksum: str | None) -> str:
+    """``file_digest`` from ``hashlib.sha256(content)``, which it leaves untouched: the
+    bytes need not be kept until the checksums are known."""
+    sha = content_hash.copy()
     sha.update(f"\0{checksum}\0{rollback_checksum or ''}".encode())
     return sha.hexdigest()

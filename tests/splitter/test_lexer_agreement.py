@@ -17,7 +17,7 @@ from reference_checksum import canonical_text as reference_canonical
 from test_splitter_properties import PROFILES, SPACES, adversarial_scripts, middles
 
 from sqlkeel.core.checksum import canonical_text, canonical_tokens, file_digest
-from sqlkeel.core.lexer import Lexed, may_contain
+from sqlkeel.core.lexer import Lexed, lex, may_contain, outline
 from sqlkeel.core.model import EMPTY_CHECKSUM
 from sqlkeel.core.parsing import (
     _TRANSACTION_CONTROL,
@@ -125,6 +125,10 @@ def test_transaction_statements_are_refused_exactly_when_a_statement_is_one(
     assert not expected
 
 
+def spanned(tokens: list[tuple[str, int, int]], start: int, end: int) -> list[tuple[str, int, int]]:
+    return [t for t in tokens if start <= t[1] < end]
+
+
 NON_ASCII_LOOKALIKES = st.sampled_from(["TR\u0131GGER", "ST\u0130RT", "\u017ftart", "comm\u0131t"])
 
 
@@ -156,7 +160,9 @@ def test_parsing_leaves_checksums_and_digest_to_first_use_with_the_values_it_com
     if "rollback" in markers:
         spans.append((markers["rollback"][2], len(text)))
     expected = [
-        hashlib.sha256(canonical_tokens(text, lexed.span(*span), options).encode()).hexdigest()
+        hashlib.sha256(
+            canonical_tokens(text, spanned(lex(text, options), *span), options).encode()
+        ).hexdigest()
         for span in spans
     ]
     try:
@@ -192,3 +198,38 @@ def test_a_non_ascii_lookalike_of_a_routine_word_still_takes_the_word_level_spli
     text = "CREATE TR\u0131GGER t AFTER INSERT ON x BEGIN SELECT 1; SELECT 2; END;"
     assert _ROUTINE_HINT.search(text) is not None
     assert len(split_statements(text, PROFILES["sqlite"])) == 1
+
+
+def merged(tokens: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """``lex`` tokens with each run of code, literals and ';' joined into one code token."""
+    out: list[tuple[str, int, int]] = []
+    for kind, start, end in tokens:
+        if kind in ("code", "string", "ident", "semicolon"):
+            if out and out[-1][0] == "code" and out[-1][2] == start:
+                out[-1] = ("code", out[-1][1], end)
+                continue
+            kind = "code"
+        out.append((kind, start, end))
+    return out
+
+
+@SETTINGS
+@given(st.one_of(adversarial_scripts(), plain_scripts()))
+@example(("postgres", "x'a' E'b\\'c' $$d$$E'e' type'f' -- g\n;e'h"))
+@example(("postgres", "'x'$E'y' a$E'z' $1E'w'"))
+@example(("sqlite", "\ufeff;'a''b' \"c\" `d` -- e;\n/* f */ g"))
+@example(("mysql", "'a\\'b' \"c\\\"d\" # e\n/*! f */"))
+def test_the_outline_parsing_reads_is_the_lexer_with_runs_of_code_and_literals_joined(
+    script: tuple[str, str],
+) -> None:
+    profile, text = script
+    options = PROFILES[profile]
+    try:
+        expected: object = merged(lex(text, options))
+    except SplitError as exc:
+        expected = ("error", exc.message, exc.line, exc.column)
+    try:
+        ours: object = outline(text, options)
+    except SplitError as exc:
+        ours = ("error", exc.message, exc.line, exc.column)
+    assert ours == expected

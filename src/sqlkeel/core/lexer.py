@@ -246,6 +246,26 @@ def _line(text: str, pos: int, first_line: int) -> int:
     return first_line + text.count("\n", 0, pos)
 
 
+def _finish(
+    text: str, m: re.Match[str], options: SplitOptions, code: int, first_line: int
+) -> tuple[str, int] | None:
+    """Kind and end of a token ``m`` (a match of ``_token_starts``) only opened, or None for
+    an E that ends a word (``type'x'``: it is code); ``code`` is where the code run before
+    it began. Raises SplitError on an unterminated construct."""
+    start = m.start()
+    if text[start] in "Ee":
+        if not _starts_token(text, start, code):
+            return None
+        string = _ESTRING_RE.match(text, start)
+        if string is None:
+            line = _line(text, start, first_line)
+            raise SplitError(UNTERMINATED["estr_open"], line=line, column=column(text, start))
+        return "string", string.end()
+    opened = _named(options).match(text, start)
+    assert opened is not None  # the same alternative matches again
+    return close_token(text, opened, options, _line(text, start, first_line))
+
+
 def lex(text: str, options: SplitOptions, first_line: int = 1) -> list[Raw]:
     """Tokens covering ``text`` exactly; raises SplitError on an unterminated construct."""
     pattern, kinds = _token_starts(options)
@@ -260,25 +280,82 @@ def lex(text: str, options: SplitOptions, first_line: int = 1) -> list[Raw]:
         start, end = m.span()
         if m.lastindex is None:
             kind = kinds[text[start]]
-        elif text[start] in "Ee":
-            if not _starts_token(text, start, code):  # the E ends a word (`type'x'`): code
+        else:
+            finished = _finish(text, m, options, code, first_line)
+            if finished is None:
                 pos = start + 1
                 continue
-            string = _ESTRING_RE.match(text, start)
-            if string is None:
-                line = _line(text, start, first_line)
-                raise SplitError(UNTERMINATED["estr_open"], line=line, column=column(text, start))
-            kind, end = "string", string.end()
-        else:
-            opened = _named(options).match(text, start)
-            assert opened is not None  # the same alternative matches again
-            kind, end = close_token(text, opened, options, _line(text, start, first_line))
+            kind, end = finished
         if code < start:
             append(("code", code, start))
         append((kind, start, end))
         pos = code = end
     if code < len(text):
         append(("code", code, len(text)))
+    return tokens
+
+
+@cache
+def _run(options: SplitOptions) -> re.Pattern[str]:
+    """Code, complete quoted literals and ';', up to the next comment, dollar body, E''
+    candidate or unterminated quote: what ``outline`` takes in one step."""
+    stops = "'\"\\-/"
+    loose = [r"-(?!-)", r"/(?!\*)"]
+    if options.backtick_identifiers:
+        stops += "`"
+    if options.hash_comments:
+        stops += "#"
+    if options.dollar_quotes:
+        stops += "$"
+        # A `$` that cannot open a dollar body is code (`$1`, `a$b`).
+        loose += [r"\$(?!(?:[^\W\d]\w*)?\$)", r"(?<=[\w$])\$"]
+    if options.escape_strings:
+        stops += "Ee"
+        loose.append("[Ee](?!')")  # E'..' is decided in Python: is the E a word of its own?
+    literals = [p for name, p in _literal_alternatives(options) if name in _MERGED_LITERALS]
+    return re.compile(f"(?:[^{stops}]+|{'|'.join(loose + literals)})+", re.DOTALL)
+
+
+_MERGED_LITERALS = frozenset({"sq", "dqs", "dqi", "bt"})
+
+
+def outline(text: str, options: SplitOptions) -> list[Raw]:
+    """``lex`` with every run of code, strings, quoted identifiers and ';' merged into one
+    ``code`` token: comments, dollar bodies and where content is, which is all parsing
+    looks at, for one regex step per run instead of one per literal. Raises SplitError
+    exactly as ``lex`` does."""
+    pattern, kinds = _token_starts(options)
+    match, run = pattern.match, _run(options).match
+    tokens: list[Raw] = []
+    append = tokens.append
+    pos = code = 0  # `code`: where the run not yet appended starts
+    size = len(text)
+    if text.startswith("\ufeff"):
+        append(("space", 0, 1))
+        pos = code = 1
+    while pos < size:
+        taken = run(text, pos)
+        if taken is not None:
+            pos = taken.end()
+            if pos == size:
+                break
+        m = match(text, pos)  # a run ends where another token starts
+        assert m is not None
+        start, end = m.span()
+        if m.lastindex is None:
+            kind = kinds[text[start]]  # a line comment: complete literals are in runs
+        else:
+            finished = _finish(text, m, options, code, 1)
+            if finished is None or finished[0] == "string":  # code, or an E'' string
+                pos = start + 1 if finished is None else finished[1]
+                continue
+            kind, end = finished
+        if code < start:
+            append(("code", code, start))
+        append((kind, start, end))
+        pos = code = end
+    if code < size:
+        append(("code", code, size))
     return tokens
 
 
@@ -316,36 +393,29 @@ _token_start = itemgetter(1)
 
 
 class Lexed:
-    """A file's text with its tokens; sections are addressed by offsets into the text."""
+    """A file's text with its ``outline``; sections are addressed by offsets into the text."""
 
-    __slots__ = ("_starts", "comments", "options", "text", "tokens")
+    __slots__ = ("comments", "options", "text", "tokens")
 
     def __init__(self, text: str, options: SplitOptions) -> None:
         self.text = text
         self.options = options
-        self.tokens = lex(text, options)
+        self.tokens = outline(text, options)
         self.comments = [t for t in self.tokens if t[0] == "comment"]  # markers, directives
-        self._starts: list[int] | None = None
 
-    def first_significant(self) -> int:
-        """Where the first statement content starts (the text's length if nowhere)."""
+    def first_significant(self, end: int | None = None) -> int:
+        """Where the first statement content before ``end`` (a token boundary; default: the
+        end of the text) starts, or ``end`` if there is none."""
+        end = len(self.text) if end is None else end
         for token in self.tokens:
+            if token[1] >= end:
+                break
             if is_significant(token, self.text, self.options):
-                kind, start, end = token
+                kind, start, stop = token
                 if kind == "code":
-                    start = end - len(self.text[start:end].lstrip(WHITESPACE))
+                    start = stop - len(self.text[start:stop].lstrip(WHITESPACE))
                 return start
-        return len(self.text)
-
-    def span(self, start: int, end: int) -> list[Raw]:
-        """The tokens wholly inside ``text[start:end]`` (sections end on token boundaries)."""
-        if start == 0 and end == len(self.text):
-            return self.tokens
-        if self._starts is None:
-            self._starts = [t[1] for t in self.tokens]
-        first = bisect_left(self._starts, start)
-        last = bisect_left(self._starts, end)
-        return self.tokens[first:last]
+        return end
 
     def has_content(self, start: int, end: int) -> bool:
         """Whether ``text[start:end]`` holds statement content other than ';', i.e. its
@@ -355,12 +425,20 @@ class Lexed:
             token = tokens[i]
             if token[1] >= end:
                 break
-            if token[0] != "semicolon" and is_significant(token, text, options):
+            if token[0] == "code":
+                # A run's characters are code, literals and ';': content is any but ';'
+                # and whitespace.
+                if text[token[1] : token[2]].strip(_LAYOUT_OR_SEMICOLON):
+                    return True
+            elif is_significant(token, text, options):
                 return True
         return False
 
     def line(self, pos: int) -> int:
         return self.text.count("\n", 0, pos) + 1
+
+
+_LAYOUT_OR_SEMICOLON = WHITESPACE + ";"
 
 
 def may_contain(text: str, start: int, end: int, words: tuple[str, ...]) -> bool:

@@ -10,7 +10,7 @@ import re
 from functools import partial
 
 from sqlkeel.core.checksum import canonical_parts, checksum
-from sqlkeel.core.lexer import Lexed, Raw, may_contain
+from sqlkeel.core.lexer import Lexed, Raw, lex, may_contain
 from sqlkeel.core.model import Kind, MigrationFile, Section
 from sqlkeel.core.splitter import SplitOptions, Statement, needs_words, split_statements
 from sqlkeel.core.values import Value
@@ -175,7 +175,7 @@ def _markers(path: str, lexed: Lexed) -> dict[str, Raw]:
             fix="put the upgrade section first, then '-- rollback' and its statements.",
         )
     if "upgrade" in found:
-        first = lexed.first_significant()
+        first = lexed.first_significant(found["upgrade"][1])
         if first < found["upgrade"][1]:
             raise SourceError(
                 "SQL appears before the '-- upgrade' marker.",
@@ -258,7 +258,8 @@ def _section(
         return Section(None, lazy, first_line, split, is_empty=is_empty), False
     # A transaction statement is a whole piece between two ';' of the masked canonical text:
     # most files are settled without splitting them.
-    canonical, masked = canonical_parts(text, lexed.span(start, end), options)
+    section = text[start:end]
+    canonical, masked = canonical_parts(section, lex(section, options), options)
     known = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     suspect = masked is None or any(_TRANSACTION_CONTROL.fullmatch(p) for p in masked.split(";"))
     return Section(None, known, first_line, split, is_empty=not canonical), suspect

@@ -8,7 +8,6 @@ whitespace survives only as one space between two words or literals (``a b`` is 
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from sqlkeel.core.lexer import (
@@ -21,10 +20,6 @@ from sqlkeel.core.lexer import (
 )
 from sqlkeel.core.splitter import SplitOptions
 
-TYPE_CHECKING = False  # see sqlkeel.core.values
-if TYPE_CHECKING:
-    from hashlib import _Hash
-
 __all__ = [
     "canonical_parts",
     "canonical_text",
@@ -32,7 +27,7 @@ __all__ = [
     "checksum",
     "checksum_tokens",
     "file_digest",
-    "finish_digest",
+    "sha256_hex",
 ]
 
 _SPACED = frozenset({"word", "string", "ident", "dollar"})
@@ -152,7 +147,7 @@ def _canonical_token_by_token(text: str, tokens: list[Raw], options: SplitOption
 
 def checksum_tokens(text: str, tokens: list[Raw], options: SplitOptions) -> str:
     """SHA-256 hex digest of the canonical text of ``tokens``, encoded as UTF-8."""
-    return hashlib.sha256(canonical_tokens(text, tokens, options).encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_tokens(text, tokens, options).encode("utf-8"))
 
 
 def canonical_text(text: str, options: SplitOptions) -> str:
@@ -170,12 +165,16 @@ def file_digest(content: bytes, checksum: str, rollback_checksum: str | None) ->
     checksums recorded with them. A file whose digest still matches is exactly as applied,
     and its row's checksums are the ones keel computed from it; if anything rewrote those
     checksums, the digest no longer matches and the file is checked again."""
-    return finish_digest(hashlib.sha256(content), checksum, rollback_checksum)
+    return sha256_hex(content, f"\0{checksum}\0{rollback_checksum or ''}".encode())
 
 
-def finish_digest(content_hash: _Hash, checksum: str, rollback_checksum: str | None) -> str:
-    """``file_digest`` from ``hashlib.sha256(content)``, which it leaves untouched: the
-    bytes need not be kept until the checksums are known."""
-    sha = content_hash.copy()
-    sha.update(f"\0{checksum}\0{rollback_checksum or ''}".encode())
+def sha256_hex(*parts: bytes) -> str:
+    """SHA-256 hex digest of ``parts`` concatenated."""
+    # Imported on first use: status and validate of pending files hash nothing, and
+    # hashlib costs every command ~2 ms to import.
+    import hashlib
+
+    sha = hashlib.sha256(parts[0])
+    for part in parts[1:]:
+        sha.update(part)
     return sha.hexdigest()

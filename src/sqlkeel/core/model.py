@@ -6,14 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 
-from sqlkeel.core.checksum import finish_digest
+from sqlkeel.core.checksum import file_digest
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
-
-TYPE_CHECKING = False  # see sqlkeel.core.values
-if TYPE_CHECKING:
-    from hashlib import _Hash
 
 
 class Kind(str, Enum):
@@ -118,7 +114,7 @@ class MigrationFile(Value):
     """
 
     __slots__ = (
-        "_content_hash",
+        "_content",
         "_digest",
         "description",
         "identity",
@@ -166,10 +162,10 @@ class MigrationFile(Value):
         digest: str | None = None,
         loader: Callable[[], MigrationFile] | None = None,
         *,
-        content_hash: _Hash | None = None,
+        content: bytes | None = None,
     ) -> None:
-        """``content_hash`` (SHA-256 over the file's bytes, not yet finished) stands for
-        ``digest`` until it is first read."""
+        """``content``, the file's bytes as read, stands for ``digest`` until it is first
+        read."""
         self.path = path
         self.kind = kind
         self.version = version
@@ -178,19 +174,18 @@ class MigrationFile(Value):
         self.rollback = rollback
         self.transactional = transactional
         self._digest = digest
-        self._content_hash = content_hash
+        self._content = content
         self.loader = loader
         self.identity = identity(version, kind, description)
 
     @property
     def digest(self) -> str | None:
         """What a history row's ``digest`` holds (``file_digest``), when the bytes are known."""
-        # Finished on first use: it covers the checksums, which are computed lazily too.
-        if self._digest is None and self._content_hash is not None:
-            self._digest = finish_digest(
-                self._content_hash, self.upgrade.checksum, self.rollback_checksum
-            )
-            self._content_hash = None
+        # Computed on first use: it covers the checksums, which are computed lazily too. The
+        # bytes wait until then (the text they decode to is kept anyway, for splitting).
+        if self._digest is None and self._content is not None:
+            self._digest = file_digest(self._content, self.checksum, self.rollback_checksum)
+            self._content = None
         return self._digest
 
     def parsed(self) -> MigrationFile:

@@ -5,11 +5,10 @@ Pure: the caller reads and decodes the file; this module only looks at strings.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import partial
 
-from sqlkeel.core.checksum import canonical_parts, checksum
+from sqlkeel.core.checksum import canonical_parts, checksum, sha256_hex
 from sqlkeel.core.lexer import Lexed, Raw, lex, may_contain
 from sqlkeel.core.model import Kind, MigrationFile, Section
 from sqlkeel.core.splitter import SplitOptions, Statement, needs_words, split_statements
@@ -260,7 +259,7 @@ def _section(
     # most files are settled without splitting them.
     section = text[start:end]
     canonical, masked = canonical_parts(section, lex(section, options), options)
-    known = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    known = sha256_hex(canonical.encode("utf-8"))
     suspect = masked is None or any(_TRANSACTION_CONTROL.fullmatch(p) for p in masked.split(";"))
     return Section(None, known, first_line, split, is_empty=not canonical), suspect
 
@@ -324,5 +323,5 @@ def parse_migration(
         upgrade=upgrade,
         rollback=rollback,
         transactional=transactional,
-        content_hash=None if content is None else hashlib.sha256(content),
+        content=content,
     )

@@ -232,8 +232,7 @@ def _split(
 def _checksum(text: str, start: int, end: int, options: SplitOptions) -> str:
     # The section's tokens are those of the file between its offsets (sections start and
     # end on token boundaries), so lexing the slice again gives the checksum parsing would.
-    section = text[start:end]
-    return checksum(section, options)
+    return checksum(text[start:end], options)
 
 
 def _section(

@@ -53,11 +53,15 @@ def sql_paths(directory: Path) -> list[str]:
     return sorted(found)
 
 
-def read_bytes(directory: Path, path: str) -> bytes:
-    """The file's bytes; raises FileReadError with the fix."""
+def read_bytes(directory: Path, path: str, directory_fd: int | None = None) -> bytes:
+    """The file's bytes; raises FileReadError with the fix. ``directory_fd``, a descriptor
+    open on ``directory``, spares the kernel walking the directory's path for every file."""
     try:
         # os.open/os.read: no buffered file object per file (discovery reads thousands).
-        fd = os.open(os.path.join(directory, path), os.O_RDONLY)
+        if directory_fd is None:
+            fd = os.open(os.path.join(directory, path), os.O_RDONLY)
+        else:
+            fd = os.open(path, os.O_RDONLY, dir_fd=directory_fd)
         try:
             chunks = [os.read(fd, 1 << 16)]
             while chunks[-1]:  # a short read is not the end (network file systems)
@@ -75,7 +79,13 @@ def read_bytes(directory: Path, path: str) -> bytes:
 def decode(path: str, data: bytes) -> str:
     """The file decoded as UTF-8 (BOM dropped); raises FileReadError with line and fix."""
     try:
-        return data.decode("utf-8-sig")
+        # Plain UTF-8 first: what utf-8-sig gives valid files, at a seventh of the cost.
+        text = data.decode()
+        return text[1:] if text.startswith("\ufeff") else text
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("utf-8-sig")  # raises with the offsets the message has always had
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         raise FileReadError(
@@ -146,13 +156,18 @@ def discover(
     }
     files: list[MigrationFile] = []
     problems: list[Problem] = []
+    paths = sql_paths(directory)
+    try:
+        directory_fd: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:  # each file is opened by its whole path, and fails with the fix
+        directory_fd = None
     # Parsing allocates many small objects and no reference cycles; the cyclic collector
     # would rescan the growing heap again and again (~15 % of discovering 10 000 files).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        for path in sql_paths(directory):
-            data = read_bytes(directory, path)
+        for path in paths:
+            data = read_bytes(directory, path, directory_fd)
             row = known.get(path)
             try:
                 if (
@@ -171,4 +186,6 @@ def discover(
     finally:
         if collecting:
             gc.enable()
+        if directory_fd is not None:
+            os.close(directory_fd)
     return Discovery(tuple(files), tuple(problems))

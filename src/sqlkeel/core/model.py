@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 
+from sqlkeel.core.checksum import file_digest
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
@@ -56,22 +57,35 @@ class Section(Value):
     needs the checksum, running them the statements.
     """
 
-    __slots__ = ("_split", "_statements", "checksum", "line")
+    __slots__ = ("_checksum", "_is_empty", "_split", "_statements", "line")
     _compared = ("statements", "checksum", "line")
-    checksum: str
     line: int  # first line of the section in the file
 
     def __init__(
         self,
         statements: tuple[Statement, ...] | None,
-        checksum: str,
+        checksum: str | Callable[[], str],
         line: int,
         split: Callable[[], tuple[Statement, ...]] | None = None,
+        *,
+        is_empty: bool | None = None,
     ) -> None:
+        """``checksum`` may be a function computing it, called once when first needed;
+        ``is_empty``, when known, spares an unsplit section that computation."""
         self._statements = statements
         self._split = split
-        self.checksum = checksum
+        self._checksum = checksum
+        self._is_empty = is_empty
         self.line = line
+
+    @property
+    def checksum(self) -> str:
+        # Computed on first use rather than while parsing: status and validate never read
+        # the checksums of pending files, and canonicalising a section costs as much as
+        # the rest of parsing it (issue 3: status with 1000 pending files).
+        if not isinstance(self._checksum, str):
+            self._checksum = self._checksum()
+        return self._checksum
 
     @property
     def statements(self) -> tuple[Statement, ...]:
@@ -83,11 +97,13 @@ class Section(Value):
 
     @property
     def is_empty(self) -> bool:
-        """No statements. Split sections know; otherwise the canonical text, which holds every
-        statement, is empty (sections with a custom delimiter are always split: their
-        statements are not the canonical text's)."""
+        """No statements. Split sections know, parsing tells the others; otherwise the
+        canonical text, which holds every statement, is empty (sections with a custom
+        delimiter are always split: their statements are not the canonical text's)."""
         if self._statements is not None:
             return not self._statements
+        if self._is_empty is not None:
+            return self._is_empty
         return self.checksum == EMPTY_CHECKSUM
 
 
@@ -98,8 +114,9 @@ class MigrationFile(Value):
     """
 
     __slots__ = (
+        "_content",
+        "_digest",
         "description",
-        "digest",
         "identity",
         "kind",
         "loader",
@@ -127,7 +144,6 @@ class MigrationFile(Value):
     upgrade: Section
     rollback: Section | None
     transactional: bool
-    digest: str | None  # SHA-256 of the file's bytes, as read
     # Set on a file left unparsed because its bytes are exactly those of its applied
     # history row: its sections hold that row's checksums and no statements, and
     # ``parsed()`` reads the real ones when the file must run.
@@ -145,7 +161,11 @@ class MigrationFile(Value):
         transactional: bool = True,
         digest: str | None = None,
         loader: Callable[[], MigrationFile] | None = None,
+        *,
+        content: bytes | None = None,
     ) -> None:
+        """``content``, the file's bytes as read, stands for ``digest`` until it is first
+        read."""
         self.path = path
         self.kind = kind
         self.version = version
@@ -153,9 +173,20 @@ class MigrationFile(Value):
         self.upgrade = upgrade
         self.rollback = rollback
         self.transactional = transactional
-        self.digest = digest
+        self._digest = digest
+        self._content = content
         self.loader = loader
         self.identity = identity(version, kind, description)
+
+    @property
+    def digest(self) -> str | None:
+        """What a history row's ``digest`` holds (``file_digest``), when the bytes are known."""
+        # Computed on first use: it covers the checksums, which are computed lazily too. The
+        # bytes wait until then (the text they decode to is kept anyway, for splitting).
+        if self._digest is None and self._content is not None:
+            self._digest = file_digest(self._content, self.checksum, self.rollback_checksum)
+            self._content = None
+        return self._digest
 
     def parsed(self) -> MigrationFile:
         """This file with its statements (parsing it now if it was left unparsed)."""

@@ -82,11 +82,9 @@ def decode(path: str, data: bytes) -> str:
         # Plain UTF-8 first: what utf-8-sig gives valid files, at a seventh of the cost.
         text = data.decode()
         return text[1:] if text.startswith("\ufeff") else text
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("utf-8-sig")  # raises with the offsets the message has always had
     except UnicodeDecodeError as exc:
+        # Offsets from plain UTF-8 count from the file's first byte, a BOM included
+        # (utf-8-sig's would count from after it).
         line = data.count(b"\n", 0, exc.start) + 1
         raise FileReadError(
             f"{path}:{line}: the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at "

@@ -25,11 +25,14 @@ def test_decode_gives_what_utf8_sig_gives(data: bytes, text: str) -> None:
     assert decode("V1__x.sql", data) == text == data.decode("utf-8-sig")
 
 
-def test_a_file_that_is_not_utf8_is_refused_naming_line_and_offset() -> None:
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["plain", "after_a_bom"])
+def test_a_file_that_is_not_utf8_is_refused_naming_line_byte_and_offset(bom: bytes) -> None:
+    data = bom + b"-- a\n\nSELECT 'na\xe9ve';"
     with pytest.raises(FileReadError) as caught:
-        decode("V1__x.sql", b"-- a\n\nSELECT 'na\xefve';")
+        decode("V1__x.sql", data)
+    offset = data.index(b"\xe9")
     assert str(caught.value).startswith(
-        "V1__x.sql:3: the file is not valid UTF-8 (byte 0xef at offset 16). Fix:"
+        f"V1__x.sql:3: the file is not valid UTF-8 (byte 0xe9 at offset {offset}). Fix:"
     )
 
 

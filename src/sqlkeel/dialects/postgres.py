@@ -14,11 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlkeel.core.splitter import POSTGRES, Statement
-from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
+from sqlkeel.dialects.base import (
+    Connection,
+    Dialect,
+    Holder,
+    LockWait,
+    Sent,
+    TransactionFailed,
+    holder_name,
+    poll_lock,
+)
 from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost
 from sqlkeel.urls import DatabaseURL, mask_password
 
@@ -29,6 +39,69 @@ if TYPE_CHECKING:
 
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# From BEGIN, which reaches the server with the statements, to keel's first row. The first
+# use keeps the value in a transaction-local setting, so the history row, the log row and
+# what keel prints agree to the millisecond; after COMMIT the setting reads ''.
+_ELAPSED_MS = (
+    "CAST(COALESCE(NULLIF(current_setting('keel.elapsed_ms', true), ''), "
+    "set_config('keel.elapsed_ms', CAST(round(EXTRACT(EPOCH FROM clock_timestamp() - "
+    "transaction_timestamp()) * 1000) AS text), true)) AS integer)"
+)
+# Between the commands of a transaction sent whole: the newline ends a trailing line comment.
+_GLUE = "\n;\n"
+
+
+def _position(result: Any) -> int:
+    """The character (from 1) an error result points at in the text sent; 0 if none."""
+    from psycopg import pq
+
+    position = result.error_field(pq.DiagnosticField.STATEMENT_POSITION)
+    return int(position) if position and position.isdigit() else 0
+
+
+class _SentTransaction(Sent):
+    """One simple-protocol query holding a whole transaction. The server answers with one
+    result per command and stops at the first error, so the number of results before the
+    error names the failing statement."""
+
+    def __init__(self, conn: Connection, offsets: list[int], commands: int) -> None:
+        self.conn = conn
+        self.offsets = offsets  # where each statement starts in the text sent
+        self.expected = len(offsets) + commands + 2  # with BEGIN and COMMIT
+
+    def wait(self) -> str | None:
+        from psycopg import ProgrammingError, errors, pq
+        from psycopg.generators import fetch_many
+
+        ok = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+        results = self.conn.wait(fetch_many(self.conn.pgconn))
+        for index, result in enumerate(results):
+            if result.status in ok:
+                continue
+            cause: BaseException
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                cause = errors.error_from_result(result, encoding=self.conn.info.encoding)
+            else:  # COPY to or from the client: keel has no data to give or take
+                cause = ProgrammingError(
+                    f"the server answered {result.status.name}, which a migration cannot use"
+                )
+            # results[0] is BEGIN's, results[k] statement k's. But the server parses the
+            # whole text before running any of it: a syntax error comes first, and only its
+            # position tells which statement holds it.
+            if index == 0:
+                index = max(1, bisect_right(self.offsets, _position(result) - 1))
+            statement = 1 <= index <= len(self.offsets)
+            offset = self.offsets[index - 1] if statement else None
+            raise TransactionFailed(max(index, 1), cause, offset)
+        if len(results) != self.expected:  # cannot happen: the splitter drops empty statements
+            return None
+        last = results[-2]  # the last command before COMMIT
+        if not last.ntuples or not last.nfields:
+            return None
+        value = last.get_value(0, 0)
+        return None if value is None else bytes(value).decode()
 
 
 class PostgresDialect(Dialect):
@@ -49,6 +122,7 @@ class PostgresDialect(Dialect):
         # BEGIN is held back and sent with the transaction's first command, in one pipeline:
         # a migration step costs one round trip less.
         self._begin_pending: int | None = None  # id() of the connection whose BEGIN waits
+        self._mogrifier: tuple[int, Any] | None = None  # (id() of its connection, cursor)
 
     def lock_key(self, conn: Connection) -> int:
         """The advisory-lock key of the history table keel uses. Without a configured
@@ -151,6 +225,44 @@ class PostgresDialect(Dialect):
             return
         super().rollback(conn)
 
+    # -- a migration in one round trip ---------------------------------------------------
+    elapsed_ms = _ELAPSED_MS
+
+    def sendable(self, sql: str) -> bool:
+        # A ';' may join several commands (a custom delimiter): their results would not
+        # map one to one onto statements. (A ';' in a literal is just sent the other way.)
+        return ";" not in sql
+
+    def send_transaction(
+        self,
+        conn: Connection,
+        statements: Sequence[str],
+        commands: Sequence[tuple[str, Sequence[object]]],
+    ) -> Sent:
+        # One simple-protocol query, not a pipeline: the server runs the statements as psql
+        # would send them (no Parse/Bind/Describe per statement), and keel's own values are
+        # quoted by psycopg as literals. User SQL is joined untouched (no % substitution).
+        from psycopg.generators import send
+
+        if self._mogrifier is None or self._mogrifier[0] != id(conn):
+            import psycopg
+
+            self._mogrifier = (id(conn), psycopg.ClientCursor(conn))
+        mogrify = self._mogrifier[1].mogrify
+        parts = ["BEGIN"]
+        offsets = []
+        at = len("BEGIN") + len(_GLUE)
+        for sql in statements:
+            offsets.append(at)
+            parts.append(sql)
+            at += len(sql) + len(_GLUE)
+        parts.extend(mogrify(sql, tuple(params)) for sql, params in commands)
+        parts.append("COMMIT")
+        pgconn = conn.pgconn
+        pgconn.send_query(_GLUE.join(parts).encode(conn.info.encoding))
+        conn.wait(send(pgconn))  # flushed now; the results are read by wait()
+        return _SentTransaction(conn, offsets, len(commands))
+
     def run_and_commit(
         self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
     ) -> None:
@@ -181,7 +293,9 @@ class PostgresDialect(Dialect):
 
         return (psycopg.Error,)
 
-    def describe_error(self, exc: BaseException, statement: Statement | None) -> tuple[str, int]:
+    def describe_error(
+        self, exc: BaseException, statement: Statement | None, offset: int | None = 0
+    ) -> tuple[str, int]:
         diag = getattr(exc, "diag", None)
         line = statement.line if statement else 0
         if diag is None or not diag.message_primary:
@@ -192,9 +306,11 @@ class PostgresDialect(Dialect):
         if diag.message_hint:
             parts.append(f"HINT: {diag.message_hint}")
         position = diag.statement_position
-        if statement is not None and position and position.isdigit():
-            # The server counts characters from 1 within the statement it was sent.
-            line = statement.line + statement.sql.count("\n", 0, int(position) - 1)
+        if statement is not None and offset is not None and position and position.isdigit():
+            # The server counts characters from 1 within the text it was sent.
+            at = int(position) - 1 - offset
+            if 0 <= at <= len(statement.sql):
+                line = statement.line + statement.sql.count("\n", 0, at)
         return " ".join(parts), line
 
     # -- locking -----------------------------------------------------------------------

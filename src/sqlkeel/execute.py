@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlkeel.core.model import Direction, HistoryRow, Plan, Section, State, Step
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
-from sqlkeel.dialects.base import Connection, Dialect, Holder, Sent, TransactionFailed
+from sqlkeel.dialects.base import Connection, Dialect, Holder, Transaction, TransactionFailed
 from sqlkeel.errors import MigrationFailed
 from sqlkeel.history import Entry, HistoryStore
 from sqlkeel.urls import mask_password
@@ -91,7 +91,7 @@ class _StatementFailed(Exception):
 class _Batch:
     """A migration ready to be sent whole: its statements and keel's rows for it."""
 
-    __slots__ = ("at", "commands", "section", "start", "statements", "step")
+    __slots__ = ("at", "section", "start", "statements", "step", "transaction")
 
     def __init__(
         self,
@@ -99,13 +99,13 @@ class _Batch:
         section: Section,
         statements: tuple[Statement, ...],
         at: datetime,
-        commands: list[tuple[str, Sequence[object]]],
+        transaction: Transaction,
     ) -> None:
         self.step = step
         self.section = section
         self.statements = statements
         self.at = at
-        self.commands = commands
+        self.transaction = transaction
         self.start = 0.0  # perf_counter() when sent
 
 
@@ -312,7 +312,7 @@ class Runner:
         the server runs it: keel's own work per migration overlaps the server's. Steps that
         cannot be sent whole run as ``_apply_step`` runs them, in their turn."""
         results: list[StepResult] = []
-        pending: tuple[_Batch, Sent] | None = None
+        pending: _Batch | None = None
         try:
             for planned in steps:
                 try:
@@ -321,28 +321,26 @@ class Runner:
                 except Exception:
                     if pending is not None:  # its outcome comes first: it ran first
                         done, pending = pending, None
-                        results.append(self._finish(*done))
+                        results.append(self._finish(done))
                     raise
                 if pending is not None:
                     done, pending = pending, None
-                    results.append(self._finish(*done))
+                    results.append(self._finish(done))
                 ran.append(step)
                 if batch is None:
                     results.append(self._apply_step(step))
                     continue
                 self.listener.step_started(step)
                 batch.start = time.perf_counter()
-                sent = self.dialect.send_transaction(
-                    self.conn, [s.sql for s in batch.statements], batch.commands
-                )
-                pending = (batch, sent)
+                batch.transaction.send()
+                pending = batch
             if pending is not None:
                 done, pending = pending, None
-                results.append(self._finish(*done))
+                results.append(self._finish(done))
         except BaseException:
             if pending is not None:  # interrupted while one is on its way: let it end first
                 try:
-                    pending[1].wait()
+                    pending.transaction.wait()
                 except BaseException:
                     self.dialect.rollback(self.conn)
             raise
@@ -361,12 +359,13 @@ class Runner:
         # so keel cannot know it when it writes them, and a later write would cost a round
         # trip. It runs from BEGIN to the rows (the statements' time on the server).
         commands = self.store.queued(lambda: self._record(step, at, None))
-        return _Batch(step, section, statements, at, commands)
+        transaction = self.dialect.transaction(self.conn, [s.sql for s in statements], commands)
+        return _Batch(step, section, statements, at, transaction)
 
-    def _finish(self, batch: _Batch, sent: Sent) -> StepResult:
+    def _finish(self, batch: _Batch) -> StepResult:
         step = batch.step
         try:
-            value = sent.wait()
+            value = batch.transaction.wait()
         except TransactionFailed as exc:
             if exc.position <= len(batch.statements):
                 statement = batch.statements[exc.position - 1]

@@ -100,7 +100,7 @@ def poll_lock(
 
 
 class TransactionFailed(Exception):
-    """A transaction sent whole (``Dialect.send_transaction``) failed and is left open for
+    """A transaction sent whole (``Dialect.transaction``) failed and is left open for
     ROLLBACK. ``position`` numbers the failing statement from 1; past the last statement it
     is keel's own writes or the COMMIT (a deferred constraint). ``offset``: characters before
     the statement in the text the server was sent, for ``describe_error``; None when the
@@ -113,8 +113,13 @@ class TransactionFailed(Exception):
         self.offset = offset
 
 
-class Sent(ABC):
-    """A transaction on its way: the server runs it while keel prepares the next one."""
+class Transaction(ABC):
+    """A migration made ready to travel whole: keel builds it while the server still runs
+    the previous one, then sends it and, later, waits for its outcome."""
+
+    @abstractmethod
+    def send(self) -> None:
+        """Send it without waiting for the server."""
 
     @abstractmethod
     def wait(self) -> str | None:
@@ -186,14 +191,14 @@ class Dialect(ABC):
         the server reports as that statement's."""
         return False
 
-    def send_transaction(
+    def transaction(
         self,
         conn: Connection,
         statements: Sequence[str],
         commands: Sequence[tuple[str, Sequence[object]]],
-    ) -> Sent:
-        """Send BEGIN, ``statements`` (user SQL, untouched), keel's parameterised
-        ``commands`` and COMMIT without waiting; only where ``elapsed_ms`` is set."""
+    ) -> Transaction:
+        """BEGIN, ``statements`` (user SQL, untouched), keel's parameterised ``commands``
+        and COMMIT, to be sent in one round trip; only where ``elapsed_ms`` is set."""
         raise NotImplementedError(f"{self.name} runs a migration statement by statement")
 
     def run_and_commit(

@@ -24,7 +24,7 @@ from sqlkeel.dialects.base import (
     Dialect,
     Holder,
     LockWait,
-    Sent,
+    Transaction,
     TransactionFailed,
     holder_name,
     poll_lock,
@@ -61,15 +61,22 @@ def _position(result: Any) -> int:
     return int(position) if position and position.isdigit() else 0
 
 
-class _SentTransaction(Sent):
+class _Transaction(Transaction):
     """One simple-protocol query holding a whole transaction. The server answers with one
     result per command and stops at the first error, so the number of results before the
     error names the failing statement."""
 
-    def __init__(self, conn: Connection, offsets: list[int], commands: int) -> None:
+    def __init__(self, conn: Connection, text: bytes, offsets: list[int], commands: int) -> None:
         self.conn = conn
-        self.offsets = offsets  # where each statement starts in the text sent
+        self.text = text
+        self.offsets = offsets  # where each statement starts in the text
         self.expected = len(offsets) + commands + 2  # with BEGIN and COMMIT
+
+    def send(self) -> None:
+        from psycopg.generators import send
+
+        self.conn.pgconn.send_query(self.text)
+        self.conn.wait(send(self.conn.pgconn))  # flushed now; wait() reads the results
 
     def wait(self) -> str | None:
         from psycopg import ProgrammingError, errors, pq
@@ -233,17 +240,15 @@ class PostgresDialect(Dialect):
         # map one to one onto statements. (A ';' in a literal is just sent the other way.)
         return ";" not in sql
 
-    def send_transaction(
+    def transaction(
         self,
         conn: Connection,
         statements: Sequence[str],
         commands: Sequence[tuple[str, Sequence[object]]],
-    ) -> Sent:
+    ) -> Transaction:
         # One simple-protocol query, not a pipeline: the server runs the statements as psql
         # would send them (no Parse/Bind/Describe per statement), and keel's own values are
         # quoted by psycopg as literals. User SQL is joined untouched (no % substitution).
-        from psycopg.generators import send
-
         if self._mogrifier is None or self._mogrifier[0] != id(conn):
             import psycopg
 
@@ -258,10 +263,8 @@ class PostgresDialect(Dialect):
             at += len(sql) + len(_GLUE)
         parts.extend(mogrify(sql, tuple(params)) for sql, params in commands)
         parts.append("COMMIT")
-        pgconn = conn.pgconn
-        pgconn.send_query(_GLUE.join(parts).encode(conn.info.encoding))
-        conn.wait(send(pgconn))  # flushed now; the results are read by wait()
-        return _SentTransaction(conn, offsets, len(commands))
+        text = _GLUE.join(parts).encode(conn.info.encoding)
+        return _Transaction(conn, text, offsets, len(commands))
 
     def run_and_commit(
         self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]

@@ -211,3 +211,34 @@ def test_each_migration_costs_one_query_to_the_server(
     six = run_with(6)
     assert three.count("send") == 6 and six.count("send") == 12
     assert [c for c in six if c != "send"] == [c for c in three if c != "send"]
+
+
+def test_one_session_goes_on_after_a_migration_failed_at_its_commit(
+    project: Project, db: Database, db_url: str
+) -> None:
+    """keel's commands are prepared in the session's first transaction; when that one fails
+    at COMMIT (after its PREPAREs ran, which a rollback does not undo), the same session
+    still records the next run."""
+    from sqlkeel import Keel
+    from sqlkeel.errors import MigrationFailed
+
+    project.write(
+        "V1__deferred.sql",
+        "CREATE TABLE parent (id integer PRIMARY KEY);\n"
+        "CREATE TABLE child (pid integer REFERENCES parent DEFERRABLE INITIALLY DEFERRED);\n"
+        "INSERT INTO child VALUES (1);\n",
+    )
+    with Keel(url=db_url, migrations_dir=str(project.migrations)) as keel:
+        with pytest.raises(MigrationFailed) as info:
+            keel.upgrade()
+        assert info.value.statement_index == 4  # the COMMIT
+        assert user_tables(db) == set()
+        project.write("V1__deferred.sql", "CREATE TABLE parent (id integer PRIMARY KEY);\n")
+        project.write("V2__third.sql", THIRD)
+        assert [r.version for r in keel.upgrade().applied] == ["1", "2"]
+    assert user_tables(db) == {"parent", "third"}
+    assert [r[0] for r in db.query("SELECT outcome FROM keel_log ORDER BY id")] == [
+        "failed",
+        "success",
+        "success",
+    ]

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlkeel.core.splitter import POSTGRES, Statement
@@ -66,11 +67,19 @@ class _Transaction(Transaction):
     result per command and stops at the first error, so the number of results before the
     error names the failing statement."""
 
-    def __init__(self, conn: Connection, text: bytes, offsets: list[int], commands: int) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        text: bytes,
+        offsets: list[int],
+        commands: int,
+        committed: Callable[[], None],
+    ) -> None:
         self.conn = conn
         self.text = text
         self.offsets = offsets  # where each statement starts in the text
         self.expected = len(offsets) + commands + 2  # with BEGIN and COMMIT
+        self.committed = committed
 
     def send(self) -> None:
         from psycopg.generators import send
@@ -102,6 +111,7 @@ class _Transaction(Transaction):
             statement = 1 <= index <= len(self.offsets)
             offset = self.offsets[index - 1] if statement else None
             raise TransactionFailed(max(index, 1), cause, offset)
+        self.committed()
         if len(results) != self.expected:  # cannot happen: the splitter drops empty statements
             return None
         last = results[-2]  # the last command before COMMIT
@@ -129,7 +139,9 @@ class PostgresDialect(Dialect):
         # BEGIN is held back and sent with the transaction's first command, in one pipeline:
         # a migration step costs one round trip less.
         self._begin_pending: int | None = None  # id() of the connection whose BEGIN waits
-        self._mogrifier: tuple[int, Any] | None = None  # (id() of its connection, cursor)
+        self._mogrifier: tuple[Connection, Any] | None = None  # (its connection, cursor)
+        self._prepared: dict[str, str] = {}  # keel's SQL -> its prepared name on that connection
+        self._names = itertools.count(1)
 
     def lock_key(self, conn: Connection) -> int:
         """The advisory-lock key of the history table keel uses. Without a configured
@@ -249,10 +261,13 @@ class PostgresDialect(Dialect):
         # One simple-protocol query, not a pipeline: the server runs the statements as psql
         # would send them (no Parse/Bind/Describe per statement), and keel's own values are
         # quoted by psycopg as literals. User SQL is joined untouched (no % substitution).
-        if self._mogrifier is None or self._mogrifier[0] != id(conn):
+        if self._mogrifier is None or self._mogrifier[0] is not conn:
             import psycopg
 
-            self._mogrifier = (id(conn), psycopg.ClientCursor(conn))
+            # The connection itself, not its id(): a new one could reuse a closed one's id
+            # and would not hold its prepared statements.
+            self._mogrifier = (conn, psycopg.ClientCursor(conn))
+            self._prepared = {}
         mogrify = self._mogrifier[1].mogrify
         parts = ["BEGIN"]
         offsets = []
@@ -261,10 +276,33 @@ class PostgresDialect(Dialect):
             offsets.append(at)
             parts.append(sql)
             at += len(sql) + len(_GLUE)
-        parts.extend(mogrify(sql, tuple(params)) for sql, params in commands)
+        # keel's few commands are prepared once per session, in the first transaction that
+        # uses them, and executed by name: the server does not parse and plan them again
+        # for each migration. PREPARE outlives a rollback, so a name is never reused.
+        prepared = self._prepared
+        new: dict[str, str] = {}
+        executes = []
+        for sql, params in commands:
+            name = prepared.get(sql) or new.get(sql)
+            if name is None:
+                name = new[sql] = f"keel_{next(self._names)}"
+                pieces = sql.split("%s")  # keel's own SQL holds no other '%'
+                numbered = "".join(f"{p}${i}" for i, p in enumerate(pieces[:-1], 1)) + pieces[-1]
+                parts.append(f"PREPARE {name} AS {numbered}")
+            if params:
+                executes.append(
+                    mogrify(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+                )
+            else:
+                executes.append(f"EXECUTE {name}")
+        parts.extend(executes)
         parts.append("COMMIT")
         text = _GLUE.join(parts).encode(conn.info.encoding)
-        return _Transaction(conn, text, offsets, len(commands))
+
+        def committed() -> None:
+            prepared.update(new)
+
+        return _Transaction(conn, text, offsets, len(new) + len(commands), committed)
 
     def run_and_commit(
         self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]

@@ -7,6 +7,8 @@ Lock: ``pg_try_advisory_lock`` on a dedicated session whose ``application_name``
 the holder; the server drops it when that session ends, so a killed keel frees it.
 Migration sessions set ``client_connection_check_interval`` (PostgreSQL 14+) so that a
 statement of a killed keel is cancelled promptly instead of running on.
+Round trips: a transactional migration whose statements hold no ';' travels whole (BEGIN,
+statements, history and log rows, COMMIT) as one query; its run time is the server's.
 Gaps: ``transaction=off`` files are recorded ``failed`` on error (no automatic undo).
 """
 

@@ -242,3 +242,17 @@ def test_one_session_goes_on_after_a_migration_failed_at_its_commit(
         "success",
         "success",
     ]
+
+
+def test_sent_whole_each_statement_has_its_own_statement_timeout(
+    keel_cli: Run, project: Project, db: Database, db_url: str
+) -> None:
+    """Sent whole, each statement still has its own statement_timeout, as one by one (the
+    server restarts it for each command of a query): three statements of 0.3 s pass a
+    0.5 s timeout."""
+    project.write(
+        "V1__slow.sql", "SELECT pg_sleep(0.3);\nSELECT pg_sleep(0.3);\nSELECT pg_sleep(0.3);\n"
+    )
+    url = f"{db_url}?options=-c%20statement_timeout%3D500"
+    ok(keel_cli("upgrade", "--url", url, "--dir", str(project.migrations), cwd=project.root))
+    assert db.query("SELECT version FROM keel_history") == [("1",)]

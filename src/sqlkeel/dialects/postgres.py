@@ -103,7 +103,8 @@ class _Transaction(Transaction):
                 cause = errors.error_from_result(result, encoding=self.conn.info.encoding)
             else:  # COPY to or from the client: keel has no data to give or take
                 cause = ProgrammingError(
-                    f"the server answered {result.status.name}, which a migration cannot use"
+                    f"the server answered {pq.ExecStatus(result.status).name}, which a "
+                    "migration cannot use"
                 )
             # results[0] is BEGIN's, results[k] statement k's. But the server parses the
             # whole text before running any of it: a syntax error comes first, and only its

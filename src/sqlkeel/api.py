@@ -380,9 +380,9 @@ class Keel:
             plan = make_plan(history)
             done: list[StepResult] = []
             if not plan.is_empty:
-                plan = _parsed(plan)  # also what the result reports: the files as they ran
                 store.ensure()
-                done = self._runner(store, history).apply(plan)
+                # What the result reports is the plan as it ran: every file parsed.
+                plan, done = self._runner(store, history).apply(plan)
         return plan, tuple(done), _text(head_after(history, plan))
 
     # -- commands that write -------------------------------------------------------------

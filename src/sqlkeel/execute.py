@@ -15,10 +15,14 @@ from datetime import datetime
 from sqlkeel.core.model import Direction, HistoryRow, Plan, Section, State, Step
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
-from sqlkeel.dialects.base import Connection, Dialect, Holder
+from sqlkeel.dialects.base import Connection, Dialect, Holder, Transaction, TransactionFailed
 from sqlkeel.errors import MigrationFailed
 from sqlkeel.history import Entry, HistoryStore
 from sqlkeel.urls import mask_password
+
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 class Listener:
@@ -74,11 +78,35 @@ def _commit_statement(section: Section) -> Statement:
 
 
 class _StatementFailed(Exception):
-    def __init__(self, index: int, statement: Statement, cause: BaseException) -> None:
+    def __init__(
+        self, index: int, statement: Statement, cause: BaseException, offset: int | None = 0
+    ) -> None:
         super().__init__(str(cause))
         self.index = index
         self.statement = statement
         self.cause = cause
+        self.offset = offset  # see Dialect.describe_error
+
+
+class _Batch:
+    """A migration ready to be sent whole: its statements and keel's rows for it."""
+
+    __slots__ = ("at", "section", "start", "statements", "step", "transaction")
+
+    def __init__(
+        self,
+        step: Step,
+        section: Section,
+        statements: tuple[Statement, ...],
+        at: datetime,
+        transaction: Transaction,
+    ) -> None:
+        self.step = step
+        self.section = section
+        self.statements = statements
+        self.at = at
+        self.transaction = transaction
+        self.start = 0.0  # perf_counter() when sent
 
 
 class Runner:
@@ -107,10 +135,24 @@ class Runner:
         self.user = user
         self.listener = listener
 
-    def apply(self, plan: Plan) -> list[StepResult]:
-        if plan.single_transaction:
-            return self._apply_single_transaction(plan)
-        return [self._apply_step(step) for step in plan.steps]
+    def apply(self, plan: Plan) -> tuple[Plan, list[StepResult]]:
+        """Run the plan; returns it with every file parsed (as it ran) and what ran.
+
+        Files left unparsed by discovery are parsed as their turn comes, where a dialect
+        that sends migrations whole does it while the previous one runs on the server.
+        """
+        if plan.single_transaction or self.dialect.elapsed_ms is None:
+            plan = Plan(
+                plan.direction,
+                tuple(Step(step.migration.parsed(), step.direction) for step in plan.steps),
+                plan.single_transaction,
+            )
+            if plan.single_transaction:
+                return plan, self._apply_single_transaction(plan)
+            return plan, [self._apply_step(step) for step in plan.steps]
+        ran: list[Step] = []
+        results = self._apply_sent(plan.steps, ran)
+        return Plan(plan.direction, tuple(ran), plan.single_transaction), results
 
     # -- pieces --------------------------------------------------------------------------
     def _section(self, step: Step) -> Section:
@@ -134,7 +176,7 @@ class Runner:
         row of the migration being rolled back."""
         self.store.delete(self._rows.get(step.migration.identity, []))
 
-    def _record(self, step: Step, at: datetime, ms: int) -> None:
+    def _record(self, step: Step, at: datetime, ms: int | None) -> None:
         file = step.migration
         self._forget_earlier_row(step)
         if step.direction is Direction.UPGRADE:
@@ -152,7 +194,9 @@ class Runner:
     def _failure(
         self, step: Step, failure: _StatementFailed, *, recorded: bool, note: str
     ) -> MigrationFailed:
-        message, line = self.dialect.describe_error(failure.cause, failure.statement)
+        message, line = self.dialect.describe_error(
+            failure.cause, failure.statement, failure.offset
+        )
         # Masked here, once, so the history row and the log hold what the user sees.
         message = mask_password(message)
         return MigrationFailed(
@@ -192,6 +236,20 @@ class Runner:
         self.listener.step_finished(step, ms)
         return self._result(step, ms)
 
+    def _undo(self, step: Step, failure: _StatementFailed, at: datetime, start: float) -> NoReturn:
+        """Roll the failed transactional step back, log it and raise its MigrationFailed."""
+        self.dialect.rollback(self.conn)
+        note = (
+            "The migration was rolled back and left no trace; earlier migrations stay "
+            "applied. Fix the statement and run the command again."
+            if step.direction is Direction.UPGRADE
+            else "Its rollback was undone and left no trace: the migration stays "
+            "applied. Fix the rollback section and run the command again."
+        )
+        error = self._failure(step, failure, recorded=False, note=note)
+        self._log_failure(step, at, _ms(start), error)
+        raise error from failure.cause
+
     def _transactional_step(self, step: Step, at: datetime, start: float) -> int:
         """Run the step with its history row in one transaction; returns its recorded ms."""
         self.dialect.begin(self.conn)
@@ -206,17 +264,7 @@ class Runner:
                 commit = _commit_statement(section)
                 raise _StatementFailed(commit.index, commit, exc) from exc
         except _StatementFailed as failure:
-            self.dialect.rollback(self.conn)
-            note = (
-                "The migration was rolled back and left no trace; earlier migrations stay "
-                "applied. Fix the statement and run the command again."
-                if step.direction is Direction.UPGRADE
-                else "Its rollback was undone and left no trace: the migration stays "
-                "applied. Fix the rollback section and run the command again."
-            )
-            error = self._failure(step, failure, recorded=False, note=note)
-            self._log_failure(step, at, _ms(start), error)
-            raise error from failure.cause
+            self._undo(step, failure, at, start)
         except BaseException:
             self.dialect.rollback(self.conn)
             raise
@@ -257,6 +305,78 @@ class Runner:
         self._record(step, at, ms)
         self.dialect.commit(self.conn)
         return ms
+
+    # -- migrations sent whole -----------------------------------------------------------
+    def _apply_sent(self, steps: Sequence[Step], ran: list[Step]) -> list[StepResult]:
+        """Each migration in one round trip, and the next one read, parsed and prepared while
+        the server runs it: keel's own work per migration overlaps the server's. Steps that
+        cannot be sent whole run as ``_apply_step`` runs them, in their turn."""
+        results: list[StepResult] = []
+        pending: _Batch | None = None
+        try:
+            for planned in steps:
+                try:
+                    step = Step(planned.migration.parsed(), planned.direction)
+                    batch = self._batch(step)
+                except Exception:
+                    if pending is not None:  # its outcome comes first: it ran first
+                        done, pending = pending, None
+                        results.append(self._finish(done))
+                    raise
+                if pending is not None:
+                    done, pending = pending, None
+                    results.append(self._finish(done))
+                ran.append(step)
+                if batch is None:
+                    results.append(self._apply_step(step))
+                    continue
+                self.listener.step_started(step)
+                batch.start = time.perf_counter()
+                batch.transaction.send()
+                pending = batch
+            if pending is not None:
+                done, pending = pending, None
+                results.append(self._finish(done))
+        except BaseException:
+            if pending is not None:  # interrupted while one is on its way: let it end first
+                try:
+                    pending.transaction.wait()
+                except BaseException:
+                    self.dialect.rollback(self.conn)
+            raise
+        return results
+
+    def _batch(self, step: Step) -> _Batch | None:
+        """The step ready to send, or None when it must run statement by statement."""
+        if not self._is_transactional(step):
+            return None
+        section = self._section(step)
+        statements = section.statements  # split on each access: once here
+        if not all(self.dialect.sendable(s.sql) for s in statements):
+            return None
+        at = self.clock()
+        # The run time is measured by the database: keel's rows travel with the statements,
+        # so keel cannot know it when it writes them, and a later write would cost a round
+        # trip. It runs from BEGIN to the rows (the statements' time on the server).
+        commands = self.store.queued(lambda: self._record(step, at, None))
+        transaction = self.dialect.transaction(self.conn, [s.sql for s in statements], commands)
+        return _Batch(step, section, statements, at, transaction)
+
+    def _finish(self, batch: _Batch) -> StepResult:
+        step = batch.step
+        try:
+            value = batch.transaction.wait()
+        except TransactionFailed as exc:
+            if exc.position <= len(batch.statements):
+                statement = batch.statements[exc.position - 1]
+                failure = _StatementFailed(exc.position, statement, exc.cause, exc.offset)
+            else:  # keel's rows or the COMMIT (deferred constraints): the migration's own
+                commit = _commit_statement(batch.section)
+                failure = _StatementFailed(commit.index, commit, exc.cause, None)
+            self._undo(step, failure, batch.at, batch.start)
+        ms = int(value) if value is not None else _ms(batch.start)
+        self.listener.step_finished(step, ms)
+        return self._result(step, ms)
 
     # -- all steps in one transaction ----------------------------------------------------
     def _apply_single_transaction(self, plan: Plan) -> list[StepResult]:

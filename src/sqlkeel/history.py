@@ -69,9 +69,11 @@ class Entry(Value):
     file: MigrationFile
     at: datetime
     by: str
-    execution_ms: int
+    execution_ms: int | None  # None: measured by the database as the row is written
 
-    def __init__(self, file: MigrationFile, at: datetime, by: str, execution_ms: int) -> None:
+    def __init__(
+        self, file: MigrationFile, at: datetime, by: str, execution_ms: int | None
+    ) -> None:
         self.file = file
         self.at = at
         self.by = by
@@ -93,6 +95,23 @@ class HistoryStore:
             self._queued.append((sql, params))
         else:
             self.dialect.run(self.conn, sql, params)
+
+    def queued(self, write: Callable[[], None]) -> list[tuple[str, Sequence[object]]]:
+        """The commands ``write`` would run, for a dialect to send with a migration."""
+        self._queued = []
+        try:
+            write()
+            return self._queued
+        finally:
+            self._queued = None
+
+    def _ms(self, ms: int | None, params: list[object]) -> str:
+        """The SQL for a run time: a parameter, or (None) the dialect's measurement."""
+        if ms is None:
+            assert self.dialect.elapsed_ms is not None
+            return self.dialect.elapsed_ms
+        params.append(ms)
+        return self.dialect.param
 
     def commit_with(self, write: Callable[[], None]) -> None:
         """Run ``write`` (inserts, deletes, log rows) and commit the open transaction, sending
@@ -183,26 +202,24 @@ class HistoryStore:
     ) -> None:
         f = entry.file
         p = self.dialect.param
+        params: list[object] = [
+            str(f.version) if f.version is not None else None,
+            f.description,
+            f.path,
+            f.kind.value,
+            f.checksum,
+            f.rollback_checksum,
+            self.dialect.timestamp_param(entry.at),
+            entry.by,
+        ]
+        ms = self._ms(entry.execution_ms, params)
+        params += [state.value, failed_statement, failed_line, error, f.digest]
         self._write(
             f"INSERT INTO {self.history} (version, description, script, kind, checksum, "
             f"rollback_checksum, applied_at, applied_by, execution_ms, state, failed_statement, "
-            f"failed_line, error, digest) VALUES ({', '.join([p] * 14)})",
-            (
-                str(f.version) if f.version is not None else None,
-                f.description,
-                f.path,
-                f.kind.value,
-                f.checksum,
-                f.rollback_checksum,
-                self.dialect.timestamp_param(entry.at),
-                entry.by,
-                entry.execution_ms,
-                state.value,
-                failed_statement,
-                failed_line,
-                error,
-                f.digest,
-            ),
+            f"failed_line, error, digest) VALUES ({', '.join([p] * 8)}, {ms}, "
+            f"{', '.join([p] * 5)})",
+            params,
         )
 
     def delete(self, rows: Sequence[HistoryRow]) -> None:
@@ -226,25 +243,21 @@ class HistoryStore:
         at: datetime,
         by: str,
         outcome: str,
-        duration_ms: int = 0,
+        duration_ms: int | None = 0,
         version: str | None = None,
         script: str | None = None,
         detail: str = "",
     ) -> None:
+        """``duration_ms`` None: measured by the database, and the row's command returns it."""
         p = self.dialect.param
+        params: list[object] = [action, version, script, self.dialect.timestamp_param(at), by]
+        ms = self._ms(duration_ms, params)
+        params += [outcome, detail]
         self._write(
             f"INSERT INTO {self.log} (action, version, script, logged_at, by_user, duration_ms, "
-            f"outcome, detail) VALUES ({', '.join([p] * 8)})",
-            (
-                action,
-                version,
-                script,
-                self.dialect.timestamp_param(at),
-                by,
-                duration_ms,
-                outcome,
-                detail,
-            ),
+            f"outcome, detail) VALUES ({', '.join([p] * 5)}, {ms}, {p}, {p})"
+            + (" RETURNING duration_ms" if duration_ms is None else ""),
+            params,
         )
 
     def read_log(self) -> tuple[LogRow, ...]:

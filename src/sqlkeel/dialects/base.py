@@ -110,8 +110,43 @@ def poll_lock(
     )
 
 
+class TransactionFailed(Exception):
+    """A transaction sent whole (``Dialect.transaction``) failed and is left open for
+    ROLLBACK. ``position`` numbers the failing statement from 1; past the last statement it
+    is keel's own writes or the COMMIT (a deferred constraint). ``offset``: characters before
+    the statement in the text the server was sent, for ``describe_error``; None when the
+    server's position does not point into a statement."""
+
+    def __init__(self, position: int, cause: BaseException, offset: int | None) -> None:
+        super().__init__(str(cause))
+        self.position = position
+        self.cause = cause
+        self.offset = offset
+
+
+class Transaction(ABC):
+    """A migration made ready to travel whole: keel builds it while the server still runs
+    the previous one, then sends it and, later, waits for its outcome."""
+
+    @abstractmethod
+    def send(self) -> None:
+        """Send it without waiting for the server."""
+
+    @abstractmethod
+    def wait(self) -> str | None:
+        """Block until it has committed; the first value of the last command's result as
+        text (None without one). Raises TransactionFailed, or the driver's error when the
+        connection itself failed."""
+
+
 class Dialect(ABC):
     """One database family. Instances are bound to a URL and keel's table settings."""
+
+    # A dialect that can send a migration whole (BEGIN, its statements, keel's rows and
+    # COMMIT in one round trip) sets this to the SQL of "milliseconds since this
+    # transaction began, the same value for every use in the transaction": the run time it
+    # records is measured by the database, since keel's rows travel with the statements.
+    elapsed_ms: ClassVar[str | None] = None
 
     name: ClassVar[str]
     split_options: ClassVar[SplitOptions]
@@ -161,6 +196,21 @@ class Dialect(ABC):
             cur.execute(sql, tuple(params))
         finally:
             cur.close()
+
+    def sendable(self, sql: str) -> bool:
+        """Whether ``sql`` may travel in a transaction sent whole: one command whose failure
+        the server reports as that statement's."""
+        return False
+
+    def transaction(
+        self,
+        conn: Connection,
+        statements: Sequence[str],
+        commands: Sequence[tuple[str, Sequence[object]]],
+    ) -> Transaction:
+        """BEGIN, ``statements`` (user SQL, untouched), keel's parameterised ``commands``
+        and COMMIT, to be sent in one round trip; only where ``elapsed_ms`` is set."""
+        raise NotImplementedError(f"{self.name} runs a migration statement by statement")
 
     def run_and_commit(
         self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
@@ -214,8 +264,12 @@ class Dialect(ABC):
     def error_types(self) -> tuple[type[BaseException], ...]:
         """Driver exceptions that mean 'the database refused this statement'."""
 
-    def describe_error(self, exc: BaseException, statement: Statement | None) -> tuple[str, int]:
-        """The database's message and the file line it points at (statement's line if unknown)."""
+    def describe_error(
+        self, exc: BaseException, statement: Statement | None, offset: int | None = 0
+    ) -> tuple[str, int]:
+        """The database's message and the file line it points at (statement's line if unknown).
+        ``offset``: characters before the statement in the text the server was sent (None:
+        the server's position does not point into it)."""
         line = statement.line if statement else 0
         return str(exc).strip(), line
 

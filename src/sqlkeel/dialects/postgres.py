@@ -7,6 +7,8 @@ Lock: ``pg_try_advisory_lock`` on a dedicated session whose ``application_name``
 the holder; the server drops it when that session ends, so a killed keel frees it.
 Migration sessions set ``client_connection_check_interval`` (PostgreSQL 14+) so that a
 statement of a killed keel is cancelled promptly instead of running on.
+Round trips: a transactional migration whose statements hold no ';' travels whole (BEGIN,
+statements, history and log rows, COMMIT) as one query; its run time is the server's.
 Gaps: ``transaction=off`` files are recorded ``failed`` on error (no automatic undo).
 """
 
@@ -14,11 +16,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator, Sequence
+import itertools
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlkeel.core.splitter import POSTGRES, Statement
-from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
+from sqlkeel.dialects.base import (
+    Connection,
+    Dialect,
+    Holder,
+    LockWait,
+    Transaction,
+    TransactionFailed,
+    holder_name,
+    poll_lock,
+)
 from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost
 from sqlkeel.urls import DatabaseURL, mask_password
 
@@ -29,6 +42,86 @@ if TYPE_CHECKING:
 
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# From BEGIN, which reaches the server with the statements, to keel's first row. The first
+# use keeps the value in a transaction-local setting, so the history row, the log row and
+# what keel prints agree to the millisecond; after COMMIT the setting reads ''.
+_ELAPSED_MS = (
+    "CAST(COALESCE(NULLIF(current_setting('keel.elapsed_ms', true), ''), "
+    "set_config('keel.elapsed_ms', CAST(round(EXTRACT(EPOCH FROM clock_timestamp() - "
+    "transaction_timestamp()) * 1000) AS text), true)) AS integer)"
+)
+# Between the commands of a transaction sent whole: the newline ends a trailing line comment.
+_GLUE = "\n;\n"
+
+
+def _position(result: Any) -> int:
+    """The character (from 1) an error result points at in the text sent; 0 if none."""
+    from psycopg import pq
+
+    position = result.error_field(pq.DiagnosticField.STATEMENT_POSITION)
+    return int(position) if position and position.isdigit() else 0
+
+
+class _Transaction(Transaction):
+    """One simple-protocol query holding a whole transaction. The server answers with one
+    result per command and stops at the first error, so the number of results before the
+    error names the failing statement."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        text: bytes,
+        offsets: list[int],
+        commands: int,
+        committed: Callable[[], None],
+    ) -> None:
+        self.conn = conn
+        self.text = text
+        self.offsets = offsets  # where each statement starts in the text
+        self.expected = len(offsets) + commands + 2  # with BEGIN and COMMIT
+        self.committed = committed
+
+    def send(self) -> None:
+        from psycopg.generators import send
+
+        self.conn.pgconn.send_query(self.text)
+        self.conn.wait(send(self.conn.pgconn))  # flushed now; wait() reads the results
+
+    def wait(self) -> str | None:
+        from psycopg import ProgrammingError, errors, pq
+        from psycopg.generators import fetch_many
+
+        ok = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+        results = self.conn.wait(fetch_many(self.conn.pgconn))
+        for index, result in enumerate(results):
+            if result.status in ok:
+                continue
+            cause: BaseException
+            if result.status == pq.ExecStatus.FATAL_ERROR:
+                cause = errors.error_from_result(result, encoding=self.conn.info.encoding)
+            else:  # COPY to or from the client: keel has no data to give or take
+                cause = ProgrammingError(
+                    f"the server answered {pq.ExecStatus(result.status).name}, which a "
+                    "migration cannot use"
+                )
+            # results[0] is BEGIN's, results[k] statement k's. But the server parses the
+            # whole text before running any of it: a syntax error comes first, and only its
+            # position tells which statement holds it.
+            if index == 0:
+                index = max(1, bisect_right(self.offsets, _position(result) - 1))
+            statement = 1 <= index <= len(self.offsets)
+            offset = self.offsets[index - 1] if statement else None
+            raise TransactionFailed(max(index, 1), cause, offset)
+        self.committed()
+        if len(results) != self.expected:  # cannot happen: the splitter drops empty statements
+            return None
+        last = results[-2]  # the last command before COMMIT
+        if not last.ntuples or not last.nfields:
+            return None
+        value = last.get_value(0, 0)
+        return None if value is None else bytes(value).decode()
 
 
 class PostgresDialect(Dialect):
@@ -49,6 +142,9 @@ class PostgresDialect(Dialect):
         # BEGIN is held back and sent with the transaction's first command, in one pipeline:
         # a migration step costs one round trip less.
         self._begin_pending: int | None = None  # id() of the connection whose BEGIN waits
+        self._mogrifier: tuple[Connection, Any] | None = None  # (its connection, cursor)
+        self._prepared: dict[str, str] = {}  # keel's SQL -> its prepared name on that connection
+        self._names = itertools.count(1)
 
     def lock_key(self, conn: Connection) -> int:
         """The advisory-lock key of the history table keel uses. Without a configured
@@ -151,6 +247,66 @@ class PostgresDialect(Dialect):
             return
         super().rollback(conn)
 
+    # -- a migration in one round trip ---------------------------------------------------
+    elapsed_ms = _ELAPSED_MS
+
+    def sendable(self, sql: str) -> bool:
+        # A ';' may join several commands (a custom delimiter): their results would not
+        # map one to one onto statements. (A ';' in a literal is just sent the other way.)
+        return ";" not in sql
+
+    def transaction(
+        self,
+        conn: Connection,
+        statements: Sequence[str],
+        commands: Sequence[tuple[str, Sequence[object]]],
+    ) -> Transaction:
+        # One simple-protocol query, not a pipeline: the server runs the statements as psql
+        # would send them (no Parse/Bind/Describe per statement), and keel's own values are
+        # quoted by psycopg as literals. User SQL is joined untouched (no % substitution).
+        if self._mogrifier is None or self._mogrifier[0] is not conn:
+            import psycopg
+
+            # The connection itself, not its id(): a new one could reuse a closed one's id
+            # and would not hold its prepared statements.
+            self._mogrifier = (conn, psycopg.ClientCursor(conn))
+            self._prepared = {}
+        mogrify = self._mogrifier[1].mogrify
+        parts = ["BEGIN"]
+        offsets = []
+        at = len("BEGIN") + len(_GLUE)
+        for sql in statements:
+            offsets.append(at)
+            parts.append(sql)
+            at += len(sql) + len(_GLUE)
+        # keel's few commands are prepared once per session, in the first transaction that
+        # uses them, and executed by name: the server does not parse and plan them again
+        # for each migration. PREPARE outlives a rollback, so a name is never reused.
+        prepared = self._prepared
+        new: dict[str, str] = {}
+        executes = []
+        for sql, params in commands:
+            name = prepared.get(sql) or new.get(sql)
+            if name is None:
+                name = new[sql] = f"keel_{next(self._names)}"
+                pieces = sql.split("%s")  # keel's own SQL holds no other '%'
+                numbered = "".join(f"{p}${i}" for i, p in enumerate(pieces[:-1], 1)) + pieces[-1]
+                parts.append(f"PREPARE {name} AS {numbered}")
+            if params:
+                executes.append(
+                    mogrify(f"EXECUTE {name}({', '.join(['%s'] * len(params))})", params)
+                )
+            else:
+                executes.append(f"EXECUTE {name}")
+        parts.extend(executes)
+        parts.append("COMMIT")
+        text = _GLUE.join(parts).encode(conn.info.encoding)
+
+        def committed() -> None:
+            prepared.update(new)
+
+        return _Transaction(conn, text, offsets, len(new) + len(commands), committed)
+
     def run_and_commit(
         self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
     ) -> None:
@@ -181,7 +337,9 @@ class PostgresDialect(Dialect):
 
         return (psycopg.Error,)
 
-    def describe_error(self, exc: BaseException, statement: Statement | None) -> tuple[str, int]:
+    def describe_error(
+        self, exc: BaseException, statement: Statement | None, offset: int | None = 0
+    ) -> tuple[str, int]:
         diag = getattr(exc, "diag", None)
         line = statement.line if statement else 0
         if diag is None or not diag.message_primary:
@@ -192,9 +350,11 @@ class PostgresDialect(Dialect):
         if diag.message_hint:
             parts.append(f"HINT: {diag.message_hint}")
         position = diag.statement_position
-        if statement is not None and position and position.isdigit():
-            # The server counts characters from 1 within the statement it was sent.
-            line = statement.line + statement.sql.count("\n", 0, int(position) - 1)
+        if statement is not None and offset is not None and position and position.isdigit():
+            # The server counts characters from 1 within the text it was sent.
+            at = int(position) - 1 - offset
+            if 0 <= at <= len(statement.sql):
+                line = statement.line + statement.sql.count("\n", 0, at)
         return " ".join(parts), line
 
     # -- locking -----------------------------------------------------------------------

@@ -256,3 +256,30 @@ def test_sent_whole_each_statement_has_its_own_statement_timeout(
     url = f"{db_url}?options=-c%20statement_timeout%3D500"
     ok(keel_cli("upgrade", "--url", url, "--dir", str(project.migrations), cwd=project.root))
     assert db.query("SELECT version FROM keel_history") == [("1",)]
+
+
+def test_without_psycopgs_building_blocks_migrations_run_statement_by_statement(
+    keel: Run, project: Project, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sending whole uses psycopg's undocumented generators: should a release lack them,
+    keel falls back to the statement-by-statement path instead of failing."""
+    import sys
+
+    from sqlkeel.dialects import postgres
+
+    monkeypatch.setitem(sys.modules, "psycopg.generators", None)  # import raises
+    postgres._driver_sends_whole.cache_clear()
+    monkeypatch.setattr(postgres._Transaction, "send", None)  # must not be reached
+    try:
+        project.write("V1__first.sql", FIRST)
+        project.write("V2__broken.sql", five_statements(3))
+        assert "nowhere" in failed(keel("upgrade"))
+        assert user_tables(db) == {"first"}
+        project.write("V2__broken.sql", five_statements(None) + "-- rollback\nDROP TABLE five;\n")
+        ok(keel("upgrade"))
+        assert user_tables(db) == {"first", "five"}
+        ok(keel("rollback", "--to", "0"))
+        assert user_tables(db) == set()
+    finally:
+        monkeypatch.undo()
+        postgres._driver_sends_whole.cache_clear()

@@ -20,6 +20,7 @@ import itertools
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 
 from sqlkeel.core.splitter import POSTGRES, Statement
 from sqlkeel.dialects.base import (
@@ -62,6 +63,22 @@ def _position(result: Any) -> int:
 
     position = result.error_field(pq.DiagnosticField.STATEMENT_POSITION)
     return int(position) if position and position.isdigit() else 0
+
+
+@cache
+def _driver_sends_whole() -> bool:
+    """Whether the installed psycopg has the pieces a migration sent whole is read with.
+
+    They are psycopg's own building blocks (``psycopg.generators``, ``error_from_result``),
+    present since 3.1 but not documented as public: should a release drop them, keel runs
+    migrations statement by statement as before instead of failing.
+    """
+    try:
+        from psycopg.errors import error_from_result  # noqa: F401
+        from psycopg.generators import fetch_many, send  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class _Transaction(Transaction):
@@ -253,7 +270,7 @@ class PostgresDialect(Dialect):
     def sendable(self, sql: str) -> bool:
         # A ';' may join several commands (a custom delimiter): their results would not
         # map one to one onto statements. (A ';' in a literal is just sent the other way.)
-        return ";" not in sql
+        return ";" not in sql and _driver_sends_whole()
 
     def transaction(
         self,

@@ -370,7 +370,9 @@ class Keel:
             plan = make_plan(history)
             done: list[StepResult] = []
             if not plan.is_empty:
-                plan = _parsed(plan)  # also what the result reports: the files as they ran
+                # Each file is read and parsed again only as its turn comes (its section's
+                # statements), not all before the run: 10 000 files' texts at once would be
+                # most of keel's memory.
                 store.ensure()
                 done = self._runner(store, history).apply(plan)
         return plan, tuple(done), _text(head_after(history, plan))

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sqlkeel.core.checksum import file_digest
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, Section, State
 from sqlkeel.core.parsing import parse_migration
-from sqlkeel.core.splitter import SplitOptions
+from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
 from sqlkeel.errors import ConfigError, Problem, SourceError
 
@@ -97,35 +96,121 @@ def _parse(
     raise max(errors, key=lambda e: e.line)
 
 
-def _reload(
-    directory: Path, path: str, profiles: Sequence[SplitOptions], row: HistoryRow
+class _Reader:
+    """Where files are read and parsed again from: one per discovery, shared by its files."""
+
+    __slots__ = ("directory", "profiles")
+
+    def __init__(self, directory: Path, profiles: Sequence[SplitOptions]) -> None:
+        self.directory = directory
+        self.profiles = profiles
+
+
+class _Source:
+    """A file whose text keel does not keep (with 10 000 files, the texts and what refers
+    to them would be most of keel's memory): read and parsed again when it must run. Its
+    digest, over the bytes and the checksums it was checked with, tells whether the file
+    is still the one that was checked."""
+
+    __slots__ = ("checksum", "digest", "path", "reader", "rollback_checksum")
+
+    def __init__(
+        self,
+        reader: _Reader,
+        path: str,
+        checksum: str,
+        rollback_checksum: str | None,
+        digest: str,
+    ) -> None:
+        self.reader = reader
+        self.path = path
+        self.checksum = checksum
+        self.rollback_checksum = rollback_checksum
+        self.digest = digest
+
+    def __call__(self) -> MigrationFile:
+        path = self.path
+        data = read_bytes(self.reader.directory, path)
+        if file_digest(data, self.checksum, self.rollback_checksum) != self.digest:
+            raise FileReadError(
+                f"{path}: the file changed while keel was running. Fix: run the command again."
+            )
+        return _parse(path, decode(path, data), self.reader.profiles, data)
+
+
+class _Part:
+    """The statements of one section of a ``_Source``, split when asked for."""
+
+    __slots__ = ("rollback", "source")
+
+    def __init__(self, source: _Source, rollback: bool) -> None:
+        self.source = source
+        self.rollback = rollback
+
+    def __call__(self) -> tuple[Statement, ...]:
+        parsed = self.source()
+        section = parsed.rollback if self.rollback else parsed.upgrade
+        return section.statements if section is not None else ()
+
+
+def _detached(
+    reader: _Reader,
+    file: MigrationFile,
 ) -> MigrationFile:
-    """Read and parse a file left unparsed, now that it must run (its bytes are not kept:
-    with 10 000 files they would be most of keel's memory)."""
-    data = read_bytes(directory, path)
-    if file_digest(data, row.checksum, row.rollback_checksum) != row.digest:
-        raise FileReadError(
-            f"{path}: the file changed while keel was running. Fix: run the command again."
-        )
-    return _parse(path, decode(path, data), profiles, data)
+    """``file`` without what holds its text: sections whose statements are not split yet
+    split them from the file read again (those already split are kept)."""
+    assert file.digest is not None
+    source = _Source(reader, file.path, file.checksum, file.rollback_checksum, file.digest)
+
+    def lazy(section: Section | None, rollback: bool) -> Section | None:
+        if section is None or not section.unsplit:
+            return section
+        return Section(None, section.checksum, section.line, _Part(source, rollback))
+
+    return MigrationFile(
+        path=file.path,
+        kind=file.kind,
+        version=file.version,
+        description=file.description,
+        upgrade=lazy(file.upgrade, False) or file.upgrade,
+        rollback=lazy(file.rollback, True),
+        transactional=file.transactional,
+        digest=file.digest,
+        loader=source,
+    )
 
 
-def _unparsed(path: str, row: HistoryRow, load: Callable[[], MigrationFile]) -> MigrationFile:
+def _unparsed(reader: _Reader, path: str, row: HistoryRow) -> MigrationFile:
     """A file whose bytes are those its history row was applied from: the row's checksums
     stand for its sections (SPEC 2 compares exactly those), and it is parsed only if it
     must run (a rollback)."""
-    # Same path, same bytes: the row's version, kind and description are the file name's.
-    rollback = Section(None, row.rollback_checksum, 0) if row.rollback_checksum else None
+    assert row.digest is not None
+    source = _Source(reader, row.script, row.checksum, row.rollback_checksum, row.digest)
+    rollback = (
+        Section(None, row.rollback_checksum, 0, _Part(source, True))
+        if row.rollback_checksum
+        else None
+    )
+    # Same path, same bytes: the row's version, kind and description are the file name's,
+    # and its strings (path, identity) serve the file too.
     return MigrationFile(
-        path=path,
+        path=row.script,
         kind=row.kind,
         version=row.version,
         description=row.description,
-        upgrade=Section(None, row.checksum, 0),
+        upgrade=Section(None, row.checksum, 0, _Part(source, False)),
         rollback=rollback,
         digest=row.digest,
-        loader=load,
+        loader=source,
+        identity=row.identity,
     )
+
+
+def _has_directive_words(data: bytes) -> bool:
+    """The file may hold a ``delimiter=`` or ``transaction=`` directive (or only mention
+    them: such files are merely parsed when they need not be)."""
+    lowered = data.lower()
+    return b"delimiter" in lowered or b"transaction" in lowered
 
 
 def discover(
@@ -144,6 +229,7 @@ def discover(
         for row in applied
         if row.digest and row.state is State.APPLIED and row.kind is not Kind.ALWAYS
     }
+    reader = _Reader(directory, profiles)
     files: list[MigrationFile] = []
     problems: list[Problem] = []
     # Parsing allocates many small objects and no reference cycles; the cyclic collector
@@ -159,13 +245,14 @@ def discover(
                     row is not None
                     and row.digest == file_digest(data, row.checksum, row.rollback_checksum)
                     # With a custom delimiter the statements are not the canonical text's,
-                    # so only splitting tells whether a section is empty: always parse.
-                    and b"delimiter" not in data.lower()
+                    # so only splitting tells whether a section is empty; and whether the
+                    # file runs in a transaction only its directives tell: parse those.
+                    and not _has_directive_words(data)
                 ):
-                    load = partial(_reload, directory, path, profiles, row)
-                    files.append(_unparsed(path, row, load))
+                    files.append(_unparsed(reader, path, row))
                 else:
-                    files.append(_parse(path, decode(path, data), profiles, data))
+                    parsed = _parse(path, decode(path, data), profiles, data)
+                    files.append(_detached(reader, parsed))
             except SourceError as exc:
                 problems.append(Problem(exc.code, path, exc.message, exc.fix, exc.line))
     finally:

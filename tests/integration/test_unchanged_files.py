@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from conftest import Run, ok
+from sqlkeel.core.splitter import SQLITE
+from sqlkeel.discovery import FileReadError, discover
 
 if TYPE_CHECKING:
     from conftest import Database, Project
@@ -112,3 +117,19 @@ def test_a_layout_only_edit_is_parsed_and_accepted_and_repair_records_the_new_by
     ok(keel("repair", "--checksums"))
     assert digests(db) == [sha256(project, "V1__users.sql", db)]
     ok(keel("validate"))
+
+
+def test_discovered_files_keep_no_text_and_split_their_statements_from_the_file_again(
+    tmp_path: Path,
+) -> None:
+    # 10 000 files' texts held until the run would be most of keel's memory: a section's
+    # statements are read from its file when asked for, and only if it is the one checked.
+    (tmp_path / "V1__users.sql").write_text(USERS, encoding="utf-8")
+    (found,) = discover(tmp_path, [SQLITE]).files
+    assert [s.sql for s in found.upgrade.statements] == ["CREATE TABLE users (id integer)"]
+    assert found.upgrade.statements[0].line == 1
+    assert [s.sql for s in found.rollback.statements] == ["DROP TABLE users"]  # type: ignore[union-attr]
+    assert found.parsed() == found
+    (tmp_path / "V1__users.sql").write_text(USERS.replace("users", "people"), encoding="utf-8")
+    with pytest.raises(FileReadError, match="changed while keel was running"):
+        _ = found.upgrade.statements

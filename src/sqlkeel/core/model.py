@@ -40,6 +40,9 @@ def identity(version: Version | None, kind: Kind, description: str) -> str:
     return f"V{version.key}" if version is not None else f"{kind.value}:{description}"
 
 
+_identity = identity  # for MigrationFile.__init__, whose parameter shadows the function
+
+
 def label(version: Version | None, kind: Kind) -> str:
     """How tables show a migration: its version, or R / RA."""
     return str(version) if version is not None else kind.short
@@ -80,6 +83,11 @@ class Section(Value):
         if self._statements is not None:
             return self._statements
         return self._split() if self._split is not None else ()
+
+    @property
+    def unsplit(self) -> bool:
+        """Its statements are split only when asked for (from what ``split`` holds)."""
+        return self._statements is None and self._split is not None
 
     @property
     def is_empty(self) -> bool:
@@ -128,9 +136,10 @@ class MigrationFile(Value):
     rollback: Section | None
     transactional: bool
     digest: str | None  # SHA-256 of the file's bytes, as read
-    # Set on a file left unparsed because its bytes are exactly those of its applied
-    # history row: its sections hold that row's checksums and no statements, and
-    # ``parsed()`` reads the real ones when the file must run.
+    # Set on a file whose text is not kept (discovery): its sections split their
+    # statements from the file read again, and ``parsed()`` reads and parses it whole.
+    # A file left unparsed because its bytes are exactly those of its applied history
+    # row has that row's checksums, and its sections' lines are unknown (0).
     loader: Callable[[], MigrationFile] | None
     identity: str  # matched on for every file and row, many times per command
 
@@ -145,6 +154,7 @@ class MigrationFile(Value):
         transactional: bool = True,
         digest: str | None = None,
         loader: Callable[[], MigrationFile] | None = None,
+        identity: str | None = None,
     ) -> None:
         self.path = path
         self.kind = kind
@@ -155,7 +165,8 @@ class MigrationFile(Value):
         self.transactional = transactional
         self.digest = digest
         self.loader = loader
-        self.identity = identity(version, kind, description)
+        # ``identity`` passed in: its history row's, shared rather than built again.
+        self.identity = identity or _identity(version, kind, description)
 
     def parsed(self) -> MigrationFile:
         """This file with its statements (parsing it now if it was left unparsed)."""

@@ -314,12 +314,12 @@ class Keel:
     ) -> Callable[[tuple[HistoryRow, ...]], tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]]:
         """Discovery for the history a plan is made from, run once per distinct set of
         applied files: planning happens under the lock, after one read of the history."""
-        cache: dict[tuple[tuple[str, str | None], ...], Discovery] = {}
+        cache: dict[tuple[object, ...], Discovery] = {}
 
         def found(
             history: tuple[HistoryRow, ...],
         ) -> tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]:
-            key = tuple((row.script, row.digest) for row in history)
+            key = tuple(row.fingerprint for row in history)
             if key not in cache:
                 cache.clear()
                 cache[key] = self.discover(history)

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlkeel.core.checksum import file_digest
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, Section, State
 from sqlkeel.core.parsing import parse_migration
-from sqlkeel.core.splitter import SplitOptions, Statement
+from sqlkeel.core.splitter import SplitOptions
 from sqlkeel.core.values import Value
 from sqlkeel.errors import ConfigError, Problem, SourceError
 
@@ -97,7 +97,10 @@ def _parse(
 
 
 class _Reader:
-    """Where files are read and parsed again from: one per discovery, shared by its files."""
+    """Reads and parses again a file whose text keel does not keep (with 10 000 files, the
+    texts and what refers to them would be most of keel's memory), when it must run. One
+    per discovery, shared by its files. The file's digest, over its bytes and the checksums
+    it was checked with, tells whether it is still the file that was checked."""
 
     __slots__ = ("directory", "profiles")
 
@@ -105,104 +108,36 @@ class _Reader:
         self.directory = directory
         self.profiles = profiles
 
-
-class _Source:
-    """A file whose text keel does not keep (with 10 000 files, the texts and what refers
-    to them would be most of keel's memory): read and parsed again when it must run. Its
-    digest, over the bytes and the checksums it was checked with, tells whether the file
-    is still the one that was checked."""
-
-    __slots__ = ("checksum", "digest", "path", "reader", "rollback_checksum")
-
-    def __init__(
-        self,
-        reader: _Reader,
-        path: str,
-        checksum: str,
-        rollback_checksum: str | None,
-        digest: str,
-    ) -> None:
-        self.reader = reader
-        self.path = path
-        self.checksum = checksum
-        self.rollback_checksum = rollback_checksum
-        self.digest = digest
-
-    def __call__(self) -> MigrationFile:
-        path = self.path
-        data = read_bytes(self.reader.directory, path)
-        if file_digest(data, self.checksum, self.rollback_checksum) != self.digest:
+    def __call__(self, file: MigrationFile) -> MigrationFile:
+        path = file.path
+        data = read_bytes(self.directory, path)
+        if file_digest(data, file.checksum, file.rollback_checksum) != file.digest:
             raise FileReadError(
                 f"{path}: the file changed while keel was running. Fix: run the command again."
             )
-        return _parse(path, decode(path, data), self.reader.profiles, data)
+        return _parse(path, decode(path, data), self.profiles, data)
 
 
-class _Part:
-    """The statements of one section of a ``_Source``, split when asked for."""
-
-    __slots__ = ("rollback", "source")
-
-    def __init__(self, source: _Source, rollback: bool) -> None:
-        self.source = source
-        self.rollback = rollback
-
-    def __call__(self) -> tuple[Statement, ...]:
-        parsed = self.source()
-        section = parsed.rollback if self.rollback else parsed.upgrade
-        return section.statements if section is not None else ()
-
-
-def _detached(
-    reader: _Reader,
-    file: MigrationFile,
-) -> MigrationFile:
+def _detached(reader: _Reader, file: MigrationFile) -> MigrationFile:
     """``file`` without what holds its text: sections whose statements are not split yet
     split them from the file read again (those already split are kept)."""
     assert file.digest is not None
-    source = _Source(reader, file.path, file.checksum, file.rollback_checksum, file.digest)
 
-    def lazy(section: Section | None, rollback: bool) -> Section | None:
+    def detached(section: Section | None) -> Section | None:
         if section is None or not section.unsplit:
             return section
-        return Section(None, section.checksum, section.line, _Part(source, rollback))
+        return Section(None, section.checksum, section.line)
 
     return MigrationFile(
         path=file.path,
         kind=file.kind,
         version=file.version,
         description=file.description,
-        upgrade=lazy(file.upgrade, False) or file.upgrade,
-        rollback=lazy(file.rollback, True),
+        upgrade=detached(file.upgrade) or file.upgrade,
+        rollback=detached(file.rollback),
         transactional=file.transactional,
         digest=file.digest,
-        loader=source,
-    )
-
-
-def _unparsed(reader: _Reader, path: str, row: HistoryRow) -> MigrationFile:
-    """A file whose bytes are those its history row was applied from: the row's checksums
-    stand for its sections (SPEC 2 compares exactly those), and it is parsed only if it
-    must run (a rollback)."""
-    assert row.digest is not None
-    source = _Source(reader, row.script, row.checksum, row.rollback_checksum, row.digest)
-    rollback = (
-        Section(None, row.rollback_checksum, 0, _Part(source, True))
-        if row.rollback_checksum
-        else None
-    )
-    # Same path, same bytes: the row's version, kind and description are the file name's,
-    # and its strings (path, identity) serve the file too.
-    return MigrationFile(
-        path=row.script,
-        kind=row.kind,
-        version=row.version,
-        description=row.description,
-        upgrade=Section(None, row.checksum, 0, _Part(source, False)),
-        rollback=rollback,
-        digest=row.digest,
-        loader=source,
-        identity=row.identity,
+        loader=reader,
     )
 
 
@@ -249,7 +184,7 @@ def discover(
                     # file runs in a transaction only its directives tell: parse those.
                     and not _has_directive_words(data)
                 ):
-                    files.append(_unparsed(reader, path, row))
+                    files.append(MigrationFile.from_row(row, reader))
                 else:
                     parsed = _parse(path, decode(path, data), profiles, data)
                     files.append(_detached(reader, parsed))

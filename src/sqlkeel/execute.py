@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlkeel.core.model import Direction, HistoryRow, Plan, Section, State, Step
+from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, State, Step
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import Connection, Dialect, Holder
@@ -100,7 +100,7 @@ class Runner:
         self.store = store
         self.history = tuple(history)
         # Rows by identity: a rollback of N migrations looks up N rows, not N x N.
-        self._rows: dict[str, list[HistoryRow]] = {}
+        self._rows: dict[Identity, list[HistoryRow]] = {}
         for row in self.history:
             self._rows.setdefault(row.identity, []).append(row)
         self.clock = clock

@@ -34,13 +34,15 @@ class State(str, Enum):
     FAILED = "failed"
 
 
-def identity(version: Version | None, kind: Kind, description: str) -> str:
-    """What files and history rows are matched on: the version (by value, so ``1`` is
-    ``1.0``), or the kind and description of a repeatable."""
-    return f"V{version.key}" if version is not None else f"{kind.value}:{description}"
+# What files and history rows are matched on (see ``identity``).
+Identity = tuple[int, ...] | str
 
 
-_identity = identity  # for MigrationFile.__init__, whose parameter shadows the function
+def identity(version: Version | None, kind: Kind, description: str) -> Identity:
+    """What files and history rows are matched on: the version's key (by value, so ``1`` is
+    ``1.0``; the version's own tuple, so no string per file or row), or the kind and
+    description of a repeatable."""
+    return version.key if version is not None else f"{kind.value}:{description}"
 
 
 def label(version: Version | None, kind: Kind) -> str:
@@ -90,6 +92,11 @@ class Section(Value):
         return self._statements is None and self._split is not None
 
     @property
+    def detached(self) -> bool:
+        """Neither its statements nor a way to split them: they are only in its file."""
+        return self._statements is None and self._split is None
+
+    @property
     def is_empty(self) -> bool:
         """No statements. Split sections know; otherwise the canonical text, which holds every
         statement, is empty (sections with a custom delimiter are always split: their
@@ -106,15 +113,15 @@ class MigrationFile(Value):
     """
 
     __slots__ = (
+        "_digest",
+        "_rollback",
+        "_upgrade",
         "description",
-        "digest",
         "identity",
         "kind",
         "loader",
         "path",
-        "rollback",
         "transactional",
-        "upgrade",
         "version",
     )
     # Not compared, hashed nor shown: ``loader`` and the derived ``identity``.
@@ -132,16 +139,17 @@ class MigrationFile(Value):
     kind: Kind
     version: Version | None
     description: str
-    upgrade: Section
-    rollback: Section | None
     transactional: bool
-    digest: str | None  # SHA-256 of the file's bytes, as read
-    # Set on a file whose text is not kept (discovery): its sections split their
+    # Set on a file whose text keel does not keep (discovery): its sections split their
     # statements from the file read again, and ``parsed()`` reads and parses it whole.
-    # A file left unparsed because its bytes are exactly those of its applied history
-    # row has that row's checksums, and its sections' lines are unknown (0).
-    loader: Callable[[], MigrationFile] | None
-    identity: str  # matched on for every file and row, many times per command
+    loader: Callable[[MigrationFile], MigrationFile] | None
+    identity: Identity  # matched on for every file and row, many times per command
+    # A file left unparsed because its bytes are exactly those of its applied history row
+    # (``from_row``) keeps that row in ``_upgrade``: the row's checksums and digest are
+    # the file's, and its sections are made when asked for (their lines unknown: 0).
+    _upgrade: Section | HistoryRow
+    _rollback: Section | None
+    _digest: str | None
 
     def __init__(
         self,
@@ -153,24 +161,68 @@ class MigrationFile(Value):
         rollback: Section | None,
         transactional: bool = True,
         digest: str | None = None,
-        loader: Callable[[], MigrationFile] | None = None,
-        identity: str | None = None,
+        loader: Callable[[MigrationFile], MigrationFile] | None = None,
     ) -> None:
         self.path = path
         self.kind = kind
         self.version = version
         self.description = description
-        self.upgrade = upgrade
-        self.rollback = rollback
+        self._upgrade = upgrade
+        self._rollback = rollback
         self.transactional = transactional
-        self.digest = digest
+        self._digest = digest
         self.loader = loader
-        # ``identity`` passed in: its history row's, shared rather than built again.
-        self.identity = identity or _identity(version, kind, description)
+        self.identity = identity(version, kind, description)
+
+    @classmethod
+    def from_row(
+        cls, row: HistoryRow, loader: Callable[[MigrationFile], MigrationFile]
+    ) -> MigrationFile:
+        """The file ``row.script``, byte for byte as ``row`` was applied from: the row's
+        version, kind, description, checksums and digest are the file's, shared rather
+        than copied (10 000 files each cost only this object)."""
+        file = cls.__new__(cls)
+        file.path = row.script
+        file.kind = row.kind
+        file.version = row.version
+        file.description = row.description
+        file._upgrade = row
+        file._rollback = None
+        file.transactional = True  # discovery parses files with directives
+        file._digest = None
+        file.loader = loader
+        file.identity = row.identity
+        return file
 
     def parsed(self) -> MigrationFile:
         """This file with its statements (parsing it now if it was left unparsed)."""
-        return self if self.loader is None else self.loader()
+        return self if self.loader is None else self.loader(self)
+
+    def _lazy(self, section: Section, rollback: bool) -> Section:
+        if self.loader is None or not section.detached:
+            return section
+        return Section(None, section.checksum, section.line, _Part(self, rollback))
+
+    @property
+    def upgrade(self) -> Section:
+        up = self._upgrade
+        if isinstance(up, Section):
+            return self._lazy(up, False)
+        return Section(None, up.checksum, 0, _Part(self, False))
+
+    @property
+    def rollback(self) -> Section | None:
+        up = self._upgrade
+        if isinstance(up, Section):
+            return self._lazy(self._rollback, True) if self._rollback is not None else None
+        checksum = up.rollback_checksum
+        return Section(None, checksum, 0, _Part(self, True)) if checksum is not None else None
+
+    @property
+    def digest(self) -> str | None:
+        """SHA-256 of the file's bytes, as read, and of its checksums (``file_digest``)."""
+        up = self._upgrade
+        return self._digest if isinstance(up, Section) else up.digest
 
     @property
     def label(self) -> str:
@@ -178,17 +230,40 @@ class MigrationFile(Value):
 
     @property
     def checksum(self) -> str:
-        return self.upgrade.checksum
+        return self._upgrade.checksum
 
     @property
     def rollback_checksum(self) -> str | None:
-        return self.rollback.checksum if self.rollback else None
+        up = self._upgrade
+        if isinstance(up, Section):
+            return self._rollback.checksum if self._rollback is not None else None
+        return up.rollback_checksum
 
     @property
     def can_roll_back(self) -> bool:
         """A rollback section with statements: an empty one is an unfinished file, not a
         promise that there is nothing to undo."""
-        return self.rollback is not None and not self.rollback.is_empty
+        up = self._upgrade
+        if isinstance(up, Section):
+            return self._rollback is not None and not self._rollback.is_empty
+        checksum = up.rollback_checksum
+        return checksum is not None and checksum != EMPTY_CHECKSUM
+
+
+class _Part:
+    """The statements of one section of a file whose text is not kept: split from the
+    file parsed again when asked for (made with the section, which is made on access)."""
+
+    __slots__ = ("file", "rollback")
+
+    def __init__(self, file: MigrationFile, rollback: bool) -> None:
+        self.file = file
+        self.rollback = rollback
+
+    def __call__(self) -> tuple[Statement, ...]:
+        parsed = self.file.parsed()
+        section = parsed.rollback if self.rollback else parsed.upgrade
+        return section.statements if section is not None else ()
 
 
 class HistoryRow(Value):
@@ -198,11 +273,10 @@ class HistoryRow(Value):
     """
 
     __slots__ = (
+        "_sums",
         "applied_at",
         "applied_by",
-        "checksum",
         "description",
-        "digest",
         "error",
         "execution_ms",
         "failed_line",
@@ -210,7 +284,6 @@ class HistoryRow(Value):
         "id",
         "identity",
         "kind",
-        "rollback_checksum",
         "script",
         "state",
         "version",
@@ -238,8 +311,6 @@ class HistoryRow(Value):
     description: str
     script: str
     kind: Kind
-    checksum: str
-    rollback_checksum: str | None
     applied_at: datetime
     applied_by: str
     execution_ms: int
@@ -247,8 +318,11 @@ class HistoryRow(Value):
     failed_statement: int | None
     failed_line: int | None
     error: str | None
-    digest: str | None  # SHA-256 of the file's bytes when it was applied
-    identity: str  # matched on for every file and row, many times per command
+    identity: Identity  # matched on for every file and row, many times per command
+    # checksum, rollback_checksum and digest (SHA-256 of the file's bytes when it was
+    # applied) packed by ``_pack``: three hex strings cost ~390 bytes a row, the packed
+    # bytes ~140, and 10 000 rows are read for every command.
+    _sums: bytes | tuple[str, str | None, str | None]
 
     def __init__(
         self,
@@ -273,8 +347,7 @@ class HistoryRow(Value):
         self.description = description
         self.script = script
         self.kind = kind
-        self.checksum = checksum
-        self.rollback_checksum = rollback_checksum
+        self._sums = _pack(checksum, rollback_checksum, digest)
         self.applied_at = applied_at
         self.applied_by = applied_by
         self.execution_ms = execution_ms
@@ -282,12 +355,67 @@ class HistoryRow(Value):
         self.failed_statement = failed_statement
         self.failed_line = failed_line
         self.error = error
-        self.digest = digest
         self.identity = identity(version, kind, description)
 
     @property
     def label(self) -> str:
         return label(self.version, self.kind)
+
+    @property
+    def checksum(self) -> str:
+        sums = self._sums
+        return sums[1:33].hex() if isinstance(sums, bytes) else sums[0]
+
+    @property
+    def rollback_checksum(self) -> str | None:
+        sums = self._sums
+        if not isinstance(sums, bytes):
+            return sums[1]
+        return sums[33:65].hex() if sums[0] & _HAS_ROLLBACK else None
+
+    @property
+    def digest(self) -> str | None:
+        """SHA-256 of the file's bytes and checksums when it was applied (``file_digest``)."""
+        sums = self._sums
+        if not isinstance(sums, bytes):
+            return sums[2]
+        if not sums[0] & _HAS_DIGEST:
+            return None
+        start = 65 if sums[0] & _HAS_ROLLBACK else 33
+        return sums[start : start + 32].hex()
+
+    @property
+    def fingerprint(self) -> object:
+        """Equal for two reads of this row while its checksums and digest are unchanged
+        (cheaper than building their hex strings)."""
+        return (self.script, self._sums)
+
+
+_HAS_ROLLBACK, _HAS_DIGEST = 1, 2
+
+
+def _pack(
+    checksum: str, rollback_checksum: str | None, digest: str | None
+) -> bytes | tuple[str, str | None, str | None]:
+    """The three SHA-256 hex digests of a row as one bytes: a flags byte, then the
+    checksum, the rollback checksum and the digest that are present. Anything that would
+    not read back exactly (not lower-case hex of 32 bytes: a hand edit) is kept as is."""
+    flags = (_HAS_ROLLBACK if rollback_checksum is not None else 0) | (
+        _HAS_DIGEST if digest is not None else 0
+    )
+    try:
+        text = checksum + (rollback_checksum or "") + (digest or "")
+        packed = bytes.fromhex(text)
+    except (ValueError, TypeError):
+        return (checksum, rollback_checksum, digest)
+    if (
+        len(checksum) != 64
+        or len(rollback_checksum or "0" * 64) != 64
+        or len(digest or "0" * 64) != 64
+        or packed.hex() != text
+    ):
+        return (checksum, rollback_checksum, digest)
+    return bytes((flags,)) + packed
 
 
 class LogRow(Value):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlkeel.core.model import (
     Direction,
     HistoryRow,
+    Identity,
     Kind,
     MigrationFile,
     Plan,
@@ -47,7 +48,7 @@ def find_problems(
 ) -> list[Problem]:
     """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches."""
     problems = list(source_problems)
-    by_identity: dict[str, list[MigrationFile]] = defaultdict(list)
+    by_identity: dict[Identity, list[MigrationFile]] = defaultdict(list)
     for f in files:
         by_identity[f.identity].append(f)
     for group in by_identity.values():

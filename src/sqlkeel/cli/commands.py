@@ -216,51 +216,53 @@ def _problem_json(p: Any) -> dict[str, Any]:
     }
 
 
+_STATUS_HEADERS = (
+    "Next",
+    "Version",
+    "Description",
+    "State",
+    "Applied at (UTC)",
+    "By",
+    "Time",
+    "File",
+)
+
+
+def _status_cells(e: Any) -> list[str]:
+    note = " (rollback section changed)" if e.rollback_changed else ""
+    return [
+        str(e.order) if e.order else "",
+        e.label,
+        e.description.replace("_", " "),
+        e.state + note,
+        render.when(e.applied_at),
+        e.applied_by or "",
+        render.duration(e.execution_ms),
+        e.script,
+    ]
+
+
 def status(opts: GlobalOptions, args: Namespace) -> int:
     result = _keel(opts).status()
     if opts.json:
         render.emit_json(_status_json(result))
         return 0
     colour = render.use_colour(sys.stdout)
-    rows, colours = [], []
-    for e in result.entries:
-        note = " (rollback section changed)" if e.rollback_changed else ""
-        rows.append(
-            [
-                str(e.order) if e.order else "",
-                e.label,
-                e.description.replace("_", " "),
-                e.state + note,
-                render.when(e.applied_at),
-                e.applied_by or "",
-                render.duration(e.execution_ms),
-                e.script,
-            ]
-        )
-        colours.append(render.STATE_COLOURS.get(e.state))
-    pending = sum(1 for e in result.entries if e.state == "pending")
-    applied = sum(1 for e in result.entries if e.state == "applied")
-    if rows:
-        _say(
-            opts,
-            render.table(
-                [
-                    "Next",
-                    "Version",
-                    "Description",
-                    "State",
-                    "Applied at (UTC)",
-                    "By",
-                    "Time",
-                    "File",
-                ],
-                rows,
-                colours=colours,
-                colour_column=3,
-                enabled=colour,
-            ),
-        )
-        _say(opts)
+    entries = result.entries
+    if entries and not opts.quiet:
+        # Line by line, each line's cells made twice (for the widths, then to print) rather
+        # than the whole table kept as strings: 10 000 entries' strings would be a
+        # quarter of keel's memory.
+        widths = render.column_widths(_STATUS_HEADERS, map(_status_cells, entries))
+        write = sys.stdout.write
+        write(render.paint(render.table_line(_STATUS_HEADERS, widths), "bold", colour) + "\n")
+        for e in entries:
+            colours = render.STATE_COLOURS.get(e.state)
+            write(render.table_line(_status_cells(e), widths, colours, 3, colour) + "\n")
+        write("\n")
+        sys.stdout.flush()
+    pending = sum(1 for e in entries if e.state == "pending")
+    applied = sum(1 for e in entries if e.state == "applied")
     _say(
         opts,
         f"Head: {result.head or 'none'}. {applied} applied, {pending} pending"

@@ -7,7 +7,7 @@ import sys
 
 TYPE_CHECKING = False  # see sqlkeel.cli.app
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
     from typing import Any, TextIO
 
@@ -62,25 +62,40 @@ def table(
     enabled: bool = False,
 ) -> str:
     """An aligned plain-text table; ``colours[i]`` paints cell ``colour_column`` of row i."""
+    widths = column_widths(headers, rows)
+    lines = [paint(table_line(headers, widths), "bold", enabled)]
+    for index, row in enumerate(rows):
+        colour = colours[index] if colours else None
+        lines.append(table_line(row, widths, colour, colour_column, enabled))
+    return "\n".join(lines)
+
+
+def column_widths(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[int]:
+    """The width of each column of a table: its widest cell or header."""
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    last = len(headers) - 1
+            if len(cell) > widths[i]:
+                widths[i] = len(cell)
+    return widths
 
-    def line(cells: Sequence[str], colour: str | None = None) -> str:
-        out = []
-        for i, cell in enumerate(cells):
-            padded = cell if i == last else cell.ljust(widths[i])
-            if i == colour_column and colour:
-                padded = paint(padded, colour, enabled)
-            out.append(padded)
-        return "  ".join(out).rstrip()
 
-    lines = [paint(line(headers), "bold", enabled)]
-    for index, row in enumerate(rows):
-        lines.append(line(row, colours[index] if colours else None))
-    return "\n".join(lines)
+def table_line(
+    cells: Sequence[str],
+    widths: Sequence[int],
+    colour: str | None = None,
+    colour_column: int | None = None,
+    enabled: bool = False,
+) -> str:
+    """One line of a table whose columns are ``widths`` wide (the last one unpadded)."""
+    last = len(widths) - 1
+    out = []
+    for i, cell in enumerate(cells):
+        padded = cell if i == last else cell.ljust(widths[i])
+        if i == colour_column and colour:
+            padded = paint(padded, colour, enabled)
+        out.append(padded)
+    return "  ".join(out).rstrip()
 
 
 def emit_json(data: Any, stream: TextIO | None = None) -> None:

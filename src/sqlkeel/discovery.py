@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sqlkeel.core.checksum import file_digest
-from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, Section, State
+from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, State
 from sqlkeel.core.parsing import parse_migration
 from sqlkeel.core.splitter import SplitOptions
 from sqlkeel.core.values import Value
@@ -118,29 +118,6 @@ class _Reader:
         return _parse(path, decode(path, data), self.profiles, data)
 
 
-def _detached(reader: _Reader, file: MigrationFile) -> MigrationFile:
-    """``file`` without what holds its text: sections whose statements are not split yet
-    split them from the file read again (those already split are kept)."""
-    assert file.digest is not None
-
-    def detached(section: Section | None) -> Section | None:
-        if section is None or not section.unsplit:
-            return section
-        return Section(None, section.checksum, section.line)
-
-    return MigrationFile(
-        path=file.path,
-        kind=file.kind,
-        version=file.version,
-        description=file.description,
-        upgrade=detached(file.upgrade) or file.upgrade,
-        rollback=detached(file.rollback),
-        transactional=file.transactional,
-        digest=file.digest,
-        loader=reader,
-    )
-
-
 def _has_directive_words(data: bytes) -> bool:
     """The file may hold a ``delimiter=`` or ``transaction=`` directive (or only mention
     them: such files are merely parsed when they need not be)."""
@@ -187,7 +164,7 @@ def discover(
                     files.append(MigrationFile.from_row(row, reader))
                 else:
                     parsed = _parse(path, decode(path, data), profiles, data)
-                    files.append(_detached(reader, parsed))
+                    files.append(parsed.detached(reader))
             except SourceError as exc:
                 problems.append(Problem(exc.code, path, exc.message, exc.fix, exc.line))
     finally:

@@ -92,11 +92,6 @@ class Section(Value):
         return self._statements is None and self._split is not None
 
     @property
-    def detached(self) -> bool:
-        """Neither its statements nor a way to split them: they are only in its file."""
-        return self._statements is None and self._split is None
-
-    @property
     def is_empty(self) -> bool:
         """No statements. Split sections know; otherwise the canonical text, which holds every
         statement, is empty (sections with a custom delimiter are always split: their
@@ -144,10 +139,11 @@ class MigrationFile(Value):
     # statements from the file read again, and ``parsed()`` reads and parses it whole.
     loader: Callable[[MigrationFile], MigrationFile] | None
     identity: Identity  # matched on for every file and row, many times per command
-    # A file left unparsed because its bytes are exactly those of its applied history row
-    # (``from_row``) keeps that row in ``_upgrade``: the row's checksums and digest are
-    # the file's, and its sections are made when asked for (their lines unknown: 0).
-    _upgrade: Section | HistoryRow
+    # A file whose text is not kept holds in ``_upgrade``, instead of its sections, their
+    # checksums and its digest: packed with the sections' lines (``detached``), or the
+    # history row its bytes are exactly those of (``from_row``; lines unknown: 0). Its
+    # sections are made when asked for.
+    _upgrade: Section | HistoryRow | Checksums
     _rollback: Section | None
     _digest: str | None
 
@@ -194,29 +190,54 @@ class MigrationFile(Value):
         file.identity = row.identity
         return file
 
+    def detached(self, loader: Callable[[MigrationFile], MigrationFile]) -> MigrationFile:
+        """This file without what holds its text (its sections' splitting), which
+        ``loader`` reads and parses again when it must run; itself if a section is split
+        already (a custom delimiter: such files are few)."""
+        up, down = self._upgrade, self._rollback
+        if not isinstance(up, Section) or not up.unsplit or (down and not down.unsplit):
+            return self
+        file = MigrationFile.__new__(MigrationFile)
+        file.path = self.path
+        file.kind = self.kind
+        file.version = self.version
+        file.description = self.description
+        file._upgrade = Checksums(
+            up.checksum,
+            down.checksum if down else None,
+            self._digest,
+            up.line,
+            down.line if down else 0,
+        )
+        file._rollback = None
+        file.transactional = self.transactional
+        file._digest = None
+        file.loader = loader
+        file.identity = self.identity
+        return file
+
     def parsed(self) -> MigrationFile:
         """This file with its statements (parsing it now if it was left unparsed)."""
         return self if self.loader is None else self.loader(self)
-
-    def _lazy(self, section: Section, rollback: bool) -> Section:
-        if self.loader is None or not section.detached:
-            return section
-        return Section(None, section.checksum, section.line, _Part(self, rollback))
 
     @property
     def upgrade(self) -> Section:
         up = self._upgrade
         if isinstance(up, Section):
-            return self._lazy(up, False)
-        return Section(None, up.checksum, 0, _Part(self, False))
+            return up
+        line = up.line if isinstance(up, Checksums) else 0
+        return Section(None, up.checksum, line, _Part(self, False))
 
     @property
     def rollback(self) -> Section | None:
         up = self._upgrade
         if isinstance(up, Section):
-            return self._lazy(self._rollback, True) if self._rollback is not None else None
+            return self._rollback
         checksum = up.rollback_checksum
-        return Section(None, checksum, 0, _Part(self, True)) if checksum is not None else None
+        if checksum is None:
+            return None
+        line = up.rollback_line if isinstance(up, Checksums) else 0
+        return Section(None, checksum, line, _Part(self, True))
 
     @property
     def digest(self) -> str | None:
@@ -322,7 +343,7 @@ class HistoryRow(Value):
     # checksum, rollback_checksum and digest (SHA-256 of the file's bytes when it was
     # applied) packed by ``_pack``: three hex strings cost ~390 bytes a row, the packed
     # bytes ~140, and 10 000 rows are read for every command.
-    _sums: bytes | tuple[str, str | None, str | None]
+    _sums: Sums
 
     def __init__(
         self,
@@ -363,26 +384,16 @@ class HistoryRow(Value):
 
     @property
     def checksum(self) -> str:
-        sums = self._sums
-        return sums[1:33].hex() if isinstance(sums, bytes) else sums[0]
+        return _checksum(self._sums)
 
     @property
     def rollback_checksum(self) -> str | None:
-        sums = self._sums
-        if not isinstance(sums, bytes):
-            return sums[1]
-        return sums[33:65].hex() if sums[0] & _HAS_ROLLBACK else None
+        return _rollback_checksum(self._sums)
 
     @property
     def digest(self) -> str | None:
         """SHA-256 of the file's bytes and checksums when it was applied (``file_digest``)."""
-        sums = self._sums
-        if not isinstance(sums, bytes):
-            return sums[2]
-        if not sums[0] & _HAS_DIGEST:
-            return None
-        start = 65 if sums[0] & _HAS_ROLLBACK else 33
-        return sums[start : start + 32].hex()
+        return _digest(self._sums)
 
     @property
     def fingerprint(self) -> object:
@@ -392,11 +403,63 @@ class HistoryRow(Value):
 
 
 _HAS_ROLLBACK, _HAS_DIGEST = 1, 2
+Sums = bytes | tuple[str, str | None, str | None]
 
 
-def _pack(
-    checksum: str, rollback_checksum: str | None, digest: str | None
-) -> bytes | tuple[str, str | None, str | None]:
+def _checksum(sums: Sums) -> str:
+    return sums[1:33].hex() if isinstance(sums, bytes) else sums[0]
+
+
+def _rollback_checksum(sums: Sums) -> str | None:
+    if not isinstance(sums, bytes):
+        return sums[1]
+    return sums[33:65].hex() if sums[0] & _HAS_ROLLBACK else None
+
+
+def _digest(sums: Sums) -> str | None:
+    if not isinstance(sums, bytes):
+        return sums[2]
+    if not sums[0] & _HAS_DIGEST:
+        return None
+    start = 65 if sums[0] & _HAS_ROLLBACK else 33
+    return sums[start : start + 32].hex()
+
+
+class Checksums:
+    """What a file whose text is not kept keeps of its sections: their checksums and
+    lines, and its digest (three hex strings and two Sections cost ~500 bytes a file,
+    this ~200)."""
+
+    __slots__ = ("_sums", "line", "rollback_line")
+    line: int
+    rollback_line: int
+
+    def __init__(
+        self,
+        checksum: str,
+        rollback_checksum: str | None,
+        digest: str | None,
+        line: int,
+        rollback_line: int,
+    ) -> None:
+        self._sums = _pack(checksum, rollback_checksum, digest)
+        self.line = line
+        self.rollback_line = rollback_line
+
+    @property
+    def checksum(self) -> str:
+        return _checksum(self._sums)
+
+    @property
+    def rollback_checksum(self) -> str | None:
+        return _rollback_checksum(self._sums)
+
+    @property
+    def digest(self) -> str | None:
+        return _digest(self._sums)
+
+
+def _pack(checksum: str, rollback_checksum: str | None, digest: str | None) -> Sums:
     """The three SHA-256 hex digests of a row as one bytes: a flags byte, then the
     checksum, the rollback checksum and the digest that are present. Anything that would
     not read back exactly (not lower-case hex of 32 bytes: a hand edit) is kept as is."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from conftest import Run, ok
+from sqlkeel.api import Keel
 from sqlkeel.core.splitter import SQLITE
 from sqlkeel.discovery import FileReadError, discover
 
@@ -133,3 +134,17 @@ def test_discovered_files_keep_no_text_and_split_their_statements_from_the_file_
     (tmp_path / "V1__users.sql").write_text(USERS.replace("users", "people"), encoding="utf-8")
     with pytest.raises(FileReadError, match="changed while keel was running"):
         _ = found.upgrade.statements
+
+
+def test_the_status_stream_makes_the_entries_status_returns(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    for n in range(1, 4):
+        (migrations / f"V{n}__t{n}.sql").write_text(USERS.replace("users", f"t{n}"))
+    with Keel(url=f"sqlite:///{tmp_path / 'a.db'}", migrations_dir=migrations) as keel:
+        keel.upgrade(count=2)
+        (migrations / "V2__t2.sql").write_text(USERS.replace("users", "edited"))
+        result, stream = keel.status(), keel.status_stream()
+        assert list(stream.entries()) == list(stream.entries()) == list(result.entries)
+        assert [e.state for e in result.entries] == ["applied", "mismatched", "pending"]
+        assert (stream.problems, stream.head) == (result.problems, result.head) != ((), None)

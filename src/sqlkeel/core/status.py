@@ -3,7 +3,7 @@ the order an upgrade would run them, each flagged with its problem if it has one
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, State
@@ -79,9 +79,16 @@ def describe(
 ) -> tuple[list[StatusEntry], list[Problem]]:
     """Entries (applied in history order, then pending in run order) and every problem."""
     problems = find_problems(files, history, source_problems)
-    flagged = {(p.code, p.path) for p in problems}
+    return list(status_entries(files, history, problems)), problems
+
+
+def status_entries(
+    files: Sequence[MigrationFile], history: Sequence[HistoryRow], problems: Sequence[Problem]
+) -> Iterator[StatusEntry]:
+    """The entries of ``describe``, one at a time, given its problems: ``status`` prints
+    them as they come rather than keep 10 000 of them."""
+    flagged = {(p.code, p.path) for p in problems if p.code == "checksum-mismatch"}
     by_identity = {f.identity: f for f in files}
-    entries: list[StatusEntry] = []
     for row in history:
         file = by_identity.get(row.identity)
         if row.state is State.FAILED:
@@ -92,7 +99,7 @@ def describe(
             state = "mismatched"
         else:
             state = "applied"
-        entries.append(
+        yield (
             StatusEntry(
                 version=str(row.version) if row.version is not None else None,
                 label=row.label,
@@ -117,7 +124,7 @@ def describe(
         below = file.version is not None and top is not None and file.version <= top
         if not below:
             order += 1
-        entries.append(
+        yield (
             StatusEntry(
                 version=str(file.version) if file.version is not None else None,
                 label=file.label,
@@ -129,4 +136,3 @@ def describe(
                 has_rollback=file.can_roll_back,
             )
         )
-    return entries, problems

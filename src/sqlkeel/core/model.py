@@ -140,10 +140,11 @@ class MigrationFile(Value):
     loader: Callable[[MigrationFile], MigrationFile] | None
     identity: Identity  # matched on for every file and row, many times per command
     # A file whose text is not kept holds in ``_upgrade``, instead of its sections, their
-    # checksums and its digest: packed with the sections' lines (``detached``), or the
-    # history row its bytes are exactly those of (``from_row``; lines unknown: 0). Its
-    # sections are made when asked for.
-    _upgrade: Section | HistoryRow | Checksums
+    # checksums and its digest: packed with the sections' lines (``detached``: three hex
+    # strings and two Sections cost ~500 bytes a file, these bytes ~140), or the history
+    # row its bytes are exactly those of (``from_row``; lines unknown: 0). Its sections
+    # are made when asked for.
+    _upgrade: Section | HistoryRow | bytes
     _rollback: Section | None
     _digest: str | None
 
@@ -197,18 +198,16 @@ class MigrationFile(Value):
         up, down = self._upgrade, self._rollback
         if not isinstance(up, Section) or not up.unsplit or (down and not down.unsplit):
             return self
+        sums = _pack(up.checksum, down.checksum if down else None, self._digest)
+        if not isinstance(sums, bytes):  # pragma: no cover - keel's checksums are hex
+            return self
         file = MigrationFile.__new__(MigrationFile)
         file.path = self.path
         file.kind = self.kind
         file.version = self.version
         file.description = self.description
-        file._upgrade = Checksums(
-            up.checksum,
-            down.checksum if down else None,
-            self._digest,
-            up.line,
-            down.line if down else 0,
-        )
+        lines = up.line.to_bytes(4, "little") + (down.line if down else 0).to_bytes(4, "little")
+        file._upgrade = sums + lines
         file._rollback = None
         file.transactional = self.transactional
         file._digest = None
@@ -225,25 +224,29 @@ class MigrationFile(Value):
         up = self._upgrade
         if isinstance(up, Section):
             return up
-        line = up.line if isinstance(up, Checksums) else 0
-        return Section(None, up.checksum, line, _Part(self, False))
+        if isinstance(up, bytes):
+            line = int.from_bytes(up[-8:-4], "little")
+            return Section(None, _checksum(up), line, _Part(self, False))
+        return Section(None, up.checksum, 0, _Part(self, False))
 
     @property
     def rollback(self) -> Section | None:
         up = self._upgrade
         if isinstance(up, Section):
             return self._rollback
-        checksum = up.rollback_checksum
+        checksum = self.rollback_checksum
         if checksum is None:
             return None
-        line = up.rollback_line if isinstance(up, Checksums) else 0
+        line = int.from_bytes(up[-4:], "little") if isinstance(up, bytes) else 0
         return Section(None, checksum, line, _Part(self, True))
 
     @property
     def digest(self) -> str | None:
         """SHA-256 of the file's bytes, as read, and of its checksums (``file_digest``)."""
         up = self._upgrade
-        return self._digest if isinstance(up, Section) else up.digest
+        if isinstance(up, Section):
+            return self._digest
+        return _digest(up) if isinstance(up, bytes) else up.digest
 
     @property
     def label(self) -> str:
@@ -251,14 +254,15 @@ class MigrationFile(Value):
 
     @property
     def checksum(self) -> str:
-        return self._upgrade.checksum
+        up = self._upgrade
+        return _checksum(up) if isinstance(up, bytes) else up.checksum
 
     @property
     def rollback_checksum(self) -> str | None:
         up = self._upgrade
         if isinstance(up, Section):
             return self._rollback.checksum if self._rollback is not None else None
-        return up.rollback_checksum
+        return _rollback_checksum(up) if isinstance(up, bytes) else up.rollback_checksum
 
     @property
     def can_roll_back(self) -> bool:
@@ -267,7 +271,7 @@ class MigrationFile(Value):
         up = self._upgrade
         if isinstance(up, Section):
             return self._rollback is not None and not self._rollback.is_empty
-        checksum = up.rollback_checksum
+        checksum = self.rollback_checksum
         return checksum is not None and checksum != EMPTY_CHECKSUM
 
 
@@ -423,40 +427,6 @@ def _digest(sums: Sums) -> str | None:
         return None
     start = 65 if sums[0] & _HAS_ROLLBACK else 33
     return sums[start : start + 32].hex()
-
-
-class Checksums:
-    """What a file whose text is not kept keeps of its sections: their checksums and
-    lines, and its digest (three hex strings and two Sections cost ~500 bytes a file,
-    this ~200)."""
-
-    __slots__ = ("_sums", "line", "rollback_line")
-    line: int
-    rollback_line: int
-
-    def __init__(
-        self,
-        checksum: str,
-        rollback_checksum: str | None,
-        digest: str | None,
-        line: int,
-        rollback_line: int,
-    ) -> None:
-        self._sums = _pack(checksum, rollback_checksum, digest)
-        self.line = line
-        self.rollback_line = rollback_line
-
-    @property
-    def checksum(self) -> str:
-        return _checksum(self._sums)
-
-    @property
-    def rollback_checksum(self) -> str | None:
-        return _rollback_checksum(self._sums)
-
-    @property
-    def digest(self) -> str | None:
-        return _digest(self._sums)
 
 
 def _pack(checksum: str, rollback_checksum: str | None, digest: str | None) -> Sums:

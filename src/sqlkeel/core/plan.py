@@ -30,9 +30,17 @@ def head(history: Sequence[HistoryRow]) -> Version | None:
 
 def head_after(history: Sequence[HistoryRow], plan: Plan) -> Version | None:
     """The head once ``plan`` has run completely, without asking the database again."""
-    versions = {r.version for r in history if r.version is not None and r.state is State.APPLIED}
-    moved = {s.migration.version for s in plan.steps if s.migration.version is not None}
-    versions = versions | moved if plan.direction is Direction.UPGRADE else versions - moved
+    moved = (s.migration.version for s in plan.steps if s.migration.version is not None)
+    if plan.direction is Direction.UPGRADE:
+        # The higher of two maxima: no set of 10 000 versions at the end of a long run.
+        tops = [v for v in (head(history), max(moved, default=None)) if v is not None]
+        return max(tops) if tops else None
+    gone = set(moved)
+    versions = [
+        r.version
+        for r in history
+        if r.version is not None and r.state is State.APPLIED and r.version not in gone
+    ]
     return max(versions) if versions else None
 
 

@@ -271,8 +271,15 @@ class MigrationFile(Value):
         up = self._upgrade
         if isinstance(up, Section):
             return self._rollback is not None and not self._rollback.is_empty
-        checksum = self.rollback_checksum
+        sums = up if isinstance(up, bytes) else up._sums
+        if isinstance(sums, bytes):  # no hex: asked of every file by status
+            return bool(sums[0] & _HAS_ROLLBACK) and sums[33:65] != _EMPTY
+        checksum = sums[1]
         return checksum is not None and checksum != EMPTY_CHECKSUM
+
+    def recorded_by(self, row: HistoryRow) -> bool:
+        """This file is ``row``'s own (``from_row``): their checksums are the same ones."""
+        return self._upgrade is row
 
 
 class _Part:
@@ -407,6 +414,7 @@ class HistoryRow(Value):
 
 
 _HAS_ROLLBACK, _HAS_DIGEST = 1, 2
+_EMPTY = bytes.fromhex(EMPTY_CHECKSUM)
 Sums = bytes | tuple[str, str | None, str | None]
 
 

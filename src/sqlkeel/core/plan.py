@@ -109,7 +109,11 @@ def find_problems(
                     f"restore {row.script}, or run 'keel repair --missing' to forget it.",
                 )
             )
-        elif row.kind is Kind.VERSIONED and file.checksum != row.checksum:
+        elif (
+            row.kind is Kind.VERSIONED
+            and not file.recorded_by(row)
+            and file.checksum != row.checksum
+        ):
             problems.append(
                 Problem(
                     "checksum-mismatch",

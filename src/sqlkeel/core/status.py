@@ -113,6 +113,7 @@ def status_entries(
                 rollback_changed=bool(
                     file
                     and row.kind is Kind.VERSIONED
+                    and not file.recorded_by(row)
                     and file.rollback_checksum != row.rollback_checksum
                 ),
                 has_rollback=bool(file and file.can_roll_back),

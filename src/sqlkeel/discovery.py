@@ -9,12 +9,13 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
 
 from sqlkeel.core.checksum import file_digest
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, State
 from sqlkeel.core.parsing import parse_migration
-from sqlkeel.core.splitter import SplitOptions
+from sqlkeel.core.splitter import SplitOptions, Statement, split_statements
 from sqlkeel.core.values import Value
 from sqlkeel.errors import ConfigError, Problem, SourceError
 
@@ -108,14 +109,61 @@ class _Reader:
         self.directory = directory
         self.profiles = profiles
 
-    def __call__(self, file: MigrationFile) -> MigrationFile:
-        path = file.path
-        data = read_bytes(self.directory, path)
+    def _read(self, file: MigrationFile) -> bytes:
+        data = read_bytes(self.directory, file.path)
         if file_digest(data, file.checksum, file.rollback_checksum) != file.digest:
             raise FileReadError(
-                f"{path}: the file changed while keel was running. Fix: run the command again."
+                f"{file.path}: the file changed while keel was running. Fix: run the command again."
             )
-        return _parse(path, decode(path, data), self.profiles, data)
+        return data
+
+    def __call__(self, file: MigrationFile) -> MigrationFile:
+        data = self._read(file)
+        return _parse(file.path, decode(file.path, data), self.profiles, data)
+
+    def split(self, file: MigrationFile, rollback: bool) -> tuple[Statement, ...] | None:
+        """The statements of one section, split from where ``_where`` recorded it is
+        (as parsing splits it); None when that is not known."""
+        where = file.split_at()
+        if len(where) != _WHERE_SIZE:
+            return None
+        at = 9 if rollback else 1
+        start = int.from_bytes(where[at : at + 4], "little")
+        end = int.from_bytes(where[at + 4 : at + 8], "little")
+        section = file.rollback if rollback else file.upgrade
+        if section is None:
+            return ()
+        text = decode(file.path, self._read(file))
+        return split_statements(text[start:end], self.profiles[where[0]], first_line=section.line)
+
+
+_WHERE_SIZE = 17  # profile, then upgrade start and end, rollback start and end
+
+
+def _where(file: MigrationFile, text: str, profiles: Sequence[SplitOptions]) -> bytes:
+    """Where ``file``'s sections are in ``text`` and which profile split them, read from
+    the splitting parsing deferred (its arguments: text, start, end, options, first line,
+    delimiter); empty when they are not that (the file is then parsed again whole)."""
+    found: list[int] = []
+    profile: int | None = None
+    for section in (file.upgrade, file.rollback):
+        if section is None:
+            found += [0, 0]
+            continue
+        split = section.splitter
+        if not isinstance(split, partial) or split.keywords or len(split.args) != 6:
+            return b""
+        body, start, end, options, _line, delimiter = split.args
+        if body is not text or delimiter is not None:
+            return b""
+        index = next((i for i, p in enumerate(profiles) if p is options), None)
+        if index is None or profile not in (None, index):
+            return b""
+        profile = index
+        found += [start, end]
+    if profile is None or profile > 255 or max(found) >= 1 << 32:
+        return b""
+    return bytes((profile,)) + b"".join(n.to_bytes(4, "little") for n in found)
 
 
 def _has_directive_words(data: bytes) -> bool:
@@ -163,8 +211,9 @@ def discover(
                 ):
                     files.append(MigrationFile.from_row(row, reader))
                 else:
-                    parsed = _parse(path, decode(path, data), profiles, data)
-                    files.append(parsed.detached(reader))
+                    text = decode(path, data)
+                    parsed = _parse(path, text, profiles, data)
+                    files.append(parsed.detached(reader, _where(parsed, text, profiles)))
             except SourceError as exc:
                 problems.append(Problem(exc.code, path, exc.message, exc.fix, exc.line))
     finally:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from conftest import Run, ok
+from sqlkeel import discovery
 from sqlkeel.api import Keel
-from sqlkeel.core.splitter import SQLITE
+from sqlkeel.core.splitter import POSTGRES, SQLITE
 from sqlkeel.discovery import FileReadError, discover
 
 if TYPE_CHECKING:
@@ -148,3 +149,21 @@ def test_the_status_stream_makes_the_entries_status_returns(tmp_path: Path) -> N
         assert list(stream.entries()) == list(stream.entries()) == list(result.entries)
         assert [e.state for e in result.entries] == ["applied", "mismatched", "pending"]
         assert (stream.problems, stream.head) == (result.problems, result.head) != ((), None)
+
+
+def test_a_discovered_files_section_is_split_again_without_parsing_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "-- keel test\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n\n" + (
+        "-- rollback\nDROP TABLE b;\nDROP TABLE a;\n"
+    )
+    (tmp_path / "V1__ab.sql").write_text(text, encoding="utf-8")
+    (found,) = discover(tmp_path, [POSTGRES, SQLITE]).files
+    whole = found.parsed()
+    monkeypatch.setattr(discovery, "_parse", None)  # an upgrade splits only what runs
+    assert found.upgrade.statements == whole.upgrade.statements
+    assert found.rollback.statements == whole.rollback.statements  # type: ignore[union-attr]
+    assert [(s.sql, s.line) for s in found.rollback.statements] == [  # type: ignore[union-attr]
+        ("DROP TABLE b", 6),
+        ("DROP TABLE a", 7),
+    ]

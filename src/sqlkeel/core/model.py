@@ -87,6 +87,11 @@ class Section(Value):
         return self._split() if self._split is not None else ()
 
     @property
+    def splitter(self) -> Callable[[], tuple[Statement, ...]] | None:
+        """What splits the statements when first asked for, if they are not split yet."""
+        return self._split if self._statements is None else None
+
+    @property
     def unsplit(self) -> bool:
         """Its statements are split only when asked for (from what ``split`` holds)."""
         return self._statements is None and self._split is not None
@@ -191,10 +196,13 @@ class MigrationFile(Value):
         file.identity = row.identity
         return file
 
-    def detached(self, loader: Callable[[MigrationFile], MigrationFile]) -> MigrationFile:
+    def detached(
+        self, loader: Callable[[MigrationFile], MigrationFile], where: bytes = b""
+    ) -> MigrationFile:
         """This file without what holds its text (its sections' splitting), which
         ``loader`` reads and parses again when it must run; itself if a section is split
-        already (a custom delimiter: such files are few)."""
+        already (a custom delimiter: such files are few). ``where`` is kept for the
+        loader: where in the file its sections are (``split_at``)."""
         up, down = self._upgrade, self._rollback
         if not isinstance(up, Section) or not up.unsplit or (down and not down.unsplit):
             return self
@@ -207,7 +215,7 @@ class MigrationFile(Value):
         file.version = self.version
         file.description = self.description
         lines = up.line.to_bytes(4, "little") + (down.line if down else 0).to_bytes(4, "little")
-        file._upgrade = sums + lines
+        file._upgrade = sums + lines + where
         file._rollback = None
         file.transactional = self.transactional
         file._digest = None
@@ -225,7 +233,7 @@ class MigrationFile(Value):
         if isinstance(up, Section):
             return up
         if isinstance(up, bytes):
-            line = int.from_bytes(up[-8:-4], "little")
+            line = int.from_bytes(up[_lines(up) : _lines(up) + 4], "little")
             return Section(None, _checksum(up), line, _Part(self, False))
         return Section(None, up.checksum, 0, _Part(self, False))
 
@@ -237,7 +245,11 @@ class MigrationFile(Value):
         checksum = self.rollback_checksum
         if checksum is None:
             return None
-        line = int.from_bytes(up[-4:], "little") if isinstance(up, bytes) else 0
+        line = (
+            int.from_bytes(up[_lines(up) + 4 : _lines(up) + 8], "little")
+            if isinstance(up, bytes)
+            else 0
+        )
         return Section(None, checksum, line, _Part(self, True))
 
     @property
@@ -277,6 +289,13 @@ class MigrationFile(Value):
         checksum = sums[1]
         return checksum is not None and checksum != EMPTY_CHECKSUM
 
+    def split_at(self) -> bytes:
+        """What ``detached`` was given as ``where`` (empty if nothing)."""
+        up = self._upgrade
+        if not isinstance(up, bytes):
+            return b""
+        return up[_lines(up) + 8 :]
+
     def recorded_by(self, row: HistoryRow) -> bool:
         """This file is ``row``'s own (``from_row``): their checksums are the same ones."""
         return self._upgrade is row
@@ -293,6 +312,12 @@ class _Part:
         self.rollback = rollback
 
     def __call__(self) -> tuple[Statement, ...]:
+        # A loader that knows where the section is splits only it (parsing the whole file
+        # again would double the parsing an upgrade does).
+        split = getattr(self.file.loader, "split", None)
+        statements = split(self.file, self.rollback) if split is not None else None
+        if statements is not None:
+            return statements  # type: ignore[no-any-return]
         parsed = self.file.parsed()
         section = parsed.rollback if self.rollback else parsed.upgrade
         return section.statements if section is not None else ()
@@ -416,6 +441,12 @@ class HistoryRow(Value):
 _HAS_ROLLBACK, _HAS_DIGEST = 1, 2
 _EMPTY = bytes.fromhex(EMPTY_CHECKSUM)
 Sums = bytes | tuple[str, str | None, str | None]
+
+
+def _lines(packed: bytes) -> int:
+    """Where a detached file's section lines start in its packed bytes."""
+    flags = packed[0]
+    return 33 + (32 if flags & _HAS_ROLLBACK else 0) + (32 if flags & _HAS_DIGEST else 0)
 
 
 def _checksum(sums: Sums) -> str:

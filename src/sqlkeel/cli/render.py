@@ -41,8 +41,19 @@ def paint(text: str, colour: str | None, enabled: bool) -> str:
     return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
 
 
+_last_when: list[Any] = [None, ""]  # the last second shown and its text
+
+
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    if not value:
+        return ""
+    # Rows applied in one run share their second: status shows 10 000 of them twice
+    # (widths, then lines), and strftime is most of that.
+    second = value.replace(microsecond=0)
+    key = (second, value.tzinfo)  # one instant in two time zones reads differently
+    if key != _last_when[0]:
+        _last_when[:] = [key, second.strftime("%Y-%m-%d %H:%M:%S")]
+    return str(_last_when[1])
 
 
 def duration(ms: int | None) -> str:

@@ -99,10 +99,11 @@ def status_entries(
             state = "mismatched"
         else:
             state = "applied"
+        version = str(row.version) if row.version is not None else None
         yield (
             StatusEntry(
-                version=str(row.version) if row.version is not None else None,
-                label=row.label,
+                version=version,
+                label=version or row.label,  # one string for both
                 kind=row.kind.value,
                 description=row.description,
                 script=file.path if file else row.script,
@@ -125,10 +126,11 @@ def status_entries(
         below = file.version is not None and top is not None and file.version <= top
         if not below:
             order += 1
+        version = str(file.version) if file.version is not None else None
         yield (
             StatusEntry(
-                version=str(file.version) if file.version is not None else None,
-                label=file.label,
+                version=version,
+                label=version or file.label,
                 kind=file.kind.value,
                 description=file.description,
                 script=file.path,

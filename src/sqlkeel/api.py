@@ -7,10 +7,8 @@ KeelError. Nothing here prints.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import os
 import re
-import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -34,7 +32,7 @@ from sqlkeel.core.status import StatusEntry, status_entries
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects import dialect_for, split_profiles_for
-from sqlkeel.dialects.base import Connection, Dialect, Holder
+from sqlkeel.dialects.base import Connection, Dialect, Holder, host_name
 from sqlkeel.discovery import Discovery, discover, sql_paths
 from sqlkeel.errors import ConfigError, KeelError, Problem, UsageError, ValidationFailed
 from sqlkeel.execute import Listener, Runner, StepResult
@@ -201,11 +199,13 @@ class InitResult(Value):
 
 
 def _default_user() -> str:
+    import getpass  # only commands that write record who ran them
+
     try:
         user = getpass.getuser()
     except (KeyError, OSError):
         user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
+    return f"{user}@{host_name()}"
 
 
 def _utcnow() -> datetime:
@@ -270,11 +270,19 @@ class Keel:
         self.settings = settings
         self.listener = listener or Listener()
         self.clock = clock
-        self.user = user or _default_user()
+        self._user = user
         self._dialect: Dialect | None = None
         self._conn: Connection | None = None
 
     # -- plumbing ------------------------------------------------------------------------
+    @property
+    def user(self) -> str:
+        """Who history and log rows name (``user@host``): found on first use, since the
+        read-only commands never write it."""
+        if self._user is None:
+            self._user = _default_user()
+        return self._user
+
     def close(self) -> None:
         """Close the database connection, if one is open."""
         if self._conn is not None and self._dialect is not None:
@@ -380,13 +388,15 @@ class Keel:
 
         A dry run plans from the history as it is now, without the lock.
         """
-        if dry_run or not self._exists():
-            # Planned without the lock: a dry run changes nothing, and a database that does
-            # not exist yet is created only if there is something to run.
-            history = self._read_history()
-            plan = make_plan(history)
-            if dry_run or plan.is_empty:
-                return _parsed(plan), (), _text(head_after(history, plan))
+        # Planned first without the lock: a dry run changes nothing; a database that does
+        # not exist yet is created only if there is something to run; and when nothing is
+        # pending (the usual deploy) no lock is needed, which on PostgreSQL saves the lock's
+        # own connection. Whatever runs is planned again under the lock: a concurrent run
+        # may have applied it meanwhile.
+        history = self._read_history()
+        plan = make_plan(history)
+        if dry_run or plan.is_empty:
+            return _parsed(plan), (), _text(head_after(history, plan))
         with self._locked(wait=wait) as store:
             history = store.read()
             plan = make_plan(history)

@@ -114,6 +114,40 @@ def test_help_loads_no_driver_no_click_and_not_the_api(args: list[str]) -> None:
     assert result.stdout.startswith("usage: keel" if "--help" in args else "keel, version")
 
 
+# What a read-only command on SQLite must not load: who runs keel and the lock's jitter
+# matter only to commands that write or wait (each costs start-up time in every CI job).
+NOT_FOR_READING = ("socket", "getpass", "random", "psycopg")
+
+
+@pytest.mark.parametrize("command", ["status", "current", "history", "validate"])
+def test_read_only_commands_load_no_socket_getpass_or_random(
+    tmp_path: Path, command: str
+) -> None:
+    (tmp_path / "migrations").mkdir()
+    (tmp_path / "migrations" / "V1__a.sql").write_text("CREATE TABLE a (id int);\n")
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, ",".join(NOT_FOR_READING), "--url", url,
+         "--dir", str(tmp_path / "migrations"), command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    code, loaded = ast.literal_eval(result.stderr[result.stderr.rindex("("):])
+    assert code == 0, result.stderr
+    assert loaded == []
+
+
+def test_host_name_is_what_socket_reports() -> None:
+    import socket
+
+    from sqlkeel.dialects.base import host_name
+
+    assert host_name() == socket.gethostname()
+
+
 @pytest.mark.parametrize("name", COMMAND_NAMES)
 def test_every_command_has_help(keel_cli: Run, tmp_path: Path, name: str) -> None:
     out = keel_cli(name, "--help", cwd=tmp_path)

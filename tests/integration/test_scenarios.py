@@ -373,6 +373,29 @@ def test_dry_runs_take_no_lock(keel: Run, db_url: str, example: Project, db: Dat
     assert user_tables(db) == {"users", "orders"}
 
 
+def test_an_upgrade_with_nothing_pending_needs_no_lock(
+    keel: Run, db_url: str, example: Project, db: Database
+) -> None:
+    ok(keel("upgrade"))
+    with (
+        Keel(url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root) as holder,
+        holder.dialect.session_lock(timeout=0, wait=False, on_wait=None),
+    ):
+        # The usual deploy: everything applied. It must not wait for (or fail on) a lock
+        # it does not need.
+        idle = ok(keel("upgrade", "--no-wait"))
+        assert "Nothing to do" in idle.stdout
+        # Anything that would run is still refused while another process holds the lock.
+        (example.migrations / "V9__later.sql").write_text(
+            "CREATE TABLE later (id int);\n-- rollback\nDROP TABLE later;\n"
+        )
+        blocked = keel("upgrade", "--no-wait")
+        assert blocked.exit_code == 3, blocked.stderr
+        blocked = keel("rollback", "--no-wait")
+        assert blocked.exit_code == 3, blocked.stderr
+    assert "later" not in user_tables(db)
+
+
 def test_quiet_upgrade_prints_nothing(keel: Run, db: Database) -> None:
     out = ok(keel("-q", "upgrade"))
     assert out.stdout == ""

@@ -8,14 +8,23 @@ for statement, character for character, error for error.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference_checksum import canonical_text as reference_canonical
 from test_splitter_properties import PROFILES, SPACES, adversarial_scripts, middles
 
-from sqlkeel.core.checksum import canonical_text
-from sqlkeel.core.parsing import _TRANSACTION_CONTROL, parse_migration
+from sqlkeel.core.checksum import canonical_text, canonical_tokens, file_digest
+from sqlkeel.core.lexer import Lexed, lex, may_contain, outline
+from sqlkeel.core.model import EMPTY_CHECKSUM
+from sqlkeel.core.parsing import (
+    _TRANSACTION_CONTROL,
+    _TRANSACTION_WORDS,
+    _markers,
+    parse_migration,
+)
 from sqlkeel.core.splitter import _ROUTINE_HINT, split_statements, split_words
 from sqlkeel.errors import SourceError, SplitError
 
@@ -114,3 +123,113 @@ def test_transaction_statements_are_refused_exactly_when_a_statement_is_one(
             return
         return  # refused for another reason first (empty, a marker look-alike, ...)
     assert not expected
+
+
+def spanned(tokens: list[tuple[str, int, int]], start: int, end: int) -> list[tuple[str, int, int]]:
+    return [t for t in tokens if start <= t[1] < end]
+
+
+NON_ASCII_LOOKALIKES = st.sampled_from(["TR\u0131GGER", "ST\u0130RT", "\u017ftart", "comm\u0131t"])
+
+
+@SETTINGS
+@given(
+    st.one_of(adversarial_scripts(), plain_scripts()),
+    st.one_of(adversarial_scripts(), plain_scripts()),
+)
+@example(("sqlite", "SELECT 1;"), ("sqlite", ";; -- only comments\n;"))
+@example(("postgres", "\ufeffSELECT $$a$$;"), ("postgres", "/* c */ ;"))
+@example(("mysql", "/*!40101 SET x=1 */;"), ("mysql", "/*!40101 SET y=1 */"))
+def test_parsing_leaves_checksums_and_digest_to_first_use_with_the_values_it_computed_before(
+    upgrade: tuple[str, str], rollback: tuple[str, str]
+) -> None:
+    # The checksum of a section is computed from the section's slice when first read; it
+    # must be what canonicalising the file's own tokens between the markers gives, and
+    # emptiness (known without the checksum) must agree with it.
+    profile = upgrade[0]
+    options = PROFILES[profile]
+    text = f"-- upgrade\n{upgrade[1]}\n-- rollback\n{rollback[1]}"
+    content = text.encode("utf-8")
+    try:
+        lexed = Lexed(text, options)
+        markers = _markers("V1__x.sql", lexed)  # a quote may hide the '-- rollback' line
+    except (SplitError, SourceError):
+        return
+    up_end = markers["rollback"][1] if "rollback" in markers else len(text)
+    spans = [(markers["upgrade"][2], up_end)]
+    if "rollback" in markers:
+        spans.append((markers["rollback"][2], len(text)))
+    expected = [
+        hashlib.sha256(
+            canonical_tokens(text, spanned(lex(text, options), *span), options).encode()
+        ).hexdigest()
+        for span in spans
+    ]
+    try:
+        migration = parse_migration("V1__x.sql", text, options, content=content)
+    except (SplitError, SourceError) as exc:
+        if "no statements to run" in exc.message:
+            assert expected[0] == EMPTY_CHECKSUM
+        return
+    sections = [migration.upgrade, migration.rollback][: len(spans)]
+    for section, checksum in zip(sections, expected, strict=True):
+        assert section is not None
+        assert section.is_empty is (checksum == EMPTY_CHECKSUM)
+        assert section.checksum == checksum
+    assert migration.digest == file_digest(
+        content, migration.upgrade.checksum, migration.rollback_checksum
+    )
+
+
+@SETTINGS
+@given(st.lists(st.one_of(NASTY, NON_ASCII_LOOKALIKES, TRANSACTION_PIECES), max_size=6))
+def test_the_keyword_prefilters_never_miss_what_the_case_insensitive_regexes_find(
+    parts: list[str],
+) -> None:
+    text = " ".join(parts)
+    words = ("trigger", "procedure", "function", "event")
+    if _ROUTINE_HINT.search(text):
+        assert may_contain(text, 0, len(text), words)
+    if _TRANSACTION_CONTROL.search(text):
+        assert may_contain(text, 0, len(text), _TRANSACTION_WORDS)
+
+
+def test_a_non_ascii_lookalike_of_a_routine_word_still_takes_the_word_level_splitter() -> None:
+    text = "CREATE TR\u0131GGER t AFTER INSERT ON x BEGIN SELECT 1; SELECT 2; END;"
+    assert _ROUTINE_HINT.search(text) is not None
+    assert len(split_statements(text, PROFILES["sqlite"])) == 1
+
+
+def merged(tokens: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """``lex`` tokens with each run of code, literals and ';' joined into one code token."""
+    out: list[tuple[str, int, int]] = []
+    for kind, start, end in tokens:
+        if kind in ("code", "string", "ident", "semicolon"):
+            if out and out[-1][0] == "code" and out[-1][2] == start:
+                out[-1] = ("code", out[-1][1], end)
+                continue
+            kind = "code"
+        out.append((kind, start, end))
+    return out
+
+
+@SETTINGS
+@given(st.one_of(adversarial_scripts(), plain_scripts()))
+@example(("postgres", "x'a' E'b\\'c' $$d$$E'e' type'f' -- g\n;e'h"))
+@example(("postgres", "'x'$E'y' a$E'z' $1E'w'"))
+@example(("sqlite", "\ufeff;'a''b' \"c\" `d` -- e;\n/* f */ g"))
+@example(("mysql", "'a\\'b' \"c\\\"d\" # e\n/*! f */"))
+def test_the_outline_parsing_reads_is_the_lexer_with_runs_of_code_and_literals_joined(
+    script: tuple[str, str],
+) -> None:
+    profile, text = script
+    options = PROFILES[profile]
+    try:
+        expected: object = merged(lex(text, options))
+    except SplitError as exc:
+        expected = ("error", exc.message, exc.line, exc.column)
+    try:
+        ours: object = outline(text, options)
+    except SplitError as exc:
+        ours = ("error", exc.message, exc.line, exc.column)
+    assert ours == expected

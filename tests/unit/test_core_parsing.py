@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sqlkeel.core.checksum import checksum, file_digest
 from sqlkeel.core.model import Kind, MigrationFile, Section
 from sqlkeel.core.parsing import parse_filename, parse_migration
 from sqlkeel.core.splitter import POSTGRES, SQLITE, Statement
@@ -434,6 +435,20 @@ def test_the_upgrade_checksum_ignores_formatting_but_not_content(
     a = parse(original).checksum
     b = parse(edited).checksum
     assert (a == b) is same
+
+
+def test_parsing_leaves_the_checksums_and_the_digest_to_their_first_use() -> None:
+    # status and validate never read them for pending files (issue 3: status of 1000).
+    content = b"-- upgrade\nCREATE TABLE t (id int);\n\n-- rollback\nDROP TABLE t;\n"
+    migration = parse_migration("V1__t.sql", content.decode(), SQLITE, content=content)
+    assert migration.rollback is not None
+    assert not isinstance(migration.upgrade._checksum, str)
+    assert not isinstance(migration.rollback._checksum, str)
+    assert migration._digest is None
+    assert not migration.upgrade.is_empty and migration.can_roll_back
+    up, down = checksum("CREATE TABLE t (id int);", SQLITE), checksum("DROP TABLE t;", SQLITE)
+    assert (migration.checksum, migration.rollback_checksum) == (up, down)
+    assert migration.digest == file_digest(content, up, down)
 
 
 def test_the_rollback_section_has_its_own_checksum() -> None:

@@ -8,7 +8,6 @@ whitespace survives only as one space between two words or literals (``a b`` is 
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 from sqlkeel.core.lexer import (
@@ -28,6 +27,7 @@ __all__ = [
     "checksum",
     "checksum_tokens",
     "file_digest",
+    "sha256_hex",
 ]
 
 _SPACED = frozenset({"word", "string", "ident", "dollar"})
@@ -147,7 +147,7 @@ def _canonical_token_by_token(text: str, tokens: list[Raw], options: SplitOption
 
 def checksum_tokens(text: str, tokens: list[Raw], options: SplitOptions) -> str:
     """SHA-256 hex digest of the canonical text of ``tokens``, encoded as UTF-8."""
-    return hashlib.sha256(canonical_tokens(text, tokens, options).encode("utf-8")).hexdigest()
+    return sha256_hex(canonical_tokens(text, tokens, options).encode("utf-8"))
 
 
 def canonical_text(text: str, options: SplitOptions) -> str:
@@ -165,6 +165,16 @@ def file_digest(content: bytes, checksum: str, rollback_checksum: str | None) ->
     checksums recorded with them. A file whose digest still matches is exactly as applied,
     and its row's checksums are the ones keel computed from it; if anything rewrote those
     checksums, the digest no longer matches and the file is checked again."""
-    sha = hashlib.sha256(content)
-    sha.update(f"\0{checksum}\0{rollback_checksum or ''}".encode())
+    return sha256_hex(content, f"\0{checksum}\0{rollback_checksum or ''}".encode())
+
+
+def sha256_hex(*parts: bytes) -> str:
+    """SHA-256 hex digest of ``parts`` concatenated."""
+    # Imported on first use: status and validate of pending files hash nothing, and
+    # hashlib costs every command ~2 ms to import.
+    import hashlib
+
+    sha = hashlib.sha256(parts[0])
+    for part in parts[1:]:
+        sha.update(part)
     return sha.hexdigest()

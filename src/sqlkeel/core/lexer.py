@@ -2,11 +2,11 @@
 
 The pass finds only what can hide a ``;`` or must be kept verbatim: string literals, quoted
 identifiers, comments, dollar bodies and the semicolons themselves. Everything between them
-is one ``code`` run matched by the regex engine in a single step, so a typical file costs
-a few dozen Python-level steps instead of one per word and comma (issue 3: ``status`` with
-10 000 files). Token for token it agrees with the splitter's word-level lexer, which is
-still used where words matter (routine bodies, custom delimiters); tests check the two
-against each other.
+is one ``code`` run, skipped by the regex engine's search for the next such token, so a
+typical file costs a few dozen Python-level steps instead of one per word and comma
+(issue 3: ``status`` with 10 000 files). Token for token it agrees with the splitter's
+word-level lexer, which is still used where words matter (routine bodies, custom
+delimiters); tests check the two against each other.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from functools import cache
+from operator import itemgetter
 
 from sqlkeel.core.values import Value
 from sqlkeel.errors import SplitError
@@ -30,6 +31,7 @@ class SplitOptions(Value):
     """
 
     __slots__ = (
+        "_hash",
         "backslash_escapes",
         "backtick_identifiers",
         "begin_atomic",
@@ -39,6 +41,7 @@ class SplitOptions(Value):
         "hash_comments",
         "nested_block_comments",
     )
+    _compared = __slots__[1:]
     dollar_quotes: bool  # PostgreSQL $$...$$ and $tag$...$tag$
     escape_strings: bool  # PostgreSQL E'..' / e'..' with backslash escapes
     backslash_escapes: bool  # MySQL: backslash escapes inside every '..' and ".." string
@@ -67,6 +70,11 @@ class SplitOptions(Value):
         self.backtick_identifiers = backtick_identifiers
         self.begin_end_blocks = begin_end_blocks
         self.begin_atomic = begin_atomic
+        # Hashed once here rather than on every lex (the patterns are looked up per call).
+        self._hash = hash(tuple([getattr(self, name) for name in self._compared]))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 SQLITE = SplitOptions(backtick_identifiers=True, begin_end_blocks=True)
@@ -87,8 +95,9 @@ DQ_PLAIN = r'"[^"]*(?:""[^"]*)*"(?!")'
 DQ_BACKSLASH = r'"[^"\\]*(?:(?:\\.|"")[^"\\]*)*"(?!")'
 BACKTICK = r"`[^`]*(?:``[^`]*)*`(?!`)"
 ESTRING = r"[Ee]'[^'\\]*(?:(?:\\.|'')[^'\\]*)*'(?!')"
-# A dollar tag must not continue an identifier (`a$b$`) nor be a parameter (`$1`).
-DOLLAR_OPEN = r"(?<![\w$])\$(?:[^\W\d]\w*)?\$"
+# A dollar tag must not continue an identifier (`a$b$`) nor be a parameter (`$1`). The
+# lookbehind comes after the `$` so that the pattern starts with a literal (see lex).
+DOLLAR_OPEN = r"\$(?<![\w$]\$)(?:[^\W\d]\w*)?\$"
 
 
 UNTERMINATED = {
@@ -138,48 +147,58 @@ _LAYOUT = re.compile(r"(?<![\w$])[ \t\n\r\f\v]+|[ \t\n\r\f\v]+(?!\w)")
 
 
 @cache
-def _pattern(options: SplitOptions) -> re.Pattern[str]:
-    """Code runs and the starts of every other token, for ``options``."""
-    excluded = "'\";\\-/"
-    loose = [r"-(?!-)", r"/(?!\*)"]
-    if options.backtick_identifiers:
-        excluded += "`"
-    if options.hash_comments:
-        excluded += "#"
-    if options.dollar_quotes:
-        excluded += "$"
-        # A `$` that cannot open a dollar body is code (`$1`, `a$b`).
-        loose += [r"\$(?!(?:[^\W\d]\w*)?\$)", r"(?<=[\w$])\$"]
+def _token_starts(options: SplitOptions) -> tuple[re.Pattern[str], dict[str, str]]:
+    """The tokens other than code, for ``options``, and the kind of each by its first
+    character. The regex engine skips code at C speed only when every alternative starts
+    with a literal character and none is a group, so tokens the lexer must finish in Python
+    (unterminated quotes, block comments, dollar bodies, E'' candidates) end in an empty
+    group: ``lastindex`` tells them apart."""
+    parts = []
+    for name, pattern in _literal_alternatives(options):
+        special = name.endswith("_open") or name in ("block", "dollar")
+        parts.append(pattern + "()" if special else pattern)
     if options.escape_strings:
-        excluded += "Ee"
-        loose.append("[Ee](?!')")  # E'..' is decided in Python: is the E a word of its own?
-    code = f"(?:[^{excluded}]+|{'|'.join(loose)})+"
-    parts = [f"(?P<code>{code})"]
-    if options.escape_strings:
-        parts.append("(?P<estr>[Ee]')")
-    return re.compile("|".join(parts + literal_patterns(options)), re.DOTALL)
+        parts += ["E'()", "e'()"]  # two literals, not [Ee]: a set would end the fast scan
+    kinds = {"'": "string", '"': "string" if options.backslash_escapes else "ident"}
+    kinds.update({"`": "ident", "-": "comment", "#": "comment", ";": "semicolon"})
+    return re.compile("|".join(parts), re.DOTALL), kinds
+
+
+@cache
+def _named(options: SplitOptions) -> re.Pattern[str]:
+    """The literal alternatives with their names, for ``close_token``."""
+    return re.compile("|".join(literal_patterns(options)), re.DOTALL)
 
 
 def literal_patterns(options: SplitOptions) -> list[str]:
     """The named alternatives both lexers share, in priority order: quoted strings and
     identifiers (and their unterminated openings), comments, dollar openings, ';'."""
+    grouped: dict[str, list[str]] = {}
+    for name, pattern in _literal_alternatives(options):
+        grouped.setdefault(name, []).append(pattern)
+    return [f"(?P<{name}>{'|'.join(patterns)})" for name, patterns in grouped.items()]
+
+
+def _literal_alternatives(options: SplitOptions) -> list[tuple[str, str]]:
+    """``literal_patterns`` as (name, pattern) pairs; each pattern starts with a literal
+    character (see ``_token_starts``) and a name may repeat."""
     parts = [
-        f"(?P<sq>{SQ_BACKSLASH if options.backslash_escapes else SQ_PLAIN})",
-        "(?P<sq_open>')",
+        ("sq", SQ_BACKSLASH if options.backslash_escapes else SQ_PLAIN),
+        ("sq_open", "'"),
     ]
     if options.backslash_escapes:
-        parts += [f"(?P<dqs>{DQ_BACKSLASH})", '(?P<dqs_open>")']
+        parts += [("dqs", DQ_BACKSLASH), ("dqs_open", '"')]
     else:
-        parts += [f"(?P<dqi>{DQ_PLAIN})", '(?P<dqi_open>")']
+        parts += [("dqi", DQ_PLAIN), ("dqi_open", '"')]
     if options.backtick_identifiers:
-        parts += [f"(?P<bt>{BACKTICK})", "(?P<bt_open>`)"]
-    line_comment = r"--[^\r\n]*"
+        parts += [("bt", BACKTICK), ("bt_open", "`")]
+    parts.append(("line_comment", r"--[^\r\n]*"))
     if options.hash_comments:
-        line_comment += r"|#[^\r\n]*"
-    parts += [f"(?P<line_comment>{line_comment})", r"(?P<block>/\*)"]
+        parts.append(("line_comment", r"#[^\r\n]*"))
+    parts.append(("block", r"/\*"))
     if options.dollar_quotes:
-        parts.append(f"(?P<dollar>{DOLLAR_OPEN})")
-    parts.append("(?P<semicolon>;)")
+        parts.append(("dollar", DOLLAR_OPEN))
+    parts.append(("semicolon", ";"))
     return parts
 
 
@@ -199,15 +218,6 @@ def close_token(text: str, m: re.Match[str], options: SplitOptions, line: int) -
     raise SplitError(UNTERMINATED[str(name)], line=line, column=column(text, pos))
 
 
-_KINDS = {
-    "code": "code",
-    "sq": "string",
-    "dqs": "string",
-    "dqi": "ident",
-    "bt": "ident",
-    "line_comment": "comment",
-    "semicolon": "semicolon",
-}
 _ESTRING_RE = re.compile(ESTRING, re.DOTALL)
 _WORD_CHAR = re.compile(r"[\w$]")
 _OTHER_PREFIX = re.compile(r"\$\d*")
@@ -236,50 +246,116 @@ def _line(text: str, pos: int, first_line: int) -> int:
     return first_line + text.count("\n", 0, pos)
 
 
+def _finish(
+    text: str, m: re.Match[str], options: SplitOptions, code: int, first_line: int
+) -> tuple[str, int] | None:
+    """Kind and end of a token ``m`` (a match of ``_token_starts``) only opened, or None for
+    an E that ends a word (``type'x'``: it is code); ``code`` is where the code run before
+    it began. Raises SplitError on an unterminated construct."""
+    start = m.start()
+    if text[start] in "Ee":
+        if not _starts_token(text, start, code):
+            return None
+        string = _ESTRING_RE.match(text, start)
+        if string is None:
+            line = _line(text, start, first_line)
+            raise SplitError(UNTERMINATED["estr_open"], line=line, column=column(text, start))
+        return "string", string.end()
+    opened = _named(options).match(text, start)
+    assert opened is not None  # the same alternative matches again
+    return close_token(text, opened, options, _line(text, start, first_line))
+
+
 def lex(text: str, options: SplitOptions, first_line: int = 1) -> list[Raw]:
     """Tokens covering ``text`` exactly; raises SplitError on an unterminated construct."""
-    match = _pattern(options).match
+    pattern, kinds = _token_starts(options)
+    search = pattern.search
     tokens: list[Raw] = []
     append = tokens.append
-    pos = 0
-    size = len(text)
+    pos = code = 0  # `code`: where the code run not yet appended starts
     if text.startswith("\ufeff"):
         append(("space", 0, 1))  # a byte-order mark is encoding noise, never SQL
-        pos = 1
-    while pos < size:
-        m = match(text, pos)
-        if m is None:  # only an E-string candidate at a place no pattern takes: `$E'` etc.
-            raise AssertionError(f"lexer stuck at {pos}")  # pragma: no cover
-        name = m.lastgroup
-        end = m.end()
-        kind = _KINDS.get(name or "")
-        if kind is not None:
-            if kind == "code" and tokens and tokens[-1][0] == "code":
-                tokens[-1] = ("code", tokens[-1][1], end)  # after an E that was a word's end
-            else:
-                append((kind, pos, end))
-        elif name == "estr":
-            previous = tokens[-1] if tokens else None
-            floor = (
-                previous[1] if previous and previous[0] == "code" and previous[2] == pos else pos
-            )
-            if _starts_token(text, pos, floor):
-                string = _ESTRING_RE.match(text, pos)
-                if string is None:
-                    line = _line(text, pos, first_line)
-                    raise SplitError(UNTERMINATED["estr_open"], line=line, column=column(text, pos))
-                append(("string", pos, string.end()))
-                end = string.end()
-            else:  # the E ends a word (`type'x'` is `type` then 'x'): it is code
-                end = pos + 1
-                if tokens and tokens[-1][0] == "code" and tokens[-1][2] == pos:
-                    tokens[-1] = ("code", tokens[-1][1], end)
-                else:
-                    append(("code", pos, end))
+        pos = code = 1
+    while (m := search(text, pos)) is not None:
+        start, end = m.span()
+        if m.lastindex is None:
+            kind = kinds[text[start]]
         else:
-            kind, end = close_token(text, m, options, _line(text, pos, first_line))
-            append((kind, pos, end))
-        pos = end
+            finished = _finish(text, m, options, code, first_line)
+            if finished is None:
+                pos = start + 1
+                continue
+            kind, end = finished
+        if code < start:
+            append(("code", code, start))
+        append((kind, start, end))
+        pos = code = end
+    if code < len(text):
+        append(("code", code, len(text)))
+    return tokens
+
+
+@cache
+def _run(options: SplitOptions) -> re.Pattern[str]:
+    """Code, complete quoted literals and ';', up to the next comment, dollar body, E''
+    candidate or unterminated quote: what ``outline`` takes in one step."""
+    stops = "'\"\\-/"
+    loose = [r"-(?!-)", r"/(?!\*)"]
+    if options.backtick_identifiers:
+        stops += "`"
+    if options.hash_comments:
+        stops += "#"
+    if options.dollar_quotes:
+        stops += "$"
+        # A `$` that cannot open a dollar body is code (`$1`, `a$b`).
+        loose += [r"\$(?!(?:[^\W\d]\w*)?\$)", r"(?<=[\w$])\$"]
+    if options.escape_strings:
+        stops += "Ee"
+        loose.append("[Ee](?!')")  # E'..' is decided in Python: is the E a word of its own?
+    literals = [p for name, p in _literal_alternatives(options) if name in _MERGED_LITERALS]
+    return re.compile(f"(?:[^{stops}]+|{'|'.join(loose + literals)})+", re.DOTALL)
+
+
+_MERGED_LITERALS = frozenset({"sq", "dqs", "dqi", "bt"})
+
+
+def outline(text: str, options: SplitOptions) -> list[Raw]:
+    """``lex`` with every run of code, strings, quoted identifiers and ';' merged into one
+    ``code`` token: comments, dollar bodies and where content is, which is all parsing
+    looks at, for one regex step per run instead of one per literal. Raises SplitError
+    exactly as ``lex`` does."""
+    pattern, kinds = _token_starts(options)
+    match, run = pattern.match, _run(options).match
+    tokens: list[Raw] = []
+    append = tokens.append
+    pos = code = 0  # `code`: where the run not yet appended starts
+    size = len(text)
+    if text.startswith("\ufeff"):
+        append(("space", 0, 1))
+        pos = code = 1
+    while pos < size:
+        taken = run(text, pos)
+        if taken is not None:
+            pos = taken.end()
+            if pos == size:
+                break
+        m = match(text, pos)  # a run ends where another token starts
+        assert m is not None
+        start, end = m.span()
+        if m.lastindex is None:
+            kind = kinds[text[start]]  # a line comment: complete literals are in runs
+        else:
+            finished = _finish(text, m, options, code, 1)
+            if finished is None or finished[0] == "string":  # code, or an E'' string
+                pos = start + 1 if finished is None else finished[1]
+                continue
+            kind, end = finished
+        if code < start:
+            append(("code", code, start))
+        append((kind, start, end))
+        pos = code = end
+    if code < size:
+        append(("code", code, size))
     return tokens
 
 
@@ -313,37 +389,68 @@ def starts_with_word(core: str) -> bool:
     return _WORD_START.match(core) is not None
 
 
-class Lexed:
-    """A file's text with its tokens; sections are addressed by offsets into the text."""
+_token_start = itemgetter(1)
 
-    __slots__ = ("_starts", "comments", "options", "text", "tokens")
+
+class Lexed:
+    """A file's text with its ``outline``; sections are addressed by offsets into the text."""
+
+    __slots__ = ("comments", "options", "text", "tokens")
 
     def __init__(self, text: str, options: SplitOptions) -> None:
         self.text = text
         self.options = options
-        self.tokens = lex(text, options)
+        self.tokens = outline(text, options)
         self.comments = [t for t in self.tokens if t[0] == "comment"]  # markers, directives
-        self._starts: list[int] | None = None
 
-    def first_significant(self) -> int:
-        """Where the first statement content starts (the text's length if nowhere)."""
+    def first_significant(self, end: int | None = None) -> int:
+        """Where the first statement content before ``end`` (a token boundary; default: the
+        end of the text) starts, or ``end`` if there is none."""
+        end = len(self.text) if end is None else end
         for token in self.tokens:
+            if token[1] >= end:
+                break
             if is_significant(token, self.text, self.options):
-                kind, start, end = token
+                kind, start, stop = token
                 if kind == "code":
-                    start = end - len(self.text[start:end].lstrip(WHITESPACE))
+                    start = stop - len(self.text[start:stop].lstrip(WHITESPACE))
                 return start
-        return len(self.text)
+        return end
 
-    def span(self, start: int, end: int) -> list[Raw]:
-        """The tokens wholly inside ``text[start:end]`` (sections end on token boundaries)."""
-        if start == 0 and end == len(self.text):
-            return self.tokens
-        if self._starts is None:
-            self._starts = [t[1] for t in self.tokens]
-        first = bisect_left(self._starts, start)
-        last = bisect_left(self._starts, end)
-        return self.tokens[first:last]
+    def has_content(self, start: int, end: int) -> bool:
+        """Whether ``text[start:end]`` holds statement content other than ';', i.e. its
+        canonical text is not empty (``start`` is a token boundary)."""
+        text, options, tokens = self.text, self.options, self.tokens
+        for i in range(bisect_left(tokens, start, key=_token_start), len(tokens)):
+            token = tokens[i]
+            if token[1] >= end:
+                break
+            if token[0] == "code":
+                # A run's characters are code, literals and ';': content is any but ';'
+                # and whitespace.
+                if text[token[1] : token[2]].strip(_LAYOUT_OR_SEMICOLON):
+                    return True
+            elif is_significant(token, text, options):
+                return True
+        return False
 
     def line(self, pos: int) -> int:
         return self.text.count("\n", 0, pos) + 1
+
+
+_LAYOUT_OR_SEMICOLON = WHITESPACE + ";"
+
+
+def may_contain(text: str, start: int, end: int, words: tuple[str, ...]) -> bool:
+    """False only when ``text[start:end]`` holds none of the lower-case ``words``, in any
+    letter case: a cheap test before a case-insensitive keyword regex, which tries its
+    lookbehind at every position (~10 us a file). Lower-casing is exact only on ASCII text
+    (``re.IGNORECASE`` matches U+0131, a dotless i, to 'I'), so other text is always a maybe."""
+    piece = text[start:end]
+    if not piece.isascii():
+        return True
+    lowered = piece.lower()
+    for word in words:  # noqa: SIM110 (a plain loop: any() over a generator costs ~0.2 us more)
+        if word in lowered:
+            return True
+    return False

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
+from typing import Protocol
 
-from sqlkeel.core.splitter import Statement
+from sqlkeel.core.checksum import file_digest
+from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 
@@ -61,22 +63,38 @@ class Section(Value):
     needs the checksum, running them the statements.
     """
 
-    __slots__ = ("_split", "_statements", "checksum", "line")
+    __slots__ = ("_checksum", "_is_empty", "_split", "_statements", "line", "span")
     _compared = ("statements", "checksum", "line")
-    checksum: str
     line: int  # first line of the section in the file
+    span: Span | None  # where parsing found it, if it did
 
     def __init__(
         self,
         statements: tuple[Statement, ...] | None,
-        checksum: str,
+        checksum: str | Callable[[], str],
         line: int,
         split: Callable[[], tuple[Statement, ...]] | None = None,
+        *,
+        is_empty: bool | None = None,
+        span: Span | None = None,
     ) -> None:
+        """``checksum`` may be a function computing it, called once when first needed;
+        ``is_empty``, when known, spares an unsplit section that computation."""
+        self.span = span
         self._statements = statements
         self._split = split
-        self.checksum = checksum
+        self._checksum = checksum
+        self._is_empty = is_empty
         self.line = line
+
+    @property
+    def checksum(self) -> str:
+        # Computed on first use rather than while parsing: status and validate never read
+        # the checksums of pending files, and canonicalising a section costs as much as
+        # the rest of parsing it (issue 3: status with 1000 pending files).
+        if not isinstance(self._checksum, str):
+            self._checksum = self._checksum()
+        return self._checksum
 
     @property
     def statements(self) -> tuple[Statement, ...]:
@@ -87,23 +105,54 @@ class Section(Value):
         return self._split() if self._split is not None else ()
 
     @property
-    def splitter(self) -> Callable[[], tuple[Statement, ...]] | None:
-        """What splits the statements when first asked for, if they are not split yet."""
-        return self._split if self._statements is None else None
-
-    @property
-    def unsplit(self) -> bool:
-        """Its statements are split only when asked for (from what ``split`` holds)."""
-        return self._statements is None and self._split is not None
-
-    @property
     def is_empty(self) -> bool:
-        """No statements. Split sections know; otherwise the canonical text, which holds every
-        statement, is empty (sections with a custom delimiter are always split: their
-        statements are not the canonical text's)."""
+        """No statements. Split sections know, parsing tells the others; otherwise the
+        canonical text, which holds every statement, is empty (sections with a custom
+        delimiter are always split: their statements are not the canonical text's)."""
         if self._statements is not None:
             return not self._statements
+        if self._is_empty is not None:
+            return self._is_empty
         return self.checksum == EMPTY_CHECKSUM
+
+
+class Span(Value):
+    """Where parsing found a section in its file's text, and how it splits it: what
+    splitting the section again, or computing its checksum, takes besides that text
+    (``parsing.split_span`` and ``parsing.span_checksum``)."""
+
+    __slots__ = ("delimiter", "end", "first_line", "options", "start")
+    _compared = ("start", "end", "first_line", "options", "delimiter")
+    start: int  # offsets in the file's decoded text
+    end: int
+    first_line: int
+    options: SplitOptions
+    delimiter: str | None  # a ``delimiter=`` directive's
+
+    def __init__(
+        self, start: int, end: int, first_line: int, options: SplitOptions, delimiter: str | None
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.first_line = first_line
+        self.options = options
+        self.delimiter = delimiter
+
+
+class Loader(Protocol):
+    """Reads again, when it must run, a file whose text keel does not keep (discovery)."""
+
+    def parse(self, file: MigrationFile) -> MigrationFile:
+        """The file read and parsed whole."""
+        ...
+
+    def split(self, file: MigrationFile, rollback: bool) -> tuple[Statement, ...]:
+        """The statements of one section of a ``detached`` file, split from where it is."""
+        ...
+
+    def sums(self, file: MigrationFile) -> tuple[str, str | None, str]:
+        """A ``detached`` file's checksum, rollback checksum and digest."""
+        ...
 
 
 class MigrationFile(Value):
@@ -113,6 +162,7 @@ class MigrationFile(Value):
     """
 
     __slots__ = (
+        "_content",
         "_digest",
         "_rollback",
         "_upgrade",
@@ -142,16 +192,17 @@ class MigrationFile(Value):
     transactional: bool
     # Set on a file whose text keel does not keep (discovery): its sections split their
     # statements from the file read again, and ``parsed()`` reads and parses it whole.
-    loader: Callable[[MigrationFile], MigrationFile] | None
+    loader: Loader | None
     identity: Identity  # matched on for every file and row, many times per command
-    # A file whose text is not kept holds in ``_upgrade``, instead of its sections, their
-    # checksums and its digest: packed with the sections' lines (``detached``: three hex
-    # strings and two Sections cost ~500 bytes a file, these bytes ~140), or the history
-    # row its bytes are exactly those of (``from_row``; lines unknown: 0). Its sections
-    # are made when asked for.
+    # A file whose text is not kept holds in ``_upgrade``, instead of its sections: the
+    # history row its bytes are exactly those of (``from_row``; lines unknown: 0), or its
+    # sections' lines, places and emptiness, a fingerprint of its bytes and, once first
+    # asked for, its checksums and digest, packed (``detached``: two Sections and their
+    # text cost ~900 bytes a file, these bytes ~170). Its sections are made when asked for.
     _upgrade: Section | HistoryRow | bytes
     _rollback: Section | None
     _digest: str | None
+    _content: bytes | None
 
     def __init__(
         self,
@@ -163,8 +214,12 @@ class MigrationFile(Value):
         rollback: Section | None,
         transactional: bool = True,
         digest: str | None = None,
-        loader: Callable[[MigrationFile], MigrationFile] | None = None,
+        loader: Loader | None = None,
+        *,
+        content: bytes | None = None,
     ) -> None:
+        """``content``, the file's bytes as read, stands for ``digest`` until it is first
+        read."""
         self.path = path
         self.kind = kind
         self.version = version
@@ -173,13 +228,12 @@ class MigrationFile(Value):
         self._rollback = rollback
         self.transactional = transactional
         self._digest = digest
+        self._content = content
         self.loader = loader
         self.identity = identity(version, kind, description)
 
     @classmethod
-    def from_row(
-        cls, row: HistoryRow, loader: Callable[[MigrationFile], MigrationFile]
-    ) -> MigrationFile:
+    def from_row(cls, row: HistoryRow, loader: Loader) -> MigrationFile:
         """The file ``row.script``, byte for byte as ``row`` was applied from: the row's
         version, kind, description, checksums and digest are the file's, shared rather
         than copied (10 000 files each cost only this object)."""
@@ -192,40 +246,52 @@ class MigrationFile(Value):
         file._rollback = None
         file.transactional = True  # discovery parses files with directives
         file._digest = None
+        file._content = None
         file.loader = loader
         file.identity = row.identity
         return file
 
-    def detached(
-        self, loader: Callable[[MigrationFile], MigrationFile], where: bytes = b""
-    ) -> MigrationFile:
-        """This file without what holds its text (its sections' splitting), which
-        ``loader`` reads and parses again when it must run; itself if a section is split
-        already (a custom delimiter: such files are few). ``where`` is kept for the
-        loader: where in the file its sections are (``split_at``)."""
+    def detached(self, loader: Loader, fingerprint: int, profile: int) -> MigrationFile:
+        """This file without its text, which ``loader`` reads again when the file must run
+        or its checksums are first asked for (``sums``: status of pending files never asks);
+        ``fingerprint``, ``hash`` of its bytes, tells the loader they are still the ones
+        parsed, and ``profile`` which of its split profiles parsing used. Itself when its
+        sections cannot be found again from their span alone (a custom delimiter: such
+        files are few)."""
         up, down = self._upgrade, self._rollback
-        if not isinstance(up, Section) or not up.unsplit or (down and not down.unsplit):
+        if not isinstance(up, Section) or up.span is None or up.span.delimiter is not None:
             return self
-        sums = _pack(up.checksum, down.checksum if down else None, self._digest)
-        if not isinstance(sums, bytes):  # pragma: no cover - keel's checksums are hex
+        if down is not None and (down.span is None or down.span.delimiter is not None):
             return self
+        ends = (up.span.start, up.span.end) + (
+            (down.span.start, down.span.end) if down and down.span else (0, 0)
+        )
+        if max(ends) >= 1 << 32 or not 0 <= profile < 256:
+            return self
+        flags = (_ROLLBACK if down is not None else 0) | (
+            _ROLLBACK_EMPTY if down is not None and down.is_empty else 0
+        )
         file = MigrationFile.__new__(MigrationFile)
         file.path = self.path
         file.kind = self.kind
         file.version = self.version
         file.description = self.description
-        lines = up.line.to_bytes(4, "little") + (down.line if down else 0).to_bytes(4, "little")
-        file._upgrade = sums + lines + where
+        file._upgrade = (
+            bytes((flags, profile))
+            + fingerprint.to_bytes(8, "little", signed=True)
+            + b"".join(n.to_bytes(4, "little") for n in (up.line, down.line if down else 0, *ends))
+        )
         file._rollback = None
         file.transactional = self.transactional
         file._digest = None
+        file._content = None
         file.loader = loader
         file.identity = self.identity
         return file
 
     def parsed(self) -> MigrationFile:
         """This file with its statements (parsing it now if it was left unparsed)."""
-        return self if self.loader is None else self.loader(self)
+        return self if self.loader is None else self.loader.parse(self)
 
     @property
     def upgrade(self) -> Section:
@@ -233,8 +299,8 @@ class MigrationFile(Value):
         if isinstance(up, Section):
             return up
         if isinstance(up, bytes):
-            line = int.from_bytes(up[_lines(up) : _lines(up) + 4], "little")
-            return Section(None, _checksum(up), line, _Part(self, False))
+            line = int.from_bytes(up[10:14], "little")
+            return Section(None, _Sum(self, False), line, _Part(self, False), is_empty=False)
         return Section(None, up.checksum, 0, _Part(self, False))
 
     @property
@@ -242,23 +308,30 @@ class MigrationFile(Value):
         up = self._upgrade
         if isinstance(up, Section):
             return self._rollback
-        checksum = self.rollback_checksum
-        if checksum is None:
-            return None
-        line = (
-            int.from_bytes(up[_lines(up) + 4 : _lines(up) + 8], "little")
-            if isinstance(up, bytes)
-            else 0
-        )
-        return Section(None, checksum, line, _Part(self, True))
+        if isinstance(up, bytes):
+            if not up[0] & _ROLLBACK:
+                return None
+            line = int.from_bytes(up[14:18], "little")
+            empty = bool(up[0] & _ROLLBACK_EMPTY)
+            return Section(None, _Sum(self, True), line, _Part(self, True), is_empty=empty)
+        checksum = up.rollback_checksum
+        return None if checksum is None else Section(None, checksum, 0, _Part(self, True))
 
     @property
     def digest(self) -> str | None:
-        """SHA-256 of the file's bytes, as read, and of its checksums (``file_digest``)."""
+        """SHA-256 of the file's bytes, as read, and of its checksums (``file_digest``),
+        when the bytes are known."""
         up = self._upgrade
-        if isinstance(up, Section):
-            return self._digest
-        return _digest(up) if isinstance(up, bytes) else up.digest
+        if isinstance(up, bytes):
+            return _digest(self._sums(up))
+        if isinstance(up, HistoryRow):
+            return up.digest
+        # Computed on first use: it covers the checksums, which are computed lazily too.
+        # The bytes wait until then (the text they decode to is kept anyway, for splitting).
+        if self._digest is None and self._content is not None:
+            self._digest = file_digest(self._content, self.checksum, self.rollback_checksum)
+            self._content = None
+        return self._digest
 
     @property
     def label(self) -> str:
@@ -267,14 +340,16 @@ class MigrationFile(Value):
     @property
     def checksum(self) -> str:
         up = self._upgrade
-        return _checksum(up) if isinstance(up, bytes) else up.checksum
+        return _checksum(self._sums(up)) if isinstance(up, bytes) else up.checksum
 
     @property
     def rollback_checksum(self) -> str | None:
         up = self._upgrade
         if isinstance(up, Section):
             return self._rollback.checksum if self._rollback is not None else None
-        return _rollback_checksum(up) if isinstance(up, bytes) else up.rollback_checksum
+        if isinstance(up, bytes):
+            return _rollback_checksum(self._sums(up)) if up[0] & _ROLLBACK else None
+        return up.rollback_checksum
 
     @property
     def can_roll_back(self) -> bool:
@@ -283,27 +358,73 @@ class MigrationFile(Value):
         up = self._upgrade
         if isinstance(up, Section):
             return self._rollback is not None and not self._rollback.is_empty
-        sums = up if isinstance(up, bytes) else up._sums
+        if isinstance(up, bytes):  # asked of every file by status: no checksum needed
+            return up[0] & (_ROLLBACK | _ROLLBACK_EMPTY) == _ROLLBACK
+        sums = up._sums
         if isinstance(sums, bytes):  # no hex: asked of every file by status
             return bool(sums[0] & _HAS_ROLLBACK) and sums[33:65] != _EMPTY
         checksum = sums[1]
         return checksum is not None and checksum != EMPTY_CHECKSUM
 
-    def split_at(self) -> bytes:
-        """What ``detached`` was given as ``where`` (empty if nothing)."""
+    def place(self, rollback: bool) -> tuple[int, int, int, int] | None:
+        """Where a ``detached`` file's section is: the profile parsing split it with, its
+        start and end offsets in the text and its first line; None for other files and
+        for a rollback section it does not have."""
         up = self._upgrade
-        if not isinstance(up, bytes):
-            return b""
-        return up[_lines(up) + 8 :]
+        if not isinstance(up, bytes) or (rollback and not up[0] & _ROLLBACK):
+            return None
+        at = 26 if rollback else 18
+        line = int.from_bytes(up[14:18] if rollback else up[10:14], "little")
+        start = int.from_bytes(up[at : at + 4], "little")
+        return up[1], start, int.from_bytes(up[at + 4 : at + 8], "little"), line
+
+    def holds(self, data: bytes) -> bool:
+        """``data``, the file read again, are its bytes as parsed."""
+        up = self._upgrade
+        if isinstance(up, bytes):
+            return hash(data) == int.from_bytes(up[2:10], "little", signed=True)
+        return file_digest(data, self.checksum, self.rollback_checksum) == self.digest
 
     def recorded_by(self, row: HistoryRow) -> bool:
         """This file is ``row``'s own (``from_row``): their checksums are the same ones."""
         return self._upgrade is row
 
+    def _sums(self, up: bytes) -> Sums:
+        """A detached file's packed checksums and digest, read from the file on first use."""
+        if len(up) > _PLACES_END:
+            return up[_PLACES_END:]
+        assert self.loader is not None  # a detached file has one
+        sums = _pack(*self.loader.sums(self))
+        if isinstance(sums, bytes):  # keel's own hex always packs
+            self._upgrade = up + sums
+        return sums
+
+
+# A detached file's flags: it has a rollback section, and that section is empty.
+_ROLLBACK, _ROLLBACK_EMPTY = 1, 2
+# Its packed bytes: flags, profile, fingerprint (8), upgrade and rollback lines, upgrade
+# start and end, rollback start and end (4 each), then its sums once known (``_pack``).
+_PLACES_END = 34
+
+
+class _Sum:
+    """A checksum of a detached file, for its section to compute when first asked for."""
+
+    __slots__ = ("file", "rollback")
+
+    def __init__(self, file: MigrationFile, rollback: bool) -> None:
+        self.file = file
+        self.rollback = rollback
+
+    def __call__(self) -> str:
+        checksum = self.file.rollback_checksum if self.rollback else self.file.checksum
+        assert checksum is not None  # a rollback section is made only if there is one
+        return checksum
+
 
 class _Part:
     """The statements of one section of a file whose text is not kept: split from the
-    file parsed again when asked for (made with the section, which is made on access)."""
+    file read again when asked for (made with the section, which is made on access)."""
 
     __slots__ = ("file", "rollback")
 
@@ -312,13 +433,13 @@ class _Part:
         self.rollback = rollback
 
     def __call__(self) -> tuple[Statement, ...]:
-        # A loader that knows where the section is splits only it (parsing the whole file
-        # again would double the parsing an upgrade does).
-        split = getattr(self.file.loader, "split", None)
-        statements = split(self.file, self.rollback) if split is not None else None
-        if statements is not None:
-            return statements  # type: ignore[no-any-return]
-        parsed = self.file.parsed()
+        loader = self.file.loader
+        assert loader is not None  # the file is detached or a history row's
+        # A detached file's section is split alone: parsing the whole file again would
+        # double the parsing an upgrade does.
+        if self.file.place(self.rollback) is not None:
+            return loader.split(self.file, self.rollback)
+        parsed = loader.parse(self.file)
         section = parsed.rollback if self.rollback else parsed.upgrade
         return section.statements if section is not None else ()
 
@@ -441,12 +562,6 @@ class HistoryRow(Value):
 _HAS_ROLLBACK, _HAS_DIGEST = 1, 2
 _EMPTY = bytes.fromhex(EMPTY_CHECKSUM)
 Sums = bytes | tuple[str, str | None, str | None]
-
-
-def _lines(packed: bytes) -> int:
-    """Where a detached file's section lines start in its packed bytes."""
-    flags = packed[0]
-    return 33 + (32 if flags & _HAS_ROLLBACK else 0) + (32 if flags & _HAS_DIGEST else 0)
 
 
 def _checksum(sums: Sums) -> str:

@@ -5,13 +5,12 @@ Pure: the caller reads and decodes the file; this module only looks at strings.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from functools import partial
 
-from sqlkeel.core.checksum import canonical_parts, file_digest
-from sqlkeel.core.lexer import Lexed, Raw
-from sqlkeel.core.model import Kind, MigrationFile, Section
+from sqlkeel.core.checksum import canonical_parts, checksum, sha256_hex
+from sqlkeel.core.lexer import Lexed, Raw, lex, may_contain
+from sqlkeel.core.model import Kind, MigrationFile, Section, Span
 from sqlkeel.core.splitter import SplitOptions, Statement, needs_words, split_statements
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
@@ -175,7 +174,7 @@ def _markers(path: str, lexed: Lexed) -> dict[str, Raw]:
             fix="put the upgrade section first, then '-- rollback' and its statements.",
         )
     if "upgrade" in found:
-        first = lexed.first_significant()
+        first = lexed.first_significant(found["upgrade"][1])
         if first < found["upgrade"][1]:
             raise SourceError(
                 "SQL appears before the '-- upgrade' marker.",
@@ -194,13 +193,12 @@ _TRANSACTION_CONTROL = re.compile(
 )
 
 
-def _refuse_transaction_control(path: str, section: Section | None, masked: str | None) -> None:
-    """``masked`` (the section's canonical text with literals masked, when known) settles
-    most files without splitting them: a transaction statement there is a whole piece
-    between two ';'."""
+# Every statement _TRANSACTION_CONTROL matches starts with one of these words.
+_TRANSACTION_WORDS = ("begin", "start", "commit", "end", "abort", "rollback")
+
+
+def _refuse_transaction_control(path: str, section: Section | None) -> None:
     if section is None:
-        return
-    if masked is not None and not any(_TRANSACTION_CONTROL.fullmatch(p) for p in masked.split(";")):
         return
     for statement in section.statements:
         if _TRANSACTION_CONTROL.fullmatch(statement.sql):
@@ -224,31 +222,52 @@ def _unterminated(path: str, exc: SplitError) -> SourceError:
     )
 
 
-def _split(
-    text: str, start: int, end: int, options: SplitOptions, first_line: int, delimiter: str | None
-) -> tuple[Statement, ...]:
+def split_span(text: str, span: Span) -> tuple[Statement, ...]:
+    """The statements of the section ``span`` locates in ``text`` (its file's decoded text),
+    as parsing splits them."""
     # Both sections share the file's text; a slice is made only while splitting.
-    return split_statements(text[start:end], options, first_line=first_line, delimiter=delimiter)
+    return split_statements(
+        text[span.start : span.end],
+        span.options,
+        first_line=span.first_line,
+        delimiter=span.delimiter,
+    )
+
+
+def span_checksum(text: str, span: Span) -> str:
+    """The checksum of the section ``span`` locates in ``text``, as parsing computes it."""
+    # The section's tokens are those of the file between its offsets (sections start and
+    # end on token boundaries), so lexing the slice again gives the checksum parsing would.
+    return checksum(text[span.start : span.end], span.options)
 
 
 def _section(
-    lexed: Lexed, start: int, end: int, delimiter: str | None
-) -> tuple[Section, str | None]:
-    """The section and, when its ';' separate its statements, its masked canonical text.
+    lexed: Lexed, start: int, end: int, delimiter: str | None, transactional: bool
+) -> tuple[Section, bool]:
+    """The section and whether its statements must be checked for transaction statements.
 
-    Statements are split when first needed: checking a file takes only its checksum.
+    Statements are split when first needed, the checksum computed when first read: checking
+    a pending file takes neither. Split eagerly when words matter (raises SplitError).
     """
     text, options = lexed.text, lexed.options
-    tokens = lexed.span(start, end)
     first_line = lexed.line(start)
-    # Splitting later lexes the section again (~10 us) rather than keeping its tokens:
+    # Splitting later lexes the section again (~5 us) rather than keeping its tokens:
     # 10 000 files' tokens would outweigh everything else keel holds.
-    split = partial(_split, text, start, end, options, first_line, delimiter)
-    canonical, masked = canonical_parts(text, tokens, options)
-    checksum = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    if masked is None or needs_words(text, options, start=start, end=end, delimiter=delimiter):
-        return Section(split(), checksum, first_line), None  # raises SplitError like lex
-    return Section(None, checksum, first_line, split), masked
+    span = Span(start, end, first_line, options, delimiter)
+    split = partial(split_span, text, span)
+    lazy = partial(span_checksum, text, span)
+    if needs_words(text, options, start=start, end=end, delimiter=delimiter):
+        return Section(split(), lazy, first_line, span=span), transactional
+    if not (transactional and may_contain(text, start, end, _TRANSACTION_WORDS)):
+        is_empty = not lexed.has_content(start, end)
+        return Section(None, lazy, first_line, split, is_empty=is_empty, span=span), False
+    # A transaction statement is a whole piece between two ';' of the masked canonical text:
+    # most files are settled without splitting them.
+    section = text[start:end]
+    canonical, masked = canonical_parts(section, lex(section, options), options)
+    known = sha256_hex(canonical.encode("utf-8"))
+    suspect = masked is None or any(_TRANSACTION_CONTROL.fullmatch(p) for p in masked.split(";"))
+    return Section(None, known, first_line, split, is_empty=not canonical, span=span), suspect
 
 
 def parse_migration(
@@ -268,11 +287,12 @@ def parse_migration(
     markers = _markers(path, lexed)
     up_start = markers["upgrade"][2] if "upgrade" in markers else 0
     up_end = markers["rollback"][1] if "rollback" in markers else len(text)
+    transactional = directives.transactional
     try:
-        upgrade, up_masked = _section(lexed, up_start, up_end, directives.delimiter)
+        upgrade, up_suspect = _section(lexed, up_start, up_end, directives.delimiter, transactional)
     except SplitError as exc:  # the word-level lexer of a routine body
         raise _unterminated(path, exc) from exc
-    rollback, down_masked = None, None
+    rollback, down_suspect = None, False
     if "rollback" in markers:
         if name.kind is not Kind.VERSIONED:
             raise SourceError(
@@ -283,8 +303,8 @@ def parse_migration(
                 "never rolled back.",
             )
         try:
-            rollback, down_masked = _section(
-                lexed, markers["rollback"][2], len(text), directives.delimiter
+            rollback, down_suspect = _section(
+                lexed, markers["rollback"][2], len(text), directives.delimiter, transactional
             )
         except SplitError as exc:
             raise _unterminated(path, exc) from exc
@@ -297,9 +317,10 @@ def parse_migration(
             line=upgrade.line,
             fix="write the upgrade SQL, or delete the file if it is not needed.",
         )
-    if directives.transactional:
-        _refuse_transaction_control(path, upgrade, up_masked)
-        _refuse_transaction_control(path, rollback, down_masked)
+    if up_suspect:
+        _refuse_transaction_control(path, upgrade)
+    if down_suspect:
+        _refuse_transaction_control(path, rollback)
     return MigrationFile(
         path=path,
         kind=name.kind,
@@ -307,8 +328,6 @@ def parse_migration(
         description=name.description,
         upgrade=upgrade,
         rollback=rollback,
-        transactional=directives.transactional,
-        digest=None
-        if content is None
-        else file_digest(content, upgrade.checksum, rollback.checksum if rollback else None),
+        transactional=transactional,
+        content=content,
     )

@@ -21,6 +21,7 @@ from sqlkeel.core.lexer import (
     close_token,
     lex,
     literal_patterns,
+    may_contain,
 )
 from sqlkeel.core.values import Value
 
@@ -195,6 +196,7 @@ def split_statements(
 
 # A routine body may hold `;` that do not end the statement; only then do words matter.
 _ROUTINE_HINT = re.compile(r"(?<![\w$])(?:TRIGGER|PROCEDURE|FUNCTION|EVENT)(?![\w$])", re.I)
+_ROUTINE_WORDS_LOWER = ("trigger", "procedure", "function", "event")
 
 
 def needs_words(
@@ -203,8 +205,13 @@ def needs_words(
     """Whether splitting ``text[start:end]`` takes the word-level lexer: a custom delimiter,
     or a routine body whose ``;`` may not end the statement. Otherwise every top-level
     ``;`` ends one."""
-    blocks = options.begin_end_blocks or options.begin_atomic
-    return delimiter is not None or bool(blocks and _ROUTINE_HINT.search(text, start, end))
+    if delimiter is not None:
+        return True
+    if not (options.begin_end_blocks or options.begin_atomic):
+        return False
+    return may_contain(text, start, end, _ROUTINE_WORDS_LOWER) and bool(
+        _ROUTINE_HINT.search(text, start, end)
+    )
 
 
 def split_section(

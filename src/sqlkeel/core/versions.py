@@ -35,6 +35,8 @@ class Version(Value):
         """Parse ``text``; raises ValueError when it is not ``N(.N)*``."""
         if not _VERSION.fullmatch(text):
             raise ValueError(f"not a version: {text!r} (expected digits separated by dots)")
+        if "." not in text:  # most versions: no list to build
+            return cls(text, (int(text),))
         parts = [int(p) for p in text.split(".")]
         while len(parts) > 1 and parts[-1] == 0:
             parts.pop()

@@ -7,8 +7,6 @@ imports its driver inside ``connect`` so that ``keel --help`` never loads it.
 from __future__ import annotations
 
 import os
-import random
-import socket
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -45,9 +43,20 @@ class Holder(Value):
         return self.description + since
 
 
+def host_name() -> str:
+    """This machine's name, as ``socket.gethostname()`` reports it; through ``os.uname``
+    where there is one, because importing socket costs every command ~2 ms of start-up."""
+    uname = getattr(os, "uname", None)
+    if uname is not None:
+        return str(uname().nodename)
+    import socket  # Windows
+
+    return socket.gethostname()
+
+
 def holder_name() -> str:
     """How this process names itself as a lock holder."""
-    return f"keel on {socket.gethostname()}, pid {os.getpid()}"
+    return f"keel on {host_name()}, pid {os.getpid()}"
 
 
 LockWait = Callable[[Holder | None], None]
@@ -78,6 +87,8 @@ def poll_lock(
         )
     if on_wait:
         on_wait(holder)
+    import random  # only a waiting process needs jitter
+
     deadline = time.monotonic() + timeout
     next_report = time.monotonic() + 10.0
     delay = 0.05

@@ -167,3 +167,42 @@ def test_a_discovered_files_section_is_split_again_without_parsing_the_whole_fil
         ("DROP TABLE b", 6),
         ("DROP TABLE a", 7),
     ]
+
+
+def test_a_discovered_file_reads_its_checksums_from_the_file_only_when_first_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Status of pending files asks for neither checksums nor digest: discovery keeps no
+    # text for them, nor computes them while parsing (issue 3).
+    text = "CREATE TABLE a (id int);\n-- rollback\nDROP TABLE a;\n"
+    (tmp_path / "V1__a.sql").write_text(text, encoding="utf-8")
+    (found,) = discover(tmp_path, [SQLITE]).files
+    whole = found.parsed()
+    reads: list[str] = []
+    real = discovery.read_bytes
+
+    def read_bytes(directory: Path, path: str, directory_fd: int | None = None) -> bytes:
+        reads.append(path)
+        return real(directory, path, directory_fd)
+
+    monkeypatch.setattr(discovery, "read_bytes", read_bytes)
+    assert found.can_roll_back and not found.upgrade.is_empty
+    assert whole.rollback is not None and found.rollback is not None
+    assert (found.upgrade.line, found.rollback.line) == (whole.upgrade.line, whole.rollback.line)
+    assert reads == []
+    assert (found.checksum, found.rollback_checksum, found.digest) == (
+        whole.checksum,
+        whole.rollback_checksum,
+        whole.digest,
+    )
+    assert found.digest is not None and reads == ["V1__a.sql"]  # read once, then kept
+
+
+def test_a_discovered_file_changed_before_its_checksums_are_read_is_refused(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "V1__a.sql").write_text("CREATE TABLE a (id int);\n", encoding="utf-8")
+    (found,) = discover(tmp_path, [SQLITE]).files
+    (tmp_path / "V1__a.sql").write_text("CREATE TABLE b (id int);\n", encoding="utf-8")
+    with pytest.raises(FileReadError, match="changed while keel was running"):
+        _ = found.checksum

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
@@ -259,28 +260,33 @@ class MigrationFile(Value):
         sections cannot be found again from their span alone (a custom delimiter: such
         files are few)."""
         up, down = self._upgrade, self._rollback
-        if not isinstance(up, Section) or up.span is None or up.span.delimiter is not None:
+        span = up.span if isinstance(up, Section) else None
+        if span is None or span.delimiter is not None or span.end >= 1 << 32:
             return self
-        if down is not None and (down.span is None or down.span.delimiter is not None):
+        if down is None:
+            flags, down_line, down_start, down_end = 0, 0, 0, 0
+        elif down.span is None or down.span.delimiter is not None or down.span.end >= 1 << 32:
             return self
-        ends = (up.span.start, up.span.end) + (
-            (down.span.start, down.span.end) if down and down.span else (0, 0)
-        )
-        if max(ends) >= 1 << 32 or not 0 <= profile < 256:
-            return self
-        flags = (_ROLLBACK if down is not None else 0) | (
-            _ROLLBACK_EMPTY if down is not None and down.is_empty else 0
+        else:
+            flags = _ROLLBACK | (_ROLLBACK_EMPTY if down.is_empty else 0)
+            down_line, down_start, down_end = down.line, down.span.start, down.span.end
+        packed = _PLACES.pack(
+            flags,
+            profile,
+            fingerprint,
+            span.first_line,
+            down_line,
+            span.start,
+            span.end,
+            down_start,
+            down_end,
         )
         file = MigrationFile.__new__(MigrationFile)
         file.path = self.path
         file.kind = self.kind
         file.version = self.version
         file.description = self.description
-        file._upgrade = (
-            bytes((flags, profile))
-            + fingerprint.to_bytes(8, "little", signed=True)
-            + b"".join(n.to_bytes(4, "little") for n in (up.line, down.line if down else 0, *ends))
-        )
+        file._upgrade = packed
         file._rollback = None
         file.transactional = self.transactional
         file._digest = None
@@ -299,7 +305,7 @@ class MigrationFile(Value):
         if isinstance(up, Section):
             return up
         if isinstance(up, bytes):
-            line = int.from_bytes(up[10:14], "little")
+            line = _PLACES.unpack_from(up)[3]
             return Section(None, _Sum(self, False), line, _Part(self, False), is_empty=False)
         return Section(None, up.checksum, 0, _Part(self, False))
 
@@ -311,7 +317,7 @@ class MigrationFile(Value):
         if isinstance(up, bytes):
             if not up[0] & _ROLLBACK:
                 return None
-            line = int.from_bytes(up[14:18], "little")
+            line = _PLACES.unpack_from(up)[4]
             empty = bool(up[0] & _ROLLBACK_EMPTY)
             return Section(None, _Sum(self, True), line, _Part(self, True), is_empty=empty)
         checksum = up.rollback_checksum
@@ -373,16 +379,17 @@ class MigrationFile(Value):
         up = self._upgrade
         if not isinstance(up, bytes) or (rollback and not up[0] & _ROLLBACK):
             return None
-        at = 26 if rollback else 18
-        line = int.from_bytes(up[14:18] if rollback else up[10:14], "little")
-        start = int.from_bytes(up[at : at + 4], "little")
-        return up[1], start, int.from_bytes(up[at + 4 : at + 8], "little"), line
+        _, profile, _, line, down_line, start, end, down_start, down_end = _PLACES.unpack_from(up)
+        if rollback:
+            return profile, down_start, down_end, down_line
+        return profile, start, end, line
 
     def holds(self, data: bytes) -> bool:
         """``data``, the file read again, are its bytes as parsed."""
         up = self._upgrade
         if isinstance(up, bytes):
-            return hash(data) == int.from_bytes(up[2:10], "little", signed=True)
+            fingerprint: int = _PLACES.unpack_from(up)[2]
+            return hash(data) == fingerprint
         return file_digest(data, self.checksum, self.rollback_checksum) == self.digest
 
     def recorded_by(self, row: HistoryRow) -> bool:
@@ -404,7 +411,8 @@ class MigrationFile(Value):
 _ROLLBACK, _ROLLBACK_EMPTY = 1, 2
 # Its packed bytes: flags, profile, fingerprint (8), upgrade and rollback lines, upgrade
 # start and end, rollback start and end (4 each), then its sums once known (``_pack``).
-_PLACES_END = 34
+_PLACES = struct.Struct("<BBqIIIIII")
+_PLACES_END = _PLACES.size
 
 
 class _Sum:

@@ -6,7 +6,6 @@ import struct
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
-from typing import Protocol
 
 from sqlkeel.core.checksum import file_digest
 from sqlkeel.core.splitter import SplitOptions, Statement
@@ -140,20 +139,24 @@ class Span(Value):
         self.delimiter = delimiter
 
 
-class Loader(Protocol):
-    """Reads again, when it must run, a file whose text keel does not keep (discovery)."""
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:  # a type only: importing typing costs every command ~2 ms
+    from typing import Protocol
 
-    def parse(self, file: MigrationFile) -> MigrationFile:
-        """The file read and parsed whole."""
-        ...
+    class Loader(Protocol):
+        """Reads again, when it must run, a file whose text keel does not keep (discovery)."""
 
-    def split(self, file: MigrationFile, rollback: bool) -> tuple[Statement, ...]:
-        """The statements of one section of a ``detached`` file, split from where it is."""
-        ...
+        def parse(self, file: MigrationFile) -> MigrationFile:
+            """The file read and parsed whole."""
+            ...
 
-    def sums(self, file: MigrationFile) -> tuple[str, str | None, str]:
-        """A ``detached`` file's checksum, rollback checksum and digest."""
-        ...
+        def split(self, file: MigrationFile, rollback: bool) -> tuple[Statement, ...]:
+            """The statements of one section of a ``detached`` file, split from where it is."""
+            ...
+
+        def sums(self, file: MigrationFile) -> tuple[str, str | None, str]:
+            """A ``detached`` file's checksum, rollback checksum and digest."""
+            ...
 
 
 class MigrationFile(Value):

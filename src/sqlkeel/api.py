@@ -28,7 +28,7 @@ from sqlkeel.core.plan import (
     plan_upgrade,
     validate,
 )
-from sqlkeel.core.status import StatusEntry, describe
+from sqlkeel.core.status import StatusEntry, status_entries
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects import dialect_for, split_profiles_for
@@ -101,6 +101,28 @@ class StatusResult(Value):
         self.problems = problems
         self.head = head
         self.database_exists = database_exists
+
+
+class StatusStream:
+    """A ``StatusResult`` whose entries are made when iterated (``entries()``, as often as
+    needed), from the files and history they describe."""
+
+    def __init__(
+        self,
+        files: tuple[MigrationFile, ...],
+        history: tuple[HistoryRow, ...],
+        problems: tuple[Problem, ...],
+        head: str | None,
+        database_exists: bool,
+    ) -> None:
+        self.files = files
+        self.history = history
+        self.problems = problems
+        self.head = head
+        self.database_exists = database_exists
+
+    def entries(self) -> Iterator[StatusEntry]:
+        return status_entries(self.files, self.history, self.problems)
 
 
 class HistoryResult(Value):
@@ -322,12 +344,12 @@ class Keel:
     ) -> Callable[[tuple[HistoryRow, ...]], tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]]:
         """Discovery for the history a plan is made from, run once per distinct set of
         applied files: planning happens under the lock, after one read of the history."""
-        cache: dict[tuple[tuple[str, str | None], ...], Discovery] = {}
+        cache: dict[tuple[object, ...], Discovery] = {}
 
         def found(
             history: tuple[HistoryRow, ...],
         ) -> tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]:
-            key = tuple((row.script, row.digest) for row in history)
+            key = tuple(row.fingerprint for row in history)
             if key not in cache:
                 cache.clear()
                 cache[key] = self.discover(history)
@@ -380,6 +402,9 @@ class Keel:
             plan = make_plan(history)
             done: list[StepResult] = []
             if not plan.is_empty:
+                # Each file is read and parsed again only as its turn comes (its section's
+                # statements), not all before the run: 10 000 files' texts at once would be
+                # most of keel's memory.
                 store.ensure()
                 # What the result reports is the plan as it ran: every file parsed.
                 plan, done = self._runner(store, history).apply(plan)
@@ -530,10 +555,20 @@ class Keel:
     # -- read-only commands --------------------------------------------------------------
     def status(self) -> StatusResult:
         """Applied then pending migrations in order, with every problem flagged."""
+        found = self.status_stream()
+        return StatusResult(
+            tuple(found.entries()), found.problems, found.head, found.database_exists
+        )
+
+    def status_stream(self) -> StatusStream:
+        """What ``status`` returns, with its entries made one at a time when asked for (the
+        CLI prints 10 000 of them without keeping them)."""
         history = self._read_history()
         found = self.discover(history)
-        entries, problems = describe(found.files, history, found.problems)
-        return StatusResult(tuple(entries), tuple(problems), _text(head(history)), self._exists())
+        problems = find_problems(found.files, history, found.problems)
+        return StatusStream(
+            found.files, history, tuple(problems), _text(head(history)), self._exists()
+        )
 
     def history(self) -> HistoryResult:
         """Applied (and failed) migrations in the order they were recorded."""

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable, Sequence
-from functools import partial
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sqlkeel.core.checksum import file_digest
-from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, Section, State
-from sqlkeel.core.parsing import parse_migration
-from sqlkeel.core.splitter import SplitOptions
+from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, Span, State
+from sqlkeel.core.parsing import parse_migration, span_checksum, split_span
+from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
 from sqlkeel.errors import ConfigError, Problem, SourceError
 
@@ -94,46 +93,71 @@ def decode(path: str, data: bytes) -> str:
 
 def _parse(
     path: str, text: str, profiles: Sequence[SplitOptions], content: bytes | None = None
-) -> MigrationFile:
+) -> tuple[MigrationFile, int]:
+    """The file parsed with the first of ``profiles`` that can, and that profile's index."""
     errors: list[SourceError] = []
-    for options in profiles:
+    for index, options in enumerate(profiles):
         try:
-            return parse_migration(path, text, options, content=content)
+            return parse_migration(path, text, options, content=content), index
         except SourceError as exc:
             errors.append(exc)
     # The profile that read furthest into the file is the one whose complaint is real.
     raise max(errors, key=lambda e: e.line)
 
 
-def _reload(
-    directory: Path, path: str, profiles: Sequence[SplitOptions], row: HistoryRow
-) -> MigrationFile:
-    """Read and parse a file left unparsed, now that it must run (its bytes are not kept:
-    with 10 000 files they would be most of keel's memory)."""
-    data = read_bytes(directory, path)
-    if file_digest(data, row.checksum, row.rollback_checksum) != row.digest:
-        raise FileReadError(
-            f"{path}: the file changed while keel was running. Fix: run the command again."
-        )
-    return _parse(path, decode(path, data), profiles, data)
+class _Reader:
+    """Reads again a file whose text keel does not keep (with 10 000 files, the texts and
+    what refers to them would be most of keel's memory), when it must run or its checksums
+    are first asked for. One per discovery, shared by its files. ``MigrationFile.holds``
+    tells whether the file is still the one parsed."""
+
+    __slots__ = ("directory", "profiles")
+
+    def __init__(self, directory: Path, profiles: Sequence[SplitOptions]) -> None:
+        self.directory = directory
+        self.profiles = profiles
+
+    def _read(self, file: MigrationFile) -> bytes:
+        data = read_bytes(self.directory, file.path)
+        if not file.holds(data):
+            raise FileReadError(
+                f"{file.path}: the file changed while keel was running. Fix: run the command again."
+            )
+        return data
+
+    def _span(self, file: MigrationFile, rollback: bool) -> Span | None:
+        place = file.place(rollback)
+        if place is None:
+            return None
+        profile, start, end, first_line = place
+        return Span(start, end, first_line, self.profiles[profile], None)
+
+    def parse(self, file: MigrationFile) -> MigrationFile:
+        data = self._read(file)
+        return _parse(file.path, decode(file.path, data), self.profiles, data)[0]
+
+    def split(self, file: MigrationFile, rollback: bool) -> tuple[Statement, ...]:
+        span = self._span(file, rollback)
+        if span is None:  # pragma: no cover - asked only of a detached file's sections
+            return ()
+        return split_span(decode(file.path, self._read(file)), span)
+
+    def sums(self, file: MigrationFile) -> tuple[str, str | None, str]:
+        up, down = self._span(file, False), self._span(file, True)
+        if up is None:  # pragma: no cover - asked only of a detached file
+            raise ValueError(f"{file.path} is not a detached file")
+        data = self._read(file)
+        text = decode(file.path, data)
+        checksum = span_checksum(text, up)
+        rollback_checksum = span_checksum(text, down) if down is not None else None
+        return checksum, rollback_checksum, file_digest(data, checksum, rollback_checksum)
 
 
-def _unparsed(path: str, row: HistoryRow, load: Callable[[], MigrationFile]) -> MigrationFile:
-    """A file whose bytes are those its history row was applied from: the row's checksums
-    stand for its sections (SPEC 2 compares exactly those), and it is parsed only if it
-    must run (a rollback)."""
-    # Same path, same bytes: the row's version, kind and description are the file name's.
-    rollback = Section(None, row.rollback_checksum, 0) if row.rollback_checksum else None
-    return MigrationFile(
-        path=path,
-        kind=row.kind,
-        version=row.version,
-        description=row.description,
-        upgrade=Section(None, row.checksum, 0),
-        rollback=rollback,
-        digest=row.digest,
-        loader=load,
-    )
+def _has_directive_words(data: bytes) -> bool:
+    """The file may hold a ``delimiter=`` or ``transaction=`` directive (or only mention
+    them: such files are merely parsed when they need not be)."""
+    lowered = data.lower()
+    return b"delimiter" in lowered or b"transaction" in lowered
 
 
 def discover(
@@ -152,6 +176,7 @@ def discover(
         for row in applied
         if row.digest and row.state is State.APPLIED and row.kind is not Kind.ALWAYS
     }
+    reader = _Reader(directory, profiles)
     files: list[MigrationFile] = []
     problems: list[Problem] = []
     paths = sql_paths(directory)
@@ -172,13 +197,14 @@ def discover(
                     row is not None
                     and row.digest == file_digest(data, row.checksum, row.rollback_checksum)
                     # With a custom delimiter the statements are not the canonical text's,
-                    # so only splitting tells whether a section is empty: always parse.
-                    and b"delimiter" not in data.lower()
+                    # so only splitting tells whether a section is empty; and whether the
+                    # file runs in a transaction only its directives tell: parse those.
+                    and not _has_directive_words(data)
                 ):
-                    load = partial(_reload, directory, path, profiles, row)
-                    files.append(_unparsed(path, row, load))
+                    files.append(MigrationFile.from_row(row, reader))
                 else:
-                    files.append(_parse(path, decode(path, data), profiles, data))
+                    parsed, profile = _parse(path, decode(path, data), profiles, data)
+                    files.append(parsed.detached(reader, hash(data), profile))
             except SourceError as exc:
                 problems.append(Problem(exc.code, path, exc.message, exc.fix, exc.line))
     finally:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlkeel.core.model import Direction, HistoryRow, Plan, Section, State, Step
+from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, State, Step
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import Connection, Dialect, Holder, Transaction, TransactionFailed
@@ -128,7 +128,7 @@ class Runner:
         self.store = store
         self.history = tuple(history)
         # Rows by identity: a rollback of N migrations looks up N rows, not N x N.
-        self._rows: dict[str, list[HistoryRow]] = {}
+        self._rows: dict[Identity, list[HistoryRow]] = {}
         for row in self.history:
             self._rows.setdefault(row.identity, []).append(row)
         self.clock = clock
@@ -136,17 +136,12 @@ class Runner:
         self.listener = listener
 
     def apply(self, plan: Plan) -> tuple[Plan, list[StepResult]]:
-        """Run the plan; returns it with every file parsed (as it ran) and what ran.
+        """Run the plan; returns it as it ran, and the result of each step.
 
-        Files left unparsed by discovery are parsed as their turn comes, where a dialect
+        A section's statements are read from its file as its turn comes, where a dialect
         that sends migrations whole does it while the previous one runs on the server.
         """
         if plan.single_transaction or self.dialect.elapsed_ms is None:
-            plan = Plan(
-                plan.direction,
-                tuple(Step(step.migration.parsed(), step.direction) for step in plan.steps),
-                plan.single_transaction,
-            )
             if plan.single_transaction:
                 return plan, self._apply_single_transaction(plan)
             return plan, [self._apply_step(step) for step in plan.steps]
@@ -316,7 +311,7 @@ class Runner:
         try:
             for planned in steps:
                 try:
-                    step = Step(planned.migration.parsed(), planned.direction)
+                    step = planned
                     batch = self._batch(step)
                 except Exception:
                     if pending is not None:  # its outcome comes first: it ran first

@@ -359,3 +359,15 @@ def test_init_inside_a_configured_project_says_which_config_it_shadows(
     assert f"note: {tmp_path / 'keel.toml'} already configures keel" in out.stderr
     quiet = keel_cli("init", cwd=tmp_path)
     assert "note:" not in quiet.stderr
+
+
+def test_times_are_shown_to_the_second_in_their_own_time_zone() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from sqlkeel.cli.render import when
+
+    at = datetime(2026, 11, 25, 14, 30, 22, 5, tzinfo=timezone.utc)
+    assert when(at) == when(at.replace(microsecond=999_999)) == "2026-11-25 14:30:22"
+    assert when(at.astimezone(timezone(timedelta(hours=2)))) == "2026-11-25 16:30:22"
+    assert when(at + timedelta(seconds=1)) == "2026-11-25 14:30:23"
+    assert when(at) == "2026-11-25 14:30:22" and when(None) == ""

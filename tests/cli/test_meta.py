@@ -116,7 +116,7 @@ def test_help_loads_no_driver_no_click_and_not_the_api(args: list[str]) -> None:
 
 # What a read-only command on SQLite must not load: who runs keel and the lock's jitter
 # matter only to commands that write or wait (each costs start-up time in every CI job).
-NOT_FOR_READING = ("socket", "getpass", "random", "psycopg")
+NOT_FOR_READING = ("socket", "getpass", "random", "psycopg", "typing")
 
 
 @pytest.mark.parametrize("command", ["status", "current", "history", "validate"])

@@ -185,3 +185,16 @@ def test_connecting_to_a_missing_sqlite_directory_is_a_clear_error(tmp_path: Pat
 
     with pytest.raises(ConnectionFailed, match="does not exist"):
         make(f"sqlite:///{tmp_path / 'nope' / 'x.db'}").connect()
+
+
+def test_reading_keels_tables_leaves_the_connections_settings_as_they_were(tmp_path: Path) -> None:
+    # The history is read through a small page cache (10 000 rows would fill SQLite's
+    # default one); the migrations that follow run with the connection's own setting.
+    dialect = make(f"sqlite:///{tmp_path / 'a.db'}")
+    conn = dialect.connect()
+    before = dialect.query(conn, "PRAGMA cache_size")
+    store = HistoryStore(dialect, conn)
+    store.ensure()
+    assert store.read() == ()
+    assert dialect.query(conn, "PRAGMA cache_size") == before
+    dialect.close(conn)

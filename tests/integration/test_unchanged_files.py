@@ -4,9 +4,16 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from conftest import Run, ok
+from sqlkeel import discovery
+from sqlkeel.api import Keel
+from sqlkeel.core.splitter import POSTGRES, SQLITE
+from sqlkeel.discovery import FileReadError, discover
 
 if TYPE_CHECKING:
     from conftest import Database, Project
@@ -112,3 +119,90 @@ def test_a_layout_only_edit_is_parsed_and_accepted_and_repair_records_the_new_by
     ok(keel("repair", "--checksums"))
     assert digests(db) == [sha256(project, "V1__users.sql", db)]
     ok(keel("validate"))
+
+
+def test_discovered_files_keep_no_text_and_split_their_statements_from_the_file_again(
+    tmp_path: Path,
+) -> None:
+    # 10 000 files' texts held until the run would be most of keel's memory: a section's
+    # statements are read from its file when asked for, and only if it is the one checked.
+    (tmp_path / "V1__users.sql").write_text(USERS, encoding="utf-8")
+    (found,) = discover(tmp_path, [SQLITE]).files
+    assert [s.sql for s in found.upgrade.statements] == ["CREATE TABLE users (id integer)"]
+    assert found.upgrade.statements[0].line == 1
+    assert [s.sql for s in found.rollback.statements] == ["DROP TABLE users"]  # type: ignore[union-attr]
+    assert found.parsed() == found
+    (tmp_path / "V1__users.sql").write_text(USERS.replace("users", "people"), encoding="utf-8")
+    with pytest.raises(FileReadError, match="changed while keel was running"):
+        _ = found.upgrade.statements
+
+
+def test_the_status_stream_makes_the_entries_status_returns(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    for n in range(1, 4):
+        (migrations / f"V{n}__t{n}.sql").write_text(USERS.replace("users", f"t{n}"))
+    with Keel(url=f"sqlite:///{tmp_path / 'a.db'}", migrations_dir=migrations) as keel:
+        keel.upgrade(count=2)
+        (migrations / "V2__t2.sql").write_text(USERS.replace("users", "edited"))
+        result, stream = keel.status(), keel.status_stream()
+        assert list(stream.entries()) == list(stream.entries()) == list(result.entries)
+        assert [e.state for e in result.entries] == ["applied", "mismatched", "pending"]
+        assert (stream.problems, stream.head) == (result.problems, result.head) != ((), None)
+
+
+def test_a_discovered_files_section_is_split_again_without_parsing_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "-- keel test\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n\n" + (
+        "-- rollback\nDROP TABLE b;\nDROP TABLE a;\n"
+    )
+    (tmp_path / "V1__ab.sql").write_text(text, encoding="utf-8")
+    (found,) = discover(tmp_path, [POSTGRES, SQLITE]).files
+    whole = found.parsed()
+    monkeypatch.setattr(discovery, "_parse", None)  # an upgrade splits only what runs
+    assert found.upgrade.statements == whole.upgrade.statements
+    assert found.rollback.statements == whole.rollback.statements  # type: ignore[union-attr]
+    assert [(s.sql, s.line) for s in found.rollback.statements] == [  # type: ignore[union-attr]
+        ("DROP TABLE b", 6),
+        ("DROP TABLE a", 7),
+    ]
+
+
+def test_a_discovered_file_reads_its_checksums_from_the_file_only_when_first_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Status of pending files asks for neither checksums nor digest: discovery keeps no
+    # text for them, nor computes them while parsing (issue 3).
+    text = "CREATE TABLE a (id int);\n-- rollback\nDROP TABLE a;\n"
+    (tmp_path / "V1__a.sql").write_text(text, encoding="utf-8")
+    (found,) = discover(tmp_path, [SQLITE]).files
+    whole = found.parsed()
+    reads: list[str] = []
+    real = discovery.read_bytes
+
+    def read_bytes(directory: Path, path: str, directory_fd: int | None = None) -> bytes:
+        reads.append(path)
+        return real(directory, path, directory_fd)
+
+    monkeypatch.setattr(discovery, "read_bytes", read_bytes)
+    assert found.can_roll_back and not found.upgrade.is_empty
+    assert whole.rollback is not None and found.rollback is not None
+    assert (found.upgrade.line, found.rollback.line) == (whole.upgrade.line, whole.rollback.line)
+    assert reads == []
+    assert (found.checksum, found.rollback_checksum, found.digest) == (
+        whole.checksum,
+        whole.rollback_checksum,
+        whole.digest,
+    )
+    assert found.digest is not None and reads == ["V1__a.sql"]  # read once, then kept
+
+
+def test_a_discovered_file_changed_before_its_checksums_are_read_is_refused(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "V1__a.sql").write_text("CREATE TABLE a (id int);\n", encoding="utf-8")
+    (found,) = discover(tmp_path, [SQLITE]).files
+    (tmp_path / "V1__a.sql").write_text("CREATE TABLE b (id int);\n", encoding="utf-8")
+    with pytest.raises(FileReadError, match="changed while keel was running"):
+        _ = found.checksum

@@ -6,7 +6,7 @@ import pytest
 
 from sqlkeel.core.checksum import checksum, file_digest
 from sqlkeel.core.model import Kind, MigrationFile, Section
-from sqlkeel.core.parsing import parse_filename, parse_migration
+from sqlkeel.core.parsing import parse_filename, parse_migration, span_checksum, split_span
 from sqlkeel.core.splitter import POSTGRES, SQLITE, Statement
 from sqlkeel.core.versions import Version
 from sqlkeel.errors import SourceError
@@ -553,3 +553,17 @@ def test_an_unterminated_literal_names_line_and_column() -> None:
     assert info.value.line == 2
     assert "(column 9)" in str(info.value)
     assert ". Fix:" in str(info.value)
+
+
+def test_a_sections_span_splits_and_checksums_it_again_as_parsing_did() -> None:
+    text = "-- keel test\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n\n" + (
+        "-- rollback\nDROP TABLE b;\nDROP TABLE a;\n"
+    )
+    parsed = parse_migration("V1__ab.sql", text, SQLITE)
+    for section in (parsed.upgrade, parsed.rollback):
+        assert section is not None and section.span is not None
+        assert section.span.first_line == section.line and section.span.options is SQLITE
+        assert split_span(text, section.span) == section.statements
+        assert span_checksum(text, section.span) == section.checksum
+    assert parsed.rollback is not None and parsed.rollback.span is not None
+    assert text[parsed.rollback.span.start :].lstrip().startswith("DROP TABLE b;")

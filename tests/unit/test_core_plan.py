@@ -737,3 +737,19 @@ def test_duplicate_repeatable_descriptions_ask_for_another_description() -> None
         plan_upgrade(files("R__view.sql", "sub/ROC__view.sql"), [])
     assert {p.code for p in info.value.problems} == {"duplicate-description"}
     assert all("description" in p.fix for p in info.value.problems)
+
+
+def test_duplicates_are_reported_in_the_order_their_first_file_comes_and_rows_match_the_last() -> (
+    None
+):
+    project = files("V1__a.sql", "V2__b.sql", "V2.0__c.sql", "V1.0__d.sql")
+    project.append(mf("V1.00__e.sql", "CREATE TABLE e (id int);\n"))
+    problems = find_problems(project, [row(project[4], 1)])  # no checksum mismatch: e's
+    assert [(p.code, p.path) for p in problems] == [
+        ("duplicate-version", "V1__a.sql"),
+        ("duplicate-version", "V1.0__d.sql"),
+        ("duplicate-version", "V1.00__e.sql"),
+        ("duplicate-version", "V2__b.sql"),
+        ("duplicate-version", "V2.0__c.sql"),
+    ]
+    assert "3 files share version 1: V1__a.sql, V1.0__d.sql, V1.00__e.sql." in problems[0].message

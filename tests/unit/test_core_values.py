@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
+from sqlkeel.core.model import HistoryRow, Kind, State
 from sqlkeel.core.values import Value
+from sqlkeel.core.versions import Version
 
 
 class Point(Value):
@@ -73,3 +77,54 @@ def test_repr_shows_the_compared_fields(value: Value, expected: str) -> None:
 def test_a_value_has_no_instance_dict() -> None:
     with pytest.raises(AttributeError):
         Point(1, 2).z = 3  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("checksum", "rollback", "digest"),
+    [
+        ("ab" * 32, "cd" * 32, "ef" * 32),
+        ("ab" * 32, None, "ef" * 32),
+        ("ab" * 32, "cd" * 32, None),
+        ("ab" * 32, None, None),
+        # Not what keel writes (hand edits, older tools): read back exactly as stored.
+        ("AB" * 32, "cd" * 32, "ef" * 32),
+        ("0", None, None),
+        ("ab" * 32, "not hex", "ef" * 31),
+        ("ab" * 33, "", "ef" * 32),
+    ],
+)
+def test_a_history_rows_checksums_and_digest_read_back_as_given(
+    checksum: str, rollback: str | None, digest: str | None
+) -> None:
+    at = datetime(2026, 11, 25, tzinfo=timezone.utc)
+    row = HistoryRow(
+        1,
+        Version.parse("7"),
+        "t7",
+        "V7__t7.sql",
+        Kind.VERSIONED,
+        checksum,
+        rollback,
+        at,
+        "ada",
+        3,
+        State.APPLIED,
+        digest=digest,
+    )
+    assert (row.checksum, row.rollback_checksum, row.digest) == (checksum, rollback, digest)
+    same = HistoryRow(
+        1,
+        Version.parse("7"),
+        "t7",
+        "V7__t7.sql",
+        Kind.VERSIONED,
+        checksum,
+        rollback,
+        at,
+        "ada",
+        3,
+        State.APPLIED,
+        digest=digest,
+    )
+    assert row == same and hash(row) == hash(same)
+    assert "checksum=" in repr(row)

@@ -85,3 +85,9 @@ def test_a_mixed_list_sorts_into_migration_order() -> None:
 
 def test_a_version_is_never_equal_to_its_text() -> None:
     assert Version.parse("1") != "1"
+
+
+@pytest.mark.parametrize("text", ["7", "2.10", "1.0", "007", "1.02", "20261125.143022", "0"])
+def test_a_version_keeps_its_spelling(text: str) -> None:
+    version = Version.parse(text)
+    assert (version.text, str(version), repr(version)) == (text, text, f"Version(text={text!r})")

@@ -216,51 +216,59 @@ def _problem_json(p: Any) -> dict[str, Any]:
     }
 
 
+_STATUS_HEADERS = (
+    "Next",
+    "Version",
+    "Description",
+    "State",
+    "Applied at (UTC)",
+    "By",
+    "Time",
+    "File",
+)
+
+
+def _status_cells(e: Any) -> list[str]:
+    note = " (rollback section changed)" if e.rollback_changed else ""
+    return [
+        str(e.order) if e.order else "",
+        e.label,
+        e.description.replace("_", " "),
+        e.state + note,
+        render.when(e.applied_at),
+        e.applied_by or "",
+        render.duration(e.execution_ms),
+        e.script,
+    ]
+
+
 def status(opts: GlobalOptions, args: Namespace) -> int:
-    result = _keel(opts).status()
+    keel = _keel(opts)
     if opts.json:
-        render.emit_json(_status_json(result))
+        render.emit_json(_status_json(keel.status()))
         return 0
+    # Entries made and printed one at a time, twice (for the column widths, then to
+    # print), rather than kept with their cells and the table's text: for 10 000
+    # migrations those would be a third of keel's memory.
+    result = keel.status_stream()
     colour = render.use_colour(sys.stdout)
-    rows, colours = [], []
-    for e in result.entries:
-        note = " (rollback section changed)" if e.rollback_changed else ""
-        rows.append(
-            [
-                str(e.order) if e.order else "",
-                e.label,
-                e.description.replace("_", " "),
-                e.state + note,
-                render.when(e.applied_at),
-                e.applied_by or "",
-                render.duration(e.execution_ms),
-                e.script,
-            ]
-        )
-        colours.append(render.STATE_COLOURS.get(e.state))
-    pending = sum(1 for e in result.entries if e.state == "pending")
-    applied = sum(1 for e in result.entries if e.state == "applied")
-    if rows:
-        _say(
-            opts,
-            render.table(
-                [
-                    "Next",
-                    "Version",
-                    "Description",
-                    "State",
-                    "Applied at (UTC)",
-                    "By",
-                    "Time",
-                    "File",
-                ],
-                rows,
-                colours=colours,
-                colour_column=3,
-                enabled=colour,
-            ),
-        )
-        _say(opts)
+    widths = render.column_widths(_STATUS_HEADERS, map(_status_cells, result.entries()))
+    pending = applied = shown = 0
+    write = sys.stdout.write
+    for e in result.entries():
+        pending += e.state == "pending"
+        applied += e.state == "applied"
+        if opts.quiet:
+            continue
+        if not shown:
+            header = render.table_line(_STATUS_HEADERS, widths)
+            write(render.paint(header, "bold", colour) + "\n")
+        shown += 1
+        colours = render.STATE_COLOURS.get(e.state)
+        write(render.table_line(_status_cells(e), widths, colours, 3, colour) + "\n")
+    if shown:
+        write("\n")
+    sys.stdout.flush()
     _say(
         opts,
         f"Head: {result.head or 'none'}. {applied} applied, {pending} pending"

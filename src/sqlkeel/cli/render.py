@@ -7,7 +7,7 @@ import sys
 
 TYPE_CHECKING = False  # see sqlkeel.cli.app
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
     from datetime import datetime
     from typing import Any, TextIO
 
@@ -41,8 +41,19 @@ def paint(text: str, colour: str | None, enabled: bool) -> str:
     return f"\x1b[{_COLOURS[colour]}m{text}\x1b[0m"
 
 
+_last_when: list[Any] = [None, ""]  # the last second shown and its text
+
+
 def when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    if not value:
+        return ""
+    # Rows applied in one run share their second: status shows 10 000 of them twice
+    # (widths, then lines), and strftime is most of that.
+    second = value.replace(microsecond=0)
+    key = (second, value.tzinfo)  # one instant in two time zones reads differently
+    if key != _last_when[0]:
+        _last_when[:] = [key, second.strftime("%Y-%m-%d %H:%M:%S")]
+    return str(_last_when[1])
 
 
 def duration(ms: int | None) -> str:
@@ -62,25 +73,40 @@ def table(
     enabled: bool = False,
 ) -> str:
     """An aligned plain-text table; ``colours[i]`` paints cell ``colour_column`` of row i."""
+    widths = column_widths(headers, rows)
+    lines = [paint(table_line(headers, widths), "bold", enabled)]
+    for index, row in enumerate(rows):
+        colour = colours[index] if colours else None
+        lines.append(table_line(row, widths, colour, colour_column, enabled))
+    return "\n".join(lines)
+
+
+def column_widths(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[int]:
+    """The width of each column of a table: its widest cell or header."""
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    last = len(headers) - 1
+            if len(cell) > widths[i]:
+                widths[i] = len(cell)
+    return widths
 
-    def line(cells: Sequence[str], colour: str | None = None) -> str:
-        out = []
-        for i, cell in enumerate(cells):
-            padded = cell if i == last else cell.ljust(widths[i])
-            if i == colour_column and colour:
-                padded = paint(padded, colour, enabled)
-            out.append(padded)
-        return "  ".join(out).rstrip()
 
-    lines = [paint(line(headers), "bold", enabled)]
-    for index, row in enumerate(rows):
-        lines.append(line(row, colours[index] if colours else None))
-    return "\n".join(lines)
+def table_line(
+    cells: Sequence[str],
+    widths: Sequence[int],
+    colour: str | None = None,
+    colour_column: int | None = None,
+    enabled: bool = False,
+) -> str:
+    """One line of a table whose columns are ``widths`` wide (the last one unpadded)."""
+    last = len(widths) - 1
+    out = []
+    for i, cell in enumerate(cells):
+        padded = cell if i == last else cell.ljust(widths[i])
+        if i == colour_column and colour:
+            padded = paint(padded, colour, enabled)
+        out.append(padded)
+    return "  ".join(out).rstrip()
 
 
 def emit_json(data: Any, stream: TextIO | None = None) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 
 from sqlkeel.core.checksum import file_digest
-from sqlkeel.core.splitter import Statement
+from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 
@@ -35,10 +36,15 @@ class State(str, Enum):
     FAILED = "failed"
 
 
-def identity(version: Version | None, kind: Kind, description: str) -> str:
-    """What files and history rows are matched on: the version (by value, so ``1`` is
-    ``1.0``), or the kind and description of a repeatable."""
-    return f"V{version.key}" if version is not None else f"{kind.value}:{description}"
+# What files and history rows are matched on (see ``identity``).
+Identity = tuple[int, ...] | str
+
+
+def identity(version: Version | None, kind: Kind, description: str) -> Identity:
+    """What files and history rows are matched on: the version's key (by value, so ``1`` is
+    ``1.0``; the version's own tuple, so no string per file or row), or the kind and
+    description of a repeatable."""
+    return version.key if version is not None else f"{kind.value}:{description}"
 
 
 def label(version: Version | None, kind: Kind) -> str:
@@ -57,9 +63,10 @@ class Section(Value):
     needs the checksum, running them the statements.
     """
 
-    __slots__ = ("_checksum", "_is_empty", "_split", "_statements", "line")
+    __slots__ = ("_checksum", "_is_empty", "_split", "_statements", "line", "span")
     _compared = ("statements", "checksum", "line")
     line: int  # first line of the section in the file
+    span: Span | None  # where parsing found it, if it did
 
     def __init__(
         self,
@@ -69,9 +76,11 @@ class Section(Value):
         split: Callable[[], tuple[Statement, ...]] | None = None,
         *,
         is_empty: bool | None = None,
+        span: Span | None = None,
     ) -> None:
         """``checksum`` may be a function computing it, called once when first needed;
         ``is_empty``, when known, spares an unsplit section that computation."""
+        self.span = span
         self._statements = statements
         self._split = split
         self._checksum = checksum
@@ -107,6 +116,49 @@ class Section(Value):
         return self.checksum == EMPTY_CHECKSUM
 
 
+class Span(Value):
+    """Where parsing found a section in its file's text, and how it splits it: what
+    splitting the section again, or computing its checksum, takes besides that text
+    (``parsing.split_span`` and ``parsing.span_checksum``)."""
+
+    __slots__ = ("delimiter", "end", "first_line", "options", "start")
+    _compared = ("start", "end", "first_line", "options", "delimiter")
+    start: int  # offsets in the file's decoded text
+    end: int
+    first_line: int
+    options: SplitOptions
+    delimiter: str | None  # a ``delimiter=`` directive's
+
+    def __init__(
+        self, start: int, end: int, first_line: int, options: SplitOptions, delimiter: str | None
+    ) -> None:
+        self.start = start
+        self.end = end
+        self.first_line = first_line
+        self.options = options
+        self.delimiter = delimiter
+
+
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:  # a type only: importing typing costs every command ~2 ms
+    from typing import Protocol
+
+    class Loader(Protocol):
+        """Reads again, when it must run, a file whose text keel does not keep (discovery)."""
+
+        def parse(self, file: MigrationFile) -> MigrationFile:
+            """The file read and parsed whole."""
+            ...
+
+        def split(self, file: MigrationFile, rollback: bool) -> tuple[Statement, ...]:
+            """The statements of one section of a ``detached`` file, split from where it is."""
+            ...
+
+        def sums(self, file: MigrationFile) -> tuple[str, str | None, str]:
+            """A ``detached`` file's checksum, rollback checksum and digest."""
+            ...
+
+
 class MigrationFile(Value):
     """A parsed migration file. ``path`` is relative to the migrations directory.
 
@@ -116,14 +168,14 @@ class MigrationFile(Value):
     __slots__ = (
         "_content",
         "_digest",
+        "_rollback",
+        "_upgrade",
         "description",
         "identity",
         "kind",
         "loader",
         "path",
-        "rollback",
         "transactional",
-        "upgrade",
         "version",
     )
     # Not compared, hashed nor shown: ``loader`` and the derived ``identity``.
@@ -141,14 +193,20 @@ class MigrationFile(Value):
     kind: Kind
     version: Version | None
     description: str
-    upgrade: Section
-    rollback: Section | None
     transactional: bool
-    # Set on a file left unparsed because its bytes are exactly those of its applied
-    # history row: its sections hold that row's checksums and no statements, and
-    # ``parsed()`` reads the real ones when the file must run.
-    loader: Callable[[], MigrationFile] | None
-    identity: str  # matched on for every file and row, many times per command
+    # Set on a file whose text keel does not keep (discovery): its sections split their
+    # statements from the file read again, and ``parsed()`` reads and parses it whole.
+    loader: Loader | None
+    identity: Identity  # matched on for every file and row, many times per command
+    # A file whose text is not kept holds in ``_upgrade``, instead of its sections: the
+    # history row its bytes are exactly those of (``from_row``; lines unknown: 0), or its
+    # sections' lines, places and emptiness, a fingerprint of its bytes and, once first
+    # asked for, its checksums and digest, packed (``detached``: two Sections and their
+    # text cost ~900 bytes a file, these bytes ~170). Its sections are made when asked for.
+    _upgrade: Section | HistoryRow | bytes
+    _rollback: Section | None
+    _digest: str | None
+    _content: bytes | None
 
     def __init__(
         self,
@@ -160,7 +218,7 @@ class MigrationFile(Value):
         rollback: Section | None,
         transactional: bool = True,
         digest: str | None = None,
-        loader: Callable[[], MigrationFile] | None = None,
+        loader: Loader | None = None,
         *,
         content: bytes | None = None,
     ) -> None:
@@ -170,27 +228,119 @@ class MigrationFile(Value):
         self.kind = kind
         self.version = version
         self.description = description
-        self.upgrade = upgrade
-        self.rollback = rollback
+        self._upgrade = upgrade
+        self._rollback = rollback
         self.transactional = transactional
         self._digest = digest
         self._content = content
         self.loader = loader
         self.identity = identity(version, kind, description)
 
+    @classmethod
+    def from_row(cls, row: HistoryRow, loader: Loader) -> MigrationFile:
+        """The file ``row.script``, byte for byte as ``row`` was applied from: the row's
+        version, kind, description, checksums and digest are the file's, shared rather
+        than copied (10 000 files each cost only this object)."""
+        file = cls.__new__(cls)
+        file.path = row.script
+        file.kind = row.kind
+        file.version = row.version
+        file.description = row.description
+        file._upgrade = row
+        file._rollback = None
+        file.transactional = True  # discovery parses files with directives
+        file._digest = None
+        file._content = None
+        file.loader = loader
+        file.identity = row.identity
+        return file
+
+    def detached(self, loader: Loader, fingerprint: int, profile: int) -> MigrationFile:
+        """This file without its text, which ``loader`` reads again when the file must run
+        or its checksums are first asked for (``sums``: status of pending files never asks);
+        ``fingerprint``, ``hash`` of its bytes, tells the loader they are still the ones
+        parsed, and ``profile`` which of its split profiles parsing used. Itself when its
+        sections cannot be found again from their span alone (a custom delimiter: such
+        files are few)."""
+        up, down = self._upgrade, self._rollback
+        span = up.span if isinstance(up, Section) else None
+        if span is None or span.delimiter is not None or span.end >= 1 << 32:
+            return self
+        if down is None:
+            flags, down_line, down_start, down_end = 0, 0, 0, 0
+        elif down.span is None or down.span.delimiter is not None or down.span.end >= 1 << 32:
+            return self
+        else:
+            flags = _ROLLBACK | (_ROLLBACK_EMPTY if down.is_empty else 0)
+            down_line, down_start, down_end = down.line, down.span.start, down.span.end
+        packed = _PLACES.pack(
+            flags,
+            profile,
+            fingerprint,
+            span.first_line,
+            down_line,
+            span.start,
+            span.end,
+            down_start,
+            down_end,
+        )
+        file = MigrationFile.__new__(MigrationFile)
+        file.path = self.path
+        file.kind = self.kind
+        file.version = self.version
+        file.description = self.description
+        file._upgrade = packed
+        file._rollback = None
+        file.transactional = self.transactional
+        file._digest = None
+        file._content = None
+        file.loader = loader
+        file.identity = self.identity
+        return file
+
+    def parsed(self) -> MigrationFile:
+        """This file with its statements (parsing it now if it was left unparsed)."""
+        return self if self.loader is None else self.loader.parse(self)
+
+    @property
+    def upgrade(self) -> Section:
+        up = self._upgrade
+        if isinstance(up, Section):
+            return up
+        if isinstance(up, bytes):
+            line = _PLACES.unpack_from(up)[3]
+            return Section(None, _Sum(self, False), line, _Part(self, False), is_empty=False)
+        return Section(None, up.checksum, 0, _Part(self, False))
+
+    @property
+    def rollback(self) -> Section | None:
+        up = self._upgrade
+        if isinstance(up, Section):
+            return self._rollback
+        if isinstance(up, bytes):
+            if not up[0] & _ROLLBACK:
+                return None
+            line = _PLACES.unpack_from(up)[4]
+            empty = bool(up[0] & _ROLLBACK_EMPTY)
+            return Section(None, _Sum(self, True), line, _Part(self, True), is_empty=empty)
+        checksum = up.rollback_checksum
+        return None if checksum is None else Section(None, checksum, 0, _Part(self, True))
+
     @property
     def digest(self) -> str | None:
-        """What a history row's ``digest`` holds (``file_digest``), when the bytes are known."""
-        # Computed on first use: it covers the checksums, which are computed lazily too. The
-        # bytes wait until then (the text they decode to is kept anyway, for splitting).
+        """SHA-256 of the file's bytes, as read, and of its checksums (``file_digest``),
+        when the bytes are known."""
+        up = self._upgrade
+        if isinstance(up, bytes):
+            return _digest(self._sums(up))
+        if isinstance(up, HistoryRow):
+            return up.digest
+        # Computed on first use: it covers the checksums, which are computed lazily too.
+        # The bytes wait until then (the text they decode to is kept anyway, for splitting).
         if self._digest is None and self._content is not None:
             self._digest = file_digest(self._content, self.checksum, self.rollback_checksum)
             self._content = None
         return self._digest
-
-    def parsed(self) -> MigrationFile:
-        """This file with its statements (parsing it now if it was left unparsed)."""
-        return self if self.loader is None else self.loader()
 
     @property
     def label(self) -> str:
@@ -198,17 +348,111 @@ class MigrationFile(Value):
 
     @property
     def checksum(self) -> str:
-        return self.upgrade.checksum
+        up = self._upgrade
+        return _checksum(self._sums(up)) if isinstance(up, bytes) else up.checksum
 
     @property
     def rollback_checksum(self) -> str | None:
-        return self.rollback.checksum if self.rollback else None
+        up = self._upgrade
+        if isinstance(up, Section):
+            return self._rollback.checksum if self._rollback is not None else None
+        if isinstance(up, bytes):
+            return _rollback_checksum(self._sums(up)) if up[0] & _ROLLBACK else None
+        return up.rollback_checksum
 
     @property
     def can_roll_back(self) -> bool:
         """A rollback section with statements: an empty one is an unfinished file, not a
         promise that there is nothing to undo."""
-        return self.rollback is not None and not self.rollback.is_empty
+        up = self._upgrade
+        if isinstance(up, Section):
+            return self._rollback is not None and not self._rollback.is_empty
+        if isinstance(up, bytes):  # asked of every file by status: no checksum needed
+            return up[0] & (_ROLLBACK | _ROLLBACK_EMPTY) == _ROLLBACK
+        sums = up._sums
+        if isinstance(sums, bytes):  # no hex: asked of every file by status
+            return bool(sums[0] & _HAS_ROLLBACK) and sums[33:65] != _EMPTY
+        checksum = sums[1]
+        return checksum is not None and checksum != EMPTY_CHECKSUM
+
+    def place(self, rollback: bool) -> tuple[int, int, int, int] | None:
+        """Where a ``detached`` file's section is: the profile parsing split it with, its
+        start and end offsets in the text and its first line; None for other files and
+        for a rollback section it does not have."""
+        up = self._upgrade
+        if not isinstance(up, bytes) or (rollback and not up[0] & _ROLLBACK):
+            return None
+        _, profile, _, line, down_line, start, end, down_start, down_end = _PLACES.unpack_from(up)
+        if rollback:
+            return profile, down_start, down_end, down_line
+        return profile, start, end, line
+
+    def holds(self, data: bytes) -> bool:
+        """``data``, the file read again, are its bytes as parsed."""
+        up = self._upgrade
+        if isinstance(up, bytes):
+            fingerprint: int = _PLACES.unpack_from(up)[2]
+            return hash(data) == fingerprint
+        return file_digest(data, self.checksum, self.rollback_checksum) == self.digest
+
+    def recorded_by(self, row: HistoryRow) -> bool:
+        """This file is ``row``'s own (``from_row``): their checksums are the same ones."""
+        return self._upgrade is row
+
+    def _sums(self, up: bytes) -> Sums:
+        """A detached file's packed checksums and digest, read from the file on first use."""
+        if len(up) > _PLACES_END:
+            return up[_PLACES_END:]
+        assert self.loader is not None  # a detached file has one
+        sums = _pack(*self.loader.sums(self))
+        if isinstance(sums, bytes):  # keel's own hex always packs
+            self._upgrade = up + sums
+        return sums
+
+
+# A detached file's flags: it has a rollback section, and that section is empty.
+_ROLLBACK, _ROLLBACK_EMPTY = 1, 2
+# Its packed bytes: flags, profile, fingerprint (8), upgrade and rollback lines, upgrade
+# start and end, rollback start and end (4 each), then its sums once known (``_pack``).
+_PLACES = struct.Struct("<BBqIIIIII")
+_PLACES_END = _PLACES.size
+
+
+class _Sum:
+    """A checksum of a detached file, for its section to compute when first asked for."""
+
+    __slots__ = ("file", "rollback")
+
+    def __init__(self, file: MigrationFile, rollback: bool) -> None:
+        self.file = file
+        self.rollback = rollback
+
+    def __call__(self) -> str:
+        checksum = self.file.rollback_checksum if self.rollback else self.file.checksum
+        assert checksum is not None  # a rollback section is made only if there is one
+        return checksum
+
+
+class _Part:
+    """The statements of one section of a file whose text is not kept: split from the
+    file read again when asked for (made with the section, which is made on access)."""
+
+    __slots__ = ("file", "rollback")
+
+    def __init__(self, file: MigrationFile, rollback: bool) -> None:
+        self.file = file
+        self.rollback = rollback
+
+    def __call__(self) -> tuple[Statement, ...]:
+        loader = self.file.loader
+        assert loader is not None  # the file is detached or a history row's
+        # A detached file's section is split alone: parsing the whole file again would
+        # double the parsing an upgrade does.
+        if self.file.place(self.rollback) is not None:
+            return loader.split(self.file, self.rollback)
+        parsed = loader.parse(self.file)
+        section = parsed.rollback if self.rollback else parsed.upgrade
+        return section.statements if section is not None else ()
 
 
 class HistoryRow(Value):
@@ -218,11 +462,10 @@ class HistoryRow(Value):
     """
 
     __slots__ = (
+        "_sums",
         "applied_at",
         "applied_by",
-        "checksum",
         "description",
-        "digest",
         "error",
         "execution_ms",
         "failed_line",
@@ -230,7 +473,6 @@ class HistoryRow(Value):
         "id",
         "identity",
         "kind",
-        "rollback_checksum",
         "script",
         "state",
         "version",
@@ -258,8 +500,6 @@ class HistoryRow(Value):
     description: str
     script: str
     kind: Kind
-    checksum: str
-    rollback_checksum: str | None
     applied_at: datetime
     applied_by: str
     execution_ms: int
@@ -267,8 +507,11 @@ class HistoryRow(Value):
     failed_statement: int | None
     failed_line: int | None
     error: str | None
-    digest: str | None  # SHA-256 of the file's bytes when it was applied
-    identity: str  # matched on for every file and row, many times per command
+    identity: Identity  # matched on for every file and row, many times per command
+    # checksum, rollback_checksum and digest (SHA-256 of the file's bytes when it was
+    # applied) packed by ``_pack``: three hex strings cost ~390 bytes a row, the packed
+    # bytes ~140, and 10 000 rows are read for every command.
+    _sums: Sums
 
     def __init__(
         self,
@@ -293,8 +536,7 @@ class HistoryRow(Value):
         self.description = description
         self.script = script
         self.kind = kind
-        self.checksum = checksum
-        self.rollback_checksum = rollback_checksum
+        self._sums = _pack(checksum, rollback_checksum, digest)
         self.applied_at = applied_at
         self.applied_by = applied_by
         self.execution_ms = execution_ms
@@ -302,12 +544,76 @@ class HistoryRow(Value):
         self.failed_statement = failed_statement
         self.failed_line = failed_line
         self.error = error
-        self.digest = digest
         self.identity = identity(version, kind, description)
 
     @property
     def label(self) -> str:
         return label(self.version, self.kind)
+
+    @property
+    def checksum(self) -> str:
+        return _checksum(self._sums)
+
+    @property
+    def rollback_checksum(self) -> str | None:
+        return _rollback_checksum(self._sums)
+
+    @property
+    def digest(self) -> str | None:
+        """SHA-256 of the file's bytes and checksums when it was applied (``file_digest``)."""
+        return _digest(self._sums)
+
+    @property
+    def fingerprint(self) -> object:
+        """Equal for two reads of this row while its checksums and digest are unchanged
+        (cheaper than building their hex strings)."""
+        return (self.script, self._sums)
+
+
+_HAS_ROLLBACK, _HAS_DIGEST = 1, 2
+_EMPTY = bytes.fromhex(EMPTY_CHECKSUM)
+Sums = bytes | tuple[str, str | None, str | None]
+
+
+def _checksum(sums: Sums) -> str:
+    return sums[1:33].hex() if isinstance(sums, bytes) else sums[0]
+
+
+def _rollback_checksum(sums: Sums) -> str | None:
+    if not isinstance(sums, bytes):
+        return sums[1]
+    return sums[33:65].hex() if sums[0] & _HAS_ROLLBACK else None
+
+
+def _digest(sums: Sums) -> str | None:
+    if not isinstance(sums, bytes):
+        return sums[2]
+    if not sums[0] & _HAS_DIGEST:
+        return None
+    start = 65 if sums[0] & _HAS_ROLLBACK else 33
+    return sums[start : start + 32].hex()
+
+
+def _pack(checksum: str, rollback_checksum: str | None, digest: str | None) -> Sums:
+    """The three SHA-256 hex digests of a row as one bytes: a flags byte, then the
+    checksum, the rollback checksum and the digest that are present. Anything that would
+    not read back exactly (not lower-case hex of 32 bytes: a hand edit) is kept as is."""
+    flags = (_HAS_ROLLBACK if rollback_checksum is not None else 0) | (
+        _HAS_DIGEST if digest is not None else 0
+    )
+    try:
+        text = checksum + (rollback_checksum or "") + (digest or "")
+        packed = bytes.fromhex(text)
+    except (ValueError, TypeError):
+        return (checksum, rollback_checksum, digest)
+    if (
+        len(checksum) != 64
+        or len(rollback_checksum or "0" * 64) != 64
+        or len(digest or "0" * 64) != 64
+        or packed.hex() != text
+    ):
+        return (checksum, rollback_checksum, digest)
+    return bytes((flags,)) + packed
 
 
 class LogRow(Value):

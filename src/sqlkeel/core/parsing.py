@@ -10,7 +10,7 @@ from functools import partial
 
 from sqlkeel.core.checksum import canonical_parts, checksum, sha256_hex
 from sqlkeel.core.lexer import Lexed, Raw, lex, may_contain
-from sqlkeel.core.model import Kind, MigrationFile, Section
+from sqlkeel.core.model import Kind, MigrationFile, Section, Span
 from sqlkeel.core.splitter import SplitOptions, Statement, needs_words, split_statements
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
@@ -222,17 +222,23 @@ def _unterminated(path: str, exc: SplitError) -> SourceError:
     )
 
 
-def _split(
-    text: str, start: int, end: int, options: SplitOptions, first_line: int, delimiter: str | None
-) -> tuple[Statement, ...]:
+def split_span(text: str, span: Span) -> tuple[Statement, ...]:
+    """The statements of the section ``span`` locates in ``text`` (its file's decoded text),
+    as parsing splits them."""
     # Both sections share the file's text; a slice is made only while splitting.
-    return split_statements(text[start:end], options, first_line=first_line, delimiter=delimiter)
+    return split_statements(
+        text[span.start : span.end],
+        span.options,
+        first_line=span.first_line,
+        delimiter=span.delimiter,
+    )
 
 
-def _checksum(text: str, start: int, end: int, options: SplitOptions) -> str:
+def span_checksum(text: str, span: Span) -> str:
+    """The checksum of the section ``span`` locates in ``text``, as parsing computes it."""
     # The section's tokens are those of the file between its offsets (sections start and
     # end on token boundaries), so lexing the slice again gives the checksum parsing would.
-    return checksum(text[start:end], options)
+    return checksum(text[span.start : span.end], span.options)
 
 
 def _section(
@@ -247,20 +253,21 @@ def _section(
     first_line = lexed.line(start)
     # Splitting later lexes the section again (~5 us) rather than keeping its tokens:
     # 10 000 files' tokens would outweigh everything else keel holds.
-    split = partial(_split, text, start, end, options, first_line, delimiter)
-    lazy = partial(_checksum, text, start, end, options)
+    span = Span(start, end, first_line, options, delimiter)
+    split = partial(split_span, text, span)
+    lazy = partial(span_checksum, text, span)
     if needs_words(text, options, start=start, end=end, delimiter=delimiter):
-        return Section(split(), lazy, first_line), transactional
+        return Section(split(), lazy, first_line, span=span), transactional
     if not (transactional and may_contain(text, start, end, _TRANSACTION_WORDS)):
         is_empty = not lexed.has_content(start, end)
-        return Section(None, lazy, first_line, split, is_empty=is_empty), False
+        return Section(None, lazy, first_line, split, is_empty=is_empty, span=span), False
     # A transaction statement is a whole piece between two ';' of the masked canonical text:
     # most files are settled without splitting them.
     section = text[start:end]
     canonical, masked = canonical_parts(section, lex(section, options), options)
     known = sha256_hex(canonical.encode("utf-8"))
     suspect = masked is None or any(_TRANSACTION_CONTROL.fullmatch(p) for p in masked.split(";"))
-    return Section(None, known, first_line, split, is_empty=not canonical), suspect
+    return Section(None, known, first_line, split, is_empty=not canonical, span=span), suspect
 
 
 def parse_migration(

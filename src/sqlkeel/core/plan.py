@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlkeel.core.model import (
     Direction,
     HistoryRow,
+    Identity,
     Kind,
     MigrationFile,
     Plan,
@@ -30,9 +30,17 @@ def head(history: Sequence[HistoryRow]) -> Version | None:
 
 def head_after(history: Sequence[HistoryRow], plan: Plan) -> Version | None:
     """The head once ``plan`` has run completely, without asking the database again."""
-    versions = {r.version for r in history if r.version is not None and r.state is State.APPLIED}
-    moved = {s.migration.version for s in plan.steps if s.migration.version is not None}
-    versions = versions | moved if plan.direction is Direction.UPGRADE else versions - moved
+    moved = (s.migration.version for s in plan.steps if s.migration.version is not None)
+    if plan.direction is Direction.UPGRADE:
+        # The higher of two maxima: no set of 10 000 versions at the end of a long run.
+        tops = [v for v in (head(history), max(moved, default=None)) if v is not None]
+        return max(tops) if tops else None
+    gone = set(moved)
+    versions = [
+        r.version
+        for r in history
+        if r.version is not None and r.state is State.APPLIED and r.version not in gone
+    ]
     return max(versions) if versions else None
 
 
@@ -47,11 +55,18 @@ def find_problems(
 ) -> list[Problem]:
     """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches."""
     problems = list(source_problems)
-    by_identity: dict[str, list[MigrationFile]] = defaultdict(list)
+    # Files by identity (the last one of duplicates, as rows are matched), and the groups
+    # of duplicates: one list per identity would cost ~1 MB for 10 000 files.
+    by_file: dict[Identity, MigrationFile] = {}
+    duplicates: dict[Identity, list[MigrationFile]] = {}
     for f in files:
-        by_identity[f.identity].append(f)
-    for group in by_identity.values():
-        if len(group) < 2:
+        earlier = by_file.get(f.identity)
+        if earlier is not None:
+            duplicates.setdefault(f.identity, [earlier]).append(f)
+        by_file[f.identity] = f
+    for first in files if duplicates else ():
+        group = duplicates.pop(first.identity, None)
+        if group is None:
             continue
         paths = ", ".join(g.path for g in group)
         for f in group:
@@ -66,7 +81,6 @@ def find_problems(
                     else "give each repeatable file its own description (rename all but one).",
                 )
             )
-    by_file = {f.identity: f for f in files}
     for row in history:
         file = by_file.get(row.identity)
         if row.state is State.FAILED:
@@ -95,7 +109,11 @@ def find_problems(
                     f"restore {row.script}, or run 'keel repair --missing' to forget it.",
                 )
             )
-        elif row.kind is Kind.VERSIONED and file.checksum != row.checksum:
+        elif (
+            row.kind is Kind.VERSIONED
+            and not file.recorded_by(row)
+            and file.checksum != row.checksum
+        ):
             problems.append(
                 Problem(
                     "checksum-mismatch",
@@ -106,8 +124,9 @@ def find_problems(
                     "deliberate and harmless, run 'keel repair --checksums'.",
                 )
             )
+    del by_file
     top = head(history)
-    recorded = {r.identity for r in history}
+    recorded = dict.fromkeys(r.identity for r in history)  # a dict: half a set's size
     if top is not None:
         for f in files:
             if f.version is not None and f.identity not in recorded and f.version <= top:
@@ -146,7 +165,7 @@ def pending(files: Sequence[MigrationFile], history: Sequence[HistoryRow]) -> li
 def _pending_versioned(
     files: Sequence[MigrationFile], history: Sequence[HistoryRow]
 ) -> list[MigrationFile]:
-    applied = {r.identity for r in history}
+    applied = dict.fromkeys(r.identity for r in history)  # a dict: half a set's size
     return sorted(
         (f for f in files if f.version is not None and f.identity not in applied),
         key=lambda f: f.version or Version.parse("0"),
@@ -161,6 +180,8 @@ def _by_name(f: MigrationFile) -> tuple[str, str]:
 def _repeatables(
     files: Sequence[MigrationFile], history: Sequence[HistoryRow]
 ) -> list[MigrationFile]:
+    if not any(f.kind is not Kind.VERSIONED for f in files):
+        return []
     applied = {r.identity: r for r in history}
     changed = [
         f

@@ -3,7 +3,7 @@ the order an upgrade would run them, each flagged with its problem if it has one
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, State
@@ -79,9 +79,16 @@ def describe(
 ) -> tuple[list[StatusEntry], list[Problem]]:
     """Entries (applied in history order, then pending in run order) and every problem."""
     problems = find_problems(files, history, source_problems)
-    flagged = {(p.code, p.path) for p in problems}
+    return list(status_entries(files, history, problems)), problems
+
+
+def status_entries(
+    files: Sequence[MigrationFile], history: Sequence[HistoryRow], problems: Sequence[Problem]
+) -> Iterator[StatusEntry]:
+    """The entries of ``describe``, one at a time, given its problems: ``status`` prints
+    them as they come rather than keep 10 000 of them."""
+    flagged = {(p.code, p.path) for p in problems if p.code == "checksum-mismatch"}
     by_identity = {f.identity: f for f in files}
-    entries: list[StatusEntry] = []
     for row in history:
         file = by_identity.get(row.identity)
         if row.state is State.FAILED:
@@ -92,10 +99,11 @@ def describe(
             state = "mismatched"
         else:
             state = "applied"
-        entries.append(
+        version = str(row.version) if row.version is not None else None
+        yield (
             StatusEntry(
-                version=str(row.version) if row.version is not None else None,
-                label=row.label,
+                version=version,
+                label=version or row.label,  # one string for both
                 kind=row.kind.value,
                 description=row.description,
                 script=file.path if file else row.script,
@@ -106,6 +114,7 @@ def describe(
                 rollback_changed=bool(
                     file
                     and row.kind is Kind.VERSIONED
+                    and not file.recorded_by(row)
                     and file.rollback_checksum != row.rollback_checksum
                 ),
                 has_rollback=bool(file and file.can_roll_back),
@@ -117,10 +126,11 @@ def describe(
         below = file.version is not None and top is not None and file.version <= top
         if not below:
             order += 1
-        entries.append(
+        version = str(file.version) if file.version is not None else None
+        yield (
             StatusEntry(
-                version=str(file.version) if file.version is not None else None,
-                label=file.label,
+                version=version,
+                label=version or file.label,
                 kind=file.kind.value,
                 description=file.description,
                 script=file.path,
@@ -129,4 +139,3 @@ def describe(
                 has_rollback=file.can_roll_back,
             )
         )
-    return entries, problems

@@ -15,14 +15,20 @@ _VERSION = re.compile(r"\d+(?:\.\d+)*")
 class Version(Value):
     """A parsed version; ``text`` keeps the spelling, ``key`` orders and compares."""
 
-    __slots__ = ("key", "text")
+    __slots__ = ("_text", "key")
     _compared = ("text",)  # shown by repr; equality and hashing go by ``key``, below
-    text: str
     key: tuple[int, ...]
+    # None when the spelling is the key's own ("7", "2.10"): most are, and 10 000 history
+    # rows and files would each keep a string the key already says.
+    _text: str | None
 
     def __init__(self, text: str, key: tuple[int, ...]) -> None:
-        self.text = text
+        self._text = None if text == _spelling(key) else text
         self.key = key
+
+    @property
+    def text(self) -> str:
+        return self._text if self._text is not None else _spelling(self.key)
 
     @classmethod
     def parse(cls, text: str) -> Version:
@@ -56,3 +62,7 @@ class Version(Value):
 
     def __str__(self) -> str:
         return self.text
+
+
+def _spelling(key: tuple[int, ...]) -> str:
+    return str(key[0]) if len(key) == 1 else ".".join(map(str, key))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +24,10 @@ from sqlkeel.urls import DatabaseURL
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
     from typing import Any, ClassVar
+
+
+# Page cache for reading keel's tables, in KiB (negative: SQLite's unit for KiB).
+_SCAN_CACHE_KIB = -64
 
 
 class SQLiteDialect(Dialect):
@@ -74,6 +78,25 @@ class SQLiteDialect(Dialect):
                 "Fix: check the path and its permissions."
             ) from exc
         return conn
+
+    def rows(
+        self, conn: Connection, sql: str, params: Sequence[object] = ()
+    ) -> Iterator[tuple[Any, ...]]:
+        """The rows one at a time, read through a small page cache: they are read once, in
+        order, and 10 000 history rows would otherwise leave SQLite's whole cache (2 MB)
+        allocated for the rest of the command. The connection's own setting comes back
+        after (migrations run with SQLite's defaults)."""
+        cur = conn.cursor()
+        try:
+            (size,) = cur.execute("PRAGMA cache_size").fetchone()
+            cur.execute(f"PRAGMA cache_size = {_SCAN_CACHE_KIB}")
+            try:
+                cur.execute(sql, tuple(params))
+                yield from cur
+            finally:
+                cur.execute(f"PRAGMA cache_size = {int(size)}")
+        finally:
+            cur.close()
 
     def timestamp_param(self, value: datetime) -> object:
         # ISO text: sorts correctly and reads back exactly (SQLite has no timestamp type).

@@ -388,15 +388,16 @@ class Keel:
 
         A dry run plans from the history as it is now, without the lock.
         """
-        # Planned first without the lock: a dry run changes nothing; a database that does
-        # not exist yet is created only if there is something to run; and when nothing is
-        # pending (the usual deploy) no lock is needed, which on PostgreSQL saves the lock's
-        # own connection. Whatever runs is planned again under the lock: a concurrent run
-        # may have applied it meanwhile.
-        history = self._read_history()
-        plan = make_plan(history)
-        if dry_run or plan.is_empty:
-            return _parsed(plan), (), _text(head_after(history, plan))
+        if dry_run or not self._exists() or self.dialect.reads_beside_writers:
+            # Planned first without the lock: a dry run changes nothing; a database that
+            # does not exist yet is created only if there is something to run; and where
+            # reads never wait for writers, nothing pending (the usual deploy) needs no lock,
+            # which on PostgreSQL saves the lock's own connection. Whatever runs is planned
+            # again under the lock: a concurrent run may have applied it meanwhile.
+            history = self._read_history()
+            plan = make_plan(history)
+            if dry_run or plan.is_empty:
+                return _parsed(plan), (), _text(head_after(history, plan))
         with self._locked(wait=wait) as store:
             history = store.read()
             plan = make_plan(history)
@@ -406,7 +407,7 @@ class Keel:
                 # statements), not all before the run: 10 000 files' texts at once would be
                 # most of keel's memory.
                 store.ensure()
-                # What the result reports is the plan as it ran: every file parsed.
+                # The result reports the plan as it ran (up to a failure).
                 plan, done = self._runner(store, history).apply(plan)
         return plan, tuple(done), _text(head_after(history, plan))
 

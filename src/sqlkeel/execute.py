@@ -70,9 +70,9 @@ def _ms(start: float) -> int:
     return round((time.perf_counter() - start) * 1000)
 
 
-def _commit_statement(section: Section) -> Statement:
-    """The COMMIT that ends a migration, numbered after its last statement."""
-    statements = section.statements
+def _commit_statement(section: Section, statements: Sequence[Statement]) -> Statement:
+    """The COMMIT that ends a migration, numbered after its last statement. ``statements``
+    are the ones that ran: splitting the section again would read its file again."""
     line = statements[-1].line if statements else section.line
     return Statement("COMMIT", line, len(statements) + 1)
 
@@ -159,12 +159,15 @@ class Runner:
         assert section is not None  # plan_rollback refuses files without a rollback section
         return section
 
-    def _run_statements(self, section: Section) -> None:
-        for index, statement in enumerate(section.statements, start=1):
+    def _run_statements(self, section: Section) -> tuple[Statement, ...]:
+        """Run the section's statements; returns them (split once, from its file)."""
+        statements = section.statements
+        for index, statement in enumerate(statements, start=1):
             try:
                 self.dialect.execute(self.conn, statement.sql)
             except self.dialect.error_types as exc:
                 raise _StatementFailed(index, statement, exc) from exc
+        return statements
 
     def _forget_earlier_row(self, step: Step) -> None:
         """Delete the history row this step replaces: a repeatable's previous run, or the
@@ -250,13 +253,13 @@ class Runner:
         self.dialect.begin(self.conn)
         section = self._section(step)
         try:
-            self._run_statements(section)
+            statements = self._run_statements(section)
             ms = _ms(start)
             try:
                 self.store.commit_with(lambda: self._record(step, at, ms))
             except self.dialect.error_types as exc:
                 # Deferred constraints are checked at COMMIT: the migration's own failure.
-                commit = _commit_statement(section)
+                commit = _commit_statement(section, statements)
                 raise _StatementFailed(commit.index, commit, exc) from exc
         except _StatementFailed as failure:
             self._undo(step, failure, at, start)
@@ -309,10 +312,9 @@ class Runner:
         results: list[StepResult] = []
         pending: _Batch | None = None
         try:
-            for planned in steps:
+            for step in steps:
                 try:
-                    step = planned
-                    batch = self._batch(step)
+                    statements = self._sendable_statements(step)
                 except Exception:
                     if pending is not None:  # its outcome comes first: it ran first
                         done, pending = pending, None
@@ -322,9 +324,12 @@ class Runner:
                     done, pending = pending, None
                     results.append(self._finish(done))
                 ran.append(step)
-                if batch is None:
+                if statements is None:
                     results.append(self._apply_step(step))
                     continue
+                # Stamped and built only now that the previous migration has committed:
+                # its applied_at is when it starts, not when it was read.
+                batch = self._batch(step, statements)
                 self.listener.step_started(step)
                 batch.start = time.perf_counter()
                 batch.transaction.send()
@@ -341,14 +346,19 @@ class Runner:
             raise
         return results
 
-    def _batch(self, step: Step) -> _Batch | None:
-        """The step ready to send, or None when it must run statement by statement."""
+    def _sendable_statements(self, step: Step) -> tuple[Statement, ...] | None:
+        """The step's statements (read and split while the previous one runs on the
+        server), or None when it must run statement by statement."""
         if not self._is_transactional(step):
             return None
-        section = self._section(step)
-        statements = section.statements  # split on each access: once here
+        statements = self._section(step).statements  # split on each access: once here
         if not all(self.dialect.sendable(s.sql) for s in statements):
             return None
+        return statements
+
+    def _batch(self, step: Step, statements: tuple[Statement, ...]) -> _Batch:
+        """The step ready to send."""
+        section = self._section(step)
         at = self.clock()
         # The run time is measured by the database: keel's rows travel with the statements,
         # so keel cannot know it when it writes them, and a later write would cost a round
@@ -366,7 +376,7 @@ class Runner:
                 statement = batch.statements[exc.position - 1]
                 failure = _StatementFailed(exc.position, statement, exc.cause, exc.offset)
             else:  # keel's rows or the COMMIT (deferred constraints): the migration's own
-                commit = _commit_statement(batch.section)
+                commit = _commit_statement(batch.section, batch.statements)
                 failure = _StatementFailed(commit.index, commit, exc.cause, None)
             self._undo(step, failure, batch.at, batch.start)
         ms = int(value) if value is not None else _ms(batch.start)
@@ -376,13 +386,14 @@ class Runner:
     # -- all steps in one transaction ----------------------------------------------------
     def _apply_single_transaction(self, plan: Plan) -> list[StepResult]:
         results: list[tuple[Step, int]] = []
+        last_statements: tuple[Statement, ...] = ()
         self.dialect.begin(self.conn)
         try:
             for step in plan.steps:
                 self.listener.step_started(step)
                 at, start = self.clock(), time.perf_counter()
                 try:
-                    self._run_statements(self._section(step))
+                    last_statements = self._run_statements(self._section(step))
                 except _StatementFailed as failure:
                     self.dialect.rollback(self.conn)
                     error = self._failure(
@@ -404,7 +415,7 @@ class Runner:
                 # migration, whose COMMIT this is, and undo everything.
                 self.dialect.rollback(self.conn)
                 step, ms = results[-1]
-                commit = _commit_statement(self._section(step))
+                commit = _commit_statement(self._section(step), last_statements)
                 error = self._failure(
                     step,
                     _StatementFailed(commit.index, commit, exc),

@@ -52,7 +52,7 @@ FIVE = [
         4,
     ),
     ("CREATE INDEX five_name ON five (name)", 6, "CREATE INDEX five_name ON nowhere (name)", 6),
-    ("INSERT INTO five VALUES (2, 'two; not a separator')", 7, "INSERT INTO nowhere VALUES (2)", 7),
+    ("INSERT INTO five VALUES (2, 'two, sent whole')", 7, "INSERT INTO nowhere VALUES (2)", 7),
     (
         "UPDATE five\n   SET name = 'x'\n WHERE id = 2",
         9,
@@ -86,12 +86,28 @@ def failing_line(broken: int, fault: str) -> int:
 @pytest.mark.parametrize("fault", ["missing", "syntax"])
 @pytest.mark.parametrize("broken", [1, 3, 5], ids=["first", "middle", "last"])
 def test_a_failing_statement_of_a_migration_sent_whole_is_named_and_leaves_no_trace(
-    keel: Run, project: Project, db: Database, broken: int, fault: str
+    keel: Run,
+    project: Project,
+    db: Database,
+    broken: int,
+    fault: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from sqlkeel.dialects.postgres import PostgresDialect
+
+    sent: list[int] = []  # how many statements each migration sent whole held
+    transaction = PostgresDialect.transaction
+
+    def spy(self, conn, statements, commands):  # type: ignore[no-untyped-def]
+        sent.append(len(statements))
+        return transaction(self, conn, statements, commands)
+
+    monkeypatch.setattr(PostgresDialect, "transaction", spy)
     project.write("V1__first.sql", FIRST)  # sent, and in flight while V2 is prepared
     project.write("V2__five.sql", five_statements(broken, fault=fault))
     project.write("V3__third.sql", THIRD)
     out = keel("upgrade")
+    assert sent == [1, 5]  # V2 really went whole
     err = failed(out)
     line = failing_line(broken, fault)
     assert err.startswith(
@@ -283,3 +299,26 @@ def test_without_psycopgs_building_blocks_migrations_run_statement_by_statement(
     finally:
         monkeypatch.undo()
         postgres._driver_sends_whole.cache_clear()
+
+
+def test_a_migration_sent_whole_is_stamped_when_it_starts(keel: Run, project: Project) -> None:
+    """The next migration is read while the previous one runs, but its applied_at is when
+    it started: after the previous one committed."""
+    project.write("V1__slow.sql", "SELECT pg_sleep(1);\n-- rollback\nSELECT 1;\n")
+    project.write("V2__quick.sql", FIRST)
+    ok(keel("upgrade"))
+    rows = json.loads(ok(keel("history", "--json")).stdout)["migrations"]
+    from datetime import datetime
+
+    first, second = (datetime.fromisoformat(r["applied_at"]) for r in rows)
+    assert (second - first).total_seconds() >= 0.9
+
+
+def test_a_migration_that_deallocates_prepared_statements_does_not_break_the_next(
+    keel: Run, project: Project, db: Database
+) -> None:
+    project.write("V1__first.sql", FIRST)
+    project.write("V2__dealloc.sql", "DEALLOCATE ALL;\n-- rollback\nDEALLOCATE ALL;\n")
+    project.write("V3__third.sql", THIRD)
+    ok(keel("upgrade"))
+    assert user_tables(db) == {"first", "third"}

@@ -373,6 +373,7 @@ def test_dry_runs_take_no_lock(keel: Run, db_url: str, example: Project, db: Dat
     assert user_tables(db) == {"users", "orders"}
 
 
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_an_upgrade_with_nothing_pending_needs_no_lock(
     keel: Run, db_url: str, example: Project, db: Database
 ) -> None:
@@ -394,6 +395,34 @@ def test_an_upgrade_with_nothing_pending_needs_no_lock(
         blocked = keel("rollback", "--no-wait")
         assert blocked.exit_code == 3, blocked.stderr
     assert "later" not in user_tables(db)
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("pending", [True, False], ids=["pending", "nothing_pending"])
+def test_no_wait_is_prompt_while_a_sqlite_migration_holds_the_database(
+    keel: Run, db_url: str, example: Project, pending: bool
+) -> None:
+    """SQLite readers wait for a writer's commit: keel must not read the history before it
+    has the lock, or --no-wait would sit in the driver's busy timeout."""
+    import sqlite3
+    import time
+
+    ok(keel("upgrade", "--to", "1.9") if pending else keel("upgrade"))
+    with (
+        Keel(url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root) as holder,
+        holder.dialect.session_lock(timeout=0, wait=False, on_wait=None),
+    ):
+        writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+        writer.execute("BEGIN EXCLUSIVE")  # as a running migration's commit would
+        try:
+            started = time.monotonic()
+            blocked = keel("upgrade", "--no-wait")
+            assert time.monotonic() - started < 5
+            assert blocked.exit_code == 3, blocked.stderr
+            assert "--no-wait" in blocked.stderr
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
 
 
 def test_quiet_upgrade_prints_nothing(keel: Run, db: Database) -> None:

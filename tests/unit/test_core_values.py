@@ -91,6 +91,8 @@ def test_a_value_has_no_instance_dict() -> None:
         ("0", None, None),
         ("ab" * 32, "not hex", "ef" * 31),
         ("ab" * 33, "", "ef" * 32),
+        ("ab" * 32, "", "ef" * 32),
+        ("ab" * 32, "cd" * 32, ""),
     ],
 )
 def test_a_history_rows_checksums_and_digest_read_back_as_given(

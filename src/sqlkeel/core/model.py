@@ -608,8 +608,8 @@ def _pack(checksum: str, rollback_checksum: str | None, digest: str | None) -> S
         return (checksum, rollback_checksum, digest)
     if (
         len(checksum) != 64
-        or len(rollback_checksum or "0" * 64) != 64
-        or len(digest or "0" * 64) != 64
+        or (rollback_checksum is not None and len(rollback_checksum) != 64)
+        or (digest is not None and len(digest) != 64)
         or packed.hex() != text
     ):
         return (checksum, rollback_checksum, digest)

@@ -151,6 +151,10 @@ class Dialect(ABC):
     name: ClassVar[str]
     split_options: ClassVar[SplitOptions]
     transactional_ddl: ClassVar[bool]
+    # Whether reading keel's history never waits for a migration running elsewhere (MVCC):
+    # then an upgrade with nothing to do can skip the lock. SQLite's readers wait for a
+    # writer's commit (up to the busy timeout), which would bypass --no-wait.
+    reads_beside_writers: ClassVar[bool] = False
     param: ClassVar[str]  # the driver's placeholder for keel's own parameterised SQL
     # Column types for keel's tables: id (auto-increment primary key), ts, text, int.
     types: ClassVar[dict[str, str]]

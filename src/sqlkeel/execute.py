@@ -315,6 +315,7 @@ class Runner:
             for step in steps:
                 try:
                     statements = self._sendable_statements(step)
+                    batch = None if statements is None else self._batch(step, statements)
                 except Exception:
                     if pending is not None:  # its outcome comes first: it ran first
                         done, pending = pending, None
@@ -324,12 +325,10 @@ class Runner:
                     done, pending = pending, None
                     results.append(self._finish(done))
                 ran.append(step)
-                if statements is None:
+                if batch is None:
                     results.append(self._apply_step(step))
                     continue
-                # Stamped and built only now that the previous migration has committed:
-                # its applied_at is when it starts, not when it was read.
-                batch = self._batch(step, statements)
+                batch.at = self.clock()  # for a failure's log row; its rows use the server's
                 self.listener.step_started(step)
                 batch.start = time.perf_counter()
                 batch.transaction.send()
@@ -359,10 +358,11 @@ class Runner:
     def _batch(self, step: Step, statements: tuple[Statement, ...]) -> _Batch:
         """The step ready to send."""
         section = self._section(step)
-        at = self.clock()
-        # The run time is measured by the database: keel's rows travel with the statements,
-        # so keel cannot know it when it writes them, and a later write would cost a round
-        # trip. It runs from BEGIN to the rows (the statements' time on the server).
+        at = self.clock()  # replaced when it is sent: built now, it may wait for the previous
+        # The run time and start are the database's: keel's rows travel with the statements
+        # and are built while the previous migration still runs, so keel cannot know either
+        # when it writes them, and a later write would cost a round trip. The time runs from
+        # BEGIN to the rows (the statements' time on the server).
         commands = self.store.queued(lambda: self._record(step, at, None))
         transaction = self.dialect.transaction(self.conn, [s.sql for s in statements], commands)
         return _Batch(step, section, statements, at, transaction)

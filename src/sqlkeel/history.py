@@ -113,6 +113,16 @@ class HistoryStore:
         params.append(ms)
         return self.dialect.param
 
+    def _at(self, at: datetime, ms: int | None, params: list[object]) -> str:
+        """The SQL for when a run started: a parameter, or, when the database measures the
+        run time (``ms`` None), the database's own start of the transaction: the command
+        is then built before the migration is sent, while the previous one still runs."""
+        if ms is None:
+            assert self.dialect.started_at is not None
+            return self.dialect.started_at
+        params.append(self.dialect.timestamp_param(at))
+        return self.dialect.param
+
     def commit_with(self, write: Callable[[], None]) -> None:
         """Run ``write`` (inserts, deletes, log rows) and commit the open transaction, sending
         the writes and the COMMIT together where the dialect can (one round trip)."""
@@ -209,15 +219,15 @@ class HistoryStore:
             f.kind.value,
             f.checksum,
             f.rollback_checksum,
-            self.dialect.timestamp_param(entry.at),
-            entry.by,
         ]
+        at = self._at(entry.at, entry.execution_ms, params)
+        params.append(entry.by)
         ms = self._ms(entry.execution_ms, params)
         params += [state.value, failed_statement, failed_line, error, f.digest]
         self._write(
             f"INSERT INTO {self.history} (version, description, script, kind, checksum, "
             f"rollback_checksum, applied_at, applied_by, execution_ms, state, failed_statement, "
-            f"failed_line, error, digest) VALUES ({', '.join([p] * 8)}, {ms}, "
+            f"failed_line, error, digest) VALUES ({', '.join([p] * 6)}, {at}, {p}, {ms}, "
             f"{', '.join([p] * 5)})",
             params,
         )
@@ -250,12 +260,14 @@ class HistoryStore:
     ) -> None:
         """``duration_ms`` None: measured by the database, and the row's command returns it."""
         p = self.dialect.param
-        params: list[object] = [action, version, script, self.dialect.timestamp_param(at), by]
+        params: list[object] = [action, version, script]
+        stamp = self._at(at, duration_ms, params)
+        params.append(by)
         ms = self._ms(duration_ms, params)
         params += [outcome, detail]
         self._write(
             f"INSERT INTO {self.log} (action, version, script, logged_at, by_user, duration_ms, "
-            f"outcome, detail) VALUES ({', '.join([p] * 5)}, {ms}, {p}, {p})"
+            f"outcome, detail) VALUES ({p}, {p}, {p}, {stamp}, {p}, {ms}, {p}, {p})"
             + (" RETURNING duration_ms" if duration_ms is None else ""),
             params,
         )

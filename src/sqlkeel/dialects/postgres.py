@@ -261,6 +261,7 @@ class PostgresDialect(Dialect):
 
     # -- a migration in one round trip ---------------------------------------------------
     elapsed_ms = _ELAPSED_MS
+    started_at = "transaction_timestamp()"
 
     def sendable(self, sql: str) -> bool:
         # A ';' may join several commands (a custom delimiter): their results would not

@@ -200,3 +200,28 @@ def history_rows(keel: Run) -> list[dict[str, Any]]:
 
     rows: list[dict[str, Any]] = json.loads(ok(keel("history", "--json")).stdout)["migrations"]
     return rows
+
+
+KEEL_TABLES = {"keel_history", "keel_log"}
+
+
+def user_tables(db: Database) -> set[str]:
+    """The tables migrations made: everything but keel's own."""
+    return db.tables() - KEEL_TABLES
+
+
+def failed(outcome: Outcome) -> str:
+    """A migration failure: exit 1, one report on stderr, never a traceback."""
+    assert outcome.exit_code == 1, (outcome.stdout, outcome.stderr)
+    assert "Traceback" not in outcome.stdout + outcome.stderr
+    assert outcome.stderr.startswith("keel: error: ")
+    assert outcome.stderr.count("keel: error:") == 1
+    return outcome.stderr
+
+
+def log(keel: Run) -> list[tuple[str, str | None, str]]:
+    """``keel history --log --json`` as (action, version, outcome)."""
+    import json
+
+    rows = json.loads(ok(keel("history", "--log", "--json")).stdout)["log"]
+    return [(r["action"], r["version"], r["outcome"]) for r in rows]

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import Run, history_rows, ok
+from conftest import Run, failed, history_rows, log, ok, user_tables
 
 if TYPE_CHECKING:
-    from conftest import Database, Outcome, Project
-
-KEEL_TABLES = {"keel_history", "keel_log"}
+    from conftest import Database, Project
 
 FIRST = "CREATE TABLE first (id integer);\n-- rollback\nDROP TABLE first;\n"
 SECOND_FAILS = """
@@ -26,22 +24,7 @@ SECOND_FAILS = """
 THIRD = "CREATE TABLE third (id integer);\n-- rollback\nDROP TABLE third;\n"
 
 
-def failed(outcome: Outcome) -> str:
-    """A migration failure: exit 1, one report on stderr, never a traceback."""
-    assert outcome.exit_code == 1, (outcome.stdout, outcome.stderr)
-    assert "Traceback" not in outcome.stdout + outcome.stderr
-    assert outcome.stderr.startswith("keel: error: ")
-    assert outcome.stderr.count("keel: error:") == 1
-    return outcome.stderr
 
-
-def log(keel: Run) -> list[tuple[str, str | None, str]]:
-    rows = json.loads(ok(keel("history", "--log", "--json")).stdout)["log"]
-    return [(r["action"], r["version"], r["outcome"]) for r in rows]
-
-
-def user_tables(db: Database) -> set[str]:
-    return db.tables() - KEEL_TABLES
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,28 +9,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import Run, history_rows, ok
+from conftest import Run, failed, history_rows, log, ok, user_tables
 
 if TYPE_CHECKING:
-    from conftest import Database, Outcome, Project
+    from conftest import Database, Project
 
 pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
 
-def failed(outcome: Outcome) -> str:
-    assert outcome.exit_code == 1, (outcome.stdout, outcome.stderr)
-    assert "Traceback" not in outcome.stdout + outcome.stderr
-    assert outcome.stderr.count("keel: error:") == 1
-    return outcome.stderr
 
-
-def log(keel: Run) -> list[tuple[str, str | None, str]]:
-    rows = json.loads(ok(keel("history", "--log", "--json")).stdout)["log"]
-    return [(r["action"], r["version"], r["outcome"]) for r in rows]
-
-
-def user_tables(db: Database) -> set[str]:
-    return db.tables() - {"keel_history", "keel_log"}
 
 
 FIRST = "CREATE TABLE first (id integer);\n-- rollback\nDROP TABLE first;\n"

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conftest import Run, history_rows, ok
+from conftest import Run, history_rows, ok, user_tables
 
 if TYPE_CHECKING:
     from conftest import Database, Project
-
-KEEL_TABLES = {"keel_history", "keel_log"}
 
 USERS = "CREATE TABLE users (id integer PRIMARY KEY);\n-- rollback\nDROP TABLE users;\n"
 ORDERS = "CREATE TABLE orders (id integer);\n-- rollback\nDROP TABLE orders;\n"
@@ -25,9 +23,6 @@ def log(keel: Run) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = json.loads(ok(keel("history", "--log", "--json")).stdout)["log"]
     return rows
 
-
-def user_tables(db: Database) -> set[str]:
-    return db.tables() - KEEL_TABLES
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conftest import user_tables
 from sqlkeel import Keel
 
 if TYPE_CHECKING:
@@ -54,8 +55,6 @@ EXAMPLE = {
         """,
 }
 VERSION_TABLES = {"1": "users", "1.9": "orders", "1.10": "order_notes", "2": "runs"}
-KEEL_TABLES = {"keel_history", "keel_log"}
-
 
 @pytest.fixture
 def example(project: Project) -> Project:
@@ -90,9 +89,6 @@ def as_json(outcome: Outcome) -> Any:
 def history_versions(keel: Run) -> list[str | None]:
     return [m["version"] for m in as_json(keel("history", "--json"))["migrations"]]
 
-
-def user_tables(db: Database) -> set[str]:
-    return db.tables() - KEEL_TABLES
 
 
 def runs(db: Database) -> list[str]:

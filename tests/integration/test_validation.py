@@ -17,7 +17,6 @@ if TYPE_CHECKING:
 USERS = "CREATE TABLE users (id integer);\n-- rollback\nDROP TABLE users;\n"
 ORDERS = "CREATE TABLE orders (id integer);\n-- rollback\nDROP TABLE orders;\n"
 ITEMS = "CREATE TABLE items (id integer);\n-- rollback\nDROP TABLE items;\n"
-KEEL_TABLES = {"keel_history", "keel_log"}
 PATTERN = "V<version>__<description>.sql"
 
 

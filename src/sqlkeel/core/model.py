@@ -241,19 +241,10 @@ class MigrationFile(Value):
         """The file ``row.script``, byte for byte as ``row`` was applied from: the row's
         version, kind, description, checksums and digest are the file's, shared rather
         than copied (10 000 files each cost only this object)."""
-        file = cls.__new__(cls)
-        file.path = row.script
-        file.kind = row.kind
-        file.version = row.version
-        file.description = row.description
-        file._upgrade = row
-        file._rollback = None
-        file.transactional = True  # discovery parses files with directives
-        file._digest = None
-        file._content = None
-        file.loader = loader
-        file.identity = row.identity
-        return file
+        # transactional: discovery parses every file that has directives
+        return cls._stand_in(
+            row.script, row.kind, row.version, row.description, row, True, loader, row.identity
+        )
 
     def detached(self, loader: Loader, fingerprint: int, profile: int) -> MigrationFile:
         """This file without its text, which ``loader`` reads again when the file must run
@@ -284,18 +275,43 @@ class MigrationFile(Value):
             down_start,
             down_end,
         )
-        file = MigrationFile.__new__(MigrationFile)
-        file.path = self.path
-        file.kind = self.kind
-        file.version = self.version
-        file.description = self.description
-        file._upgrade = packed
+        return MigrationFile._stand_in(
+            self.path,
+            self.kind,
+            self.version,
+            self.description,
+            packed,
+            self.transactional,
+            loader,
+            self.identity,
+        )
+
+    @classmethod
+    def _stand_in(
+        cls,
+        path: str,
+        kind: Kind,
+        version: Version | None,
+        description: str,
+        sections: HistoryRow | bytes,
+        transactional: bool,
+        loader: Loader,
+        identity: Identity,
+    ) -> MigrationFile:
+        """A file without its text: ``sections`` (its history row, or its packed places)
+        stands for both sections, which ``loader`` reads again when they are needed."""
+        file = cls.__new__(cls)
+        file.path = path
+        file.kind = kind
+        file.version = version
+        file.description = description
+        file._upgrade = sections
         file._rollback = None
-        file.transactional = self.transactional
+        file.transactional = transactional
         file._digest = None
         file._content = None
         file.loader = loader
-        file.identity = self.identity
+        file.identity = identity
         return file
 
     def parsed(self) -> MigrationFile:

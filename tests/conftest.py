@@ -49,15 +49,63 @@ def pg_url() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+MYSQL_ADMIN = {
+    "host": os.environ.get("KEEL_TEST_MYSQL_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("KEEL_TEST_MYSQL_PORT", "3306")),
+    "user": "root",
+}
+
+
+def _mysql_admin():  # type: ignore[no-untyped-def]
+    import pymysql
+
+    try:
+        return pymysql.connect(**MYSQL_ADMIN, autocommit=True, connect_timeout=5)
+    except pymysql.err.OperationalError as exc:
+        pytest.fail(
+            f"MariaDB is not reachable at {MYSQL_ADMIN['host']}:{MYSQL_ADMIN['port']}: {exc}. "
+            "Start it with 'start-stop-daemon --start --oknodo --background --exec "
+            "/usr/sbin/mariadbd' (.ci/run does this).",
+            pytrace=False,
+        )
+
+
+def mysql_database_url(name: str) -> str:
+    return f"mysql://root@{MYSQL_ADMIN['host']}:{MYSQL_ADMIN['port']}/{name}"
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A fresh, empty MariaDB database for this test, dropped afterwards."""
+    name = f"keel_t_{uuid.uuid4().hex[:12]}"
+    admin = _mysql_admin()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}`")
+    finally:
+        admin.close()
+    try:
+        yield mysql_database_url(name)
+    finally:
+        admin = _mysql_admin()
+        try:
+            with admin.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        finally:
+            admin.close()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
 def db_url(request: pytest.FixtureRequest) -> str:
     """Each test using this runs once per dialect, against a fresh database."""
-    fixture = {"sqlite": "sqlite_url", "postgres": "pg_url"}[request.param]
+    fixture = {"sqlite": "sqlite_url", "postgres": "pg_url", "mysql": "mysql_url"}[
+        request.param
+    ]
     url: str = request.getfixturevalue(fixture)
     return url
 
@@ -144,6 +192,15 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.url.startswith("sqlite:")
 
+    @property
+    def is_mysql(self) -> bool:
+        return self.url.startswith("mysql:")
+
+    @property
+    def has_transactional_ddl(self) -> bool:
+        """Whether a failed migration's DDL is rolled back (not on MySQL/MariaDB)."""
+        return not self.is_mysql
+
     def query(self, sql: str) -> list[tuple[object, ...]]:
         """Run one statement in autocommit mode; its rows, if it returns any."""
         if self.is_sqlite:
@@ -153,6 +210,21 @@ class Database:
             path = self.url.removeprefix("sqlite:///")
             with closing(sqlite3.connect(path, isolation_level=None)) as conn:  # autocommit
                 return list(conn.execute(sql).fetchall())
+        if self.is_mysql:
+            import pymysql
+
+            conn = pymysql.connect(
+                **MYSQL_ADMIN,
+                database=self.url.rsplit("/", 1)[1],
+                autocommit=True,
+                connect_timeout=5,
+            )
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(sql)
+                    return list(cur.fetchall()) if cur.description else []
+            finally:
+                conn.close()
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
@@ -163,6 +235,8 @@ class Database:
         """Names of the user tables (keel's own included)."""
         if self.is_sqlite:
             sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        elif self.is_mysql:
+            sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
         else:
             sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
         return {str(r[0]) for r in self.query(sql)}

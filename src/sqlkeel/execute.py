@@ -31,6 +31,9 @@ class Listener:
     def lock_waiting(self, holder: Holder | None) -> None:
         """The lock is held by someone else; keel is waiting."""
 
+    def notice(self, text: str) -> None:
+        """Something the user should know before the run starts (said once per run)."""
+
     def step_started(self, step: Step) -> None:
         """A migration is about to run."""
 
@@ -75,6 +78,23 @@ def _commit_statement(section: Section, statements: Sequence[Statement]) -> Stat
     are the ones that ran: splitting the section again would read its file again."""
     line = statements[-1].line if statements else section.line
     return Statement("COMMIT", line, len(statements) + 1)
+
+
+def _what_ran(statements: Sequence[Statement]) -> str:
+    """Which statements of a failed migration had run, for its error: 'statements 1 and
+    2 (lines 1 and 4) had run and stayed applied'."""
+    if not statements:
+        return "no statement of it had run before the failing one"
+    if len(statements) == 1:
+        return f"statement 1 (line {statements[0].line}) had run and stayed applied"
+    lines = [str(s.line) for s in statements]
+    if len(statements) == 2:
+        return f"statements 1 and 2 (lines {lines[0]} and {lines[1]}) had run and stayed applied"
+    if len(statements) > 6:
+        shown = f"lines {lines[0]} to {lines[-1]}"
+    else:
+        shown = f"lines {', '.join(lines[:-1])} and {lines[-1]}"
+    return f"statements 1 to {len(statements)} ({shown}) had run and stayed applied"
 
 
 class _StatementFailed(Exception):
@@ -141,6 +161,8 @@ class Runner:
         A section's statements are read from its file as its turn comes, where a dialect
         that sends migrations whole does it while the previous one runs on the server.
         """
+        if plan.steps and self.dialect.run_notice:
+            self.listener.notice(self.dialect.run_notice)
         if plan.single_transaction or self.dialect.elapsed_ms is None:
             if plan.single_transaction:
                 return plan, self._apply_single_transaction(plan)
@@ -159,9 +181,8 @@ class Runner:
         assert section is not None  # plan_rollback refuses files without a rollback section
         return section
 
-    def _run_statements(self, section: Section) -> tuple[Statement, ...]:
-        """Run the section's statements; returns them (split once, from its file)."""
-        statements = section.statements
+    def _run_statements(self, statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
+        """Run the statements in order; returns them."""
         for index, statement in enumerate(statements, start=1):
             try:
                 self.dialect.execute(self.conn, statement.sql)
@@ -220,17 +241,21 @@ class Runner:
             detail=str(error),
         )
 
-    def _is_transactional(self, step: Step) -> bool:
-        return step.migration.transactional and self.dialect.transactional_ddl
+    def _is_transactional(self, step: Step, statements: Sequence[Statement]) -> bool:
+        return step.migration.transactional and self.dialect.is_transactional(
+            [s.sql for s in statements]
+        )
 
     # -- one step ------------------------------------------------------------------------
     def _apply_step(self, step: Step) -> StepResult:
         self.listener.step_started(step)
         at, start = self.clock(), time.perf_counter()
-        if self._is_transactional(step):
-            ms = self._transactional_step(step, at, start)
+        section = self._section(step)
+        statements = section.statements  # split on each access: once here
+        if self._is_transactional(step, statements):
+            ms = self._transactional_step(step, section, statements, at, start)
         else:
-            ms = self._autocommit_step(step, at, start)
+            ms = self._autocommit_step(step, statements, at, start)
         self.listener.step_finished(step, ms)
         return self._result(step, ms)
 
@@ -248,12 +273,18 @@ class Runner:
         self._log_failure(step, at, _ms(start), error)
         raise error from failure.cause
 
-    def _transactional_step(self, step: Step, at: datetime, start: float) -> int:
+    def _transactional_step(
+        self,
+        step: Step,
+        section: Section,
+        statements: tuple[Statement, ...],
+        at: datetime,
+        start: float,
+    ) -> int:
         """Run the step with its history row in one transaction; returns its recorded ms."""
         self.dialect.begin(self.conn)
-        section = self._section(step)
         try:
-            statements = self._run_statements(section)
+            self._run_statements(statements)
             ms = _ms(start)
             try:
                 self.store.commit_with(lambda: self._record(step, at, ms))
@@ -268,19 +299,25 @@ class Runner:
             raise
         return ms
 
-    def _autocommit_step(self, step: Step, at: datetime, start: float) -> int:
+    def _autocommit_step(
+        self, step: Step, statements: tuple[Statement, ...], at: datetime, start: float
+    ) -> int:
         """Run the step statement by statement; a failure leaves a ``failed`` row."""
         try:
-            self._run_statements(self._section(step))
+            self._run_statements(statements)
         except _StatementFailed as failure:
-            ran = failure.index - 1
+            why = (
+                "'-- keel: transaction=off'"
+                if not step.migration.transactional
+                else f"{self.dialect.name} commits DDL implicitly"
+            )
             error = self._failure(
                 step,
                 failure,
                 recorded=True,
                 note=(
-                    f"This migration runs outside a transaction, so {ran} earlier statement"
-                    f"{'s' if ran != 1 else ''} of it stayed applied; it is recorded as failed. "
+                    f"This migration ran outside a transaction ({why}), so "
+                    f"{_what_ran(statements[: failure.index - 1])}; it is recorded as failed. "
                     "Fix: undo or finish its effects by hand, correct the file, run "
                     "'keel repair --failed', then run the command again."
                 ),
@@ -348,9 +385,11 @@ class Runner:
     def _sendable_statements(self, step: Step) -> tuple[Statement, ...] | None:
         """The step's statements (read and split while the previous one runs on the
         server), or None when it must run statement by statement."""
-        if not self._is_transactional(step):
+        if not step.migration.transactional:
             return None
         statements = self._section(step).statements  # split on each access: once here
+        if not self._is_transactional(step, statements):
+            return None
         if not all(self.dialect.sendable(s.sql) for s in statements):
             return None
         return statements
@@ -393,7 +432,7 @@ class Runner:
                 self.listener.step_started(step)
                 at, start = self.clock(), time.perf_counter()
                 try:
-                    last_statements = self._run_statements(self._section(step))
+                    last_statements = self._run_statements(self._section(step).statements)
                 except _StatementFailed as failure:
                     self.dialect.rollback(self.conn)
                     error = self._failure(

@@ -40,6 +40,10 @@ def _make_listener(opts: GlobalOptions) -> Listener:
                 err=True,
             )
 
+        def notice(self, text: str) -> None:
+            if not opts.quiet:
+                echo(f"keel: note: {text}", err=True)
+
         def step_finished(self, step: Step, duration_ms: int) -> None:
             if opts.quiet or opts.json:
                 return

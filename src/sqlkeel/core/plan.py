@@ -22,6 +22,24 @@ from sqlkeel.core.versions import Version
 from sqlkeel.errors import PlanError, Problem, UsageError, ValidationFailed
 
 
+def _failed_where(row: HistoryRow) -> str:
+    """Where a failed migration stopped and what of it had run, from its history row."""
+    if not row.failed_statement:
+        return "; statements of it may have run and were not rolled back."
+    said = f": {row.error.rstrip('.')}" if row.error else ""
+    ran = row.failed_statement - 1
+    before = (
+        "no statement before it had run"
+        if ran == 0
+        else "statement 1 before it had run and was not rolled back"
+        if ran == 1
+        else f"statements 1 {'and' if ran == 2 else 'to'} {ran} before it had run and were "
+        "not rolled back "
+        "('keel history --log' names their lines)"
+    )
+    return f" at statement {row.failed_statement} (line {row.failed_line}){said}; {before}."
+
+
 def head(history: Sequence[HistoryRow]) -> Version | None:
     """The highest applied version, or None."""
     versions = [r.version for r in history if r.version is not None and r.state is State.APPLIED]
@@ -84,17 +102,11 @@ def find_problems(
     for row in history:
         file = by_file.get(row.identity)
         if row.state is State.FAILED:
-            where = (
-                f" at statement {row.failed_statement} (line {row.failed_line})"
-                if row.failed_statement
-                else ""
-            )
             problems.append(
                 Problem(
                     "failed",
                     row.script,
-                    f"migration {row.label} is recorded as failed{where}; statements before "
-                    "that one may have run and were not rolled back.",
+                    f"migration {row.label} is recorded as failed{_failed_where(row)}",
                     "check the database by hand and undo or finish what the migration did, "
                     "then run 'keel repair --failed' and upgrade again.",
                     row.failed_line or 0,

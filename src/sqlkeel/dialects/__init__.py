@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 _REGISTRY: dict[str, tuple[str, str]] = {
     "sqlite": ("sqlkeel.dialects.sqlite", "SQLiteDialect"),
     "postgresql": ("sqlkeel.dialects.postgres", "PostgresDialect"),
+    "mysql": ("sqlkeel.dialects.mysql", "MySQLDialect"),
 }
 
 

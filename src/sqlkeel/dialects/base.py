@@ -158,6 +158,9 @@ class Dialect(ABC):
     # then an upgrade with nothing to do can skip the lock. SQLite's readers wait for a
     # writer's commit (up to the busy timeout), which would bypass --no-wait.
     reads_beside_writers: ClassVar[bool] = False
+    # Said once at the start of a run that has migrations to run: what the user must know
+    # about this database's transactions (MySQL: DDL commits implicitly).
+    run_notice: ClassVar[str | None] = None
     param: ClassVar[str]  # the driver's placeholder for keel's own parameterised SQL
     # Column types for keel's tables: id (auto-increment primary key), ts, text, int.
     types: ClassVar[dict[str, str]]
@@ -203,6 +206,11 @@ class Dialect(ABC):
             cur.execute(sql, tuple(params))
         finally:
             cur.close()
+
+    def is_transactional(self, statements: Sequence[str]) -> bool:
+        """Whether one transaction can undo all of ``statements`` should one fail: always
+        where DDL is transactional; elsewhere only if none of them commits implicitly."""
+        return self.transactional_ddl
 
     def sendable(self, sql: str) -> bool:
         """Whether ``sql`` may travel in a transaction sent whole: one command whose failure

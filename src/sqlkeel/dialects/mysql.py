@@ -1,0 +1,296 @@
+"""MySQL and MariaDB, through PyMySQL (extra ``mysql``).
+
+Capabilities: no transactional DDL. Every DDL statement commits implicitly, so a migration
+that holds one runs statement by statement, and a failure part-way is recorded ``failed``
+with the statement that failed (the statements before it stayed applied). A migration made
+only of statements a transaction can undo (``is_transactional``) still runs in one, with
+its history row. Splitting: back-ticks, ``#`` comments, ``/*! */`` version comments,
+backslash escapes, routine ``BEGIN … END`` bodies, the mysql client's ``DELIMITER`` lines.
+``schema`` names the database that holds keel's tables; migrations run in the URL's.
+Lock: ``GET_LOCK('<database>.<history table>')`` on a dedicated connection; the server
+releases it when that connection ends, so a killed keel frees it. Holder: the connection
+``IS_USED_LOCK`` names, from the process list (its keel host and pid only where
+performance_schema records connection attributes; MariaDB has it off by default).
+Gaps: DML on a non-transactional engine (MyISAM) cannot be rolled back either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlkeel.core.splitter import MYSQL, Statement
+from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
+from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost
+from sqlkeel.urls import DatabaseURL, mask_password
+
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+
+def _quote_ident(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+# URL parameters passed on to PyMySQL, with their types.
+_PARAMETERS: dict[str, type] = {
+    "charset": str,
+    "unix_socket": str,
+    "connect_timeout": int,
+    "read_timeout": int,
+    "write_timeout": int,
+    "ssl_ca": str,
+    "ssl_cert": str,
+    "ssl_key": str,
+}
+
+# Statements a transaction can undo: plain DML and session variables. Anything else may
+# commit implicitly (DDL, GRANT, LOCK TABLES, a user's own BEGIN/COMMIT, a CALL whose body
+# holds DDL), so a migration holding one runs statement by statement. The list is what is
+# known to be safe, not what is known to be unsafe: a statement keel cannot classify must
+# never be promised a rollback. https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html
+_TRANSACTIONAL = re.compile(
+    r"[\s(]*(?:INSERT|UPDATE|DELETE|REPLACE|SELECT|WITH|VALUES|DO|SET\s+@(?!@))(?![\w$])",
+    re.IGNORECASE,
+)
+# "... near 'oops' at line 3": the line within the statement sent.
+_ERROR_LINE = re.compile(r" at line (\d+)\s*$")
+# ER_PARSE_ERROR, ER_SYNTAX_ERROR: their messages end in "at line N".
+_SYNTAX_ERRORS = (1064, 1149)
+# GET_LOCK names are limited to 64 characters (MySQL 5.7+).
+_LOCK_NAME_MAX = 64
+
+
+def _coded(exc: BaseException) -> tuple[int, str] | None:
+    """PyMySQL's (error code, server message), or None for an error of its own."""
+    args: tuple[Any, ...] = exc.args
+    if len(args) == 2 and isinstance(args[0], int):
+        return args[0], str(args[1]).strip()
+    return None
+
+
+class MySQLDialect(Dialect):
+    name = "mysql"
+    split_options = MYSQL
+    transactional_ddl = False
+    param = "%s"
+    types: ClassVar[dict[str, str]] = {
+        "id": "BIGINT AUTO_INCREMENT PRIMARY KEY",
+        "ts": "DATETIME(6)",
+        "text": "TEXT",
+        "int": "INT",
+    }
+    run_notice = (
+        "MySQL and MariaDB commit every DDL statement at once, so a migration that holds DDL "
+        "cannot be rolled back automatically if it fails part-way: keel then records it as "
+        "failed and names the statements that ran. Migrations of DML only run in a "
+        "transaction."
+    )
+
+    def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
+        if not url.database:
+            raise ConfigError(
+                f"the MySQL URL {url.masked()} names no database. Fix: add it after the "
+                "host, e.g. mysql://app@db.example.com:3306/app."
+            )
+        unknown = sorted(set(url.query) - set(_PARAMETERS))
+        if unknown:
+            raise ConfigError(
+                f"the MySQL URL {url.masked()} has unknown parameter(s) {', '.join(unknown)}. "
+                f"Fix: use only {', '.join(sorted(_PARAMETERS))}."
+            )
+        for key, kind in _PARAMETERS.items():
+            if kind is int and key in url.query and not url.query[key].isdigit():
+                raise ConfigError(
+                    f"the MySQL URL parameter {key} must be a whole number of seconds. "
+                    f"Fix: write e.g. ?{key}=10."
+                )
+        super().__init__(url, table=table, schema=schema)
+
+    # -- connections -------------------------------------------------------------------
+    def _connect_kwargs(self, program_name: str) -> dict[str, Any]:
+        url = self.url
+        kwargs: dict[str, Any] = {
+            "host": url.host or "localhost",
+            "port": url.port or 3306,
+            "user": url.username or "",
+            "password": url.password or "",
+            "database": url.database,
+            "charset": "utf8mb4",
+            "connect_timeout": 10,
+            "autocommit": True,  # keel issues BEGIN/COMMIT itself
+            "program_name": program_name[:255],
+        }
+        for key, value in url.query.items():
+            kwargs[key] = int(value) if _PARAMETERS[key] is int else value
+        return kwargs
+
+    def _open(self, program_name: str) -> Connection:
+        try:
+            import pymysql
+        except ImportError as exc:
+            raise ConfigError(
+                "MySQL and MariaDB support needs PyMySQL. Fix: pip install 'sqlkeel[mysql]'."
+            ) from exc
+        try:
+            return pymysql.connect(**self._connect_kwargs(program_name))
+        except pymysql.err.MySQLError as exc:
+            raise ConnectionFailed(
+                f"cannot connect to MySQL at {self.url.masked()}: "
+                f"{' '.join(mask_password(self._message(exc)).split())}. "
+                "Fix: check that the server is running and that host, port, user, password "
+                "and database in the URL are right."
+            ) from exc
+        except (LookupError, ValueError) as exc:  # an unknown ?charset=
+            raise ConfigError(
+                f"cannot connect to MySQL at {self.url.masked()}: {exc}. "
+                "Fix: correct the URL's parameters (e.g. ?charset=utf8mb4)."
+            ) from exc
+
+    def connect(self) -> Connection:
+        return self._open("keel")
+
+    def is_transactional(self, statements: Sequence[str]) -> bool:
+        return all(_TRANSACTIONAL.match(sql) is not None for sql in statements)
+
+    def timestamp_param(self, value: datetime) -> object:
+        # DATETIME has no time zone: keel stores UTC and reads it back as UTC.
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    # -- keel's own tables -------------------------------------------------------------
+    def qualify(self, table: str) -> str:
+        return f"{_quote_ident(self.schema)}.{table}" if self.schema else table
+
+    def prepare_schema(self, conn: Connection) -> None:
+        if self.schema:
+            self.execute(conn, f"CREATE DATABASE IF NOT EXISTS {_quote_ident(self.schema)}")
+
+    def table_exists(self, conn: Connection, table: str) -> bool:
+        rows = self.query(
+            conn,
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = COALESCE(%s, DATABASE()) AND table_name = %s",
+            (self.schema, table),
+        )
+        return bool(rows)
+
+    # -- errors ------------------------------------------------------------------------
+    @property
+    def error_types(self) -> tuple[type[BaseException], ...]:
+        import pymysql
+
+        return (pymysql.err.MySQLError,)
+
+    @staticmethod
+    def _message(exc: BaseException) -> str:
+        coded = _coded(exc)
+        return f"{coded[1]} (error {coded[0]})" if coded else str(exc)
+
+    def describe_error(
+        self, exc: BaseException, statement: Statement | None, offset: int | None = 0
+    ) -> tuple[str, int]:
+        line = statement.line if statement else 0
+        coded = _coded(exc)
+        if coded is None:
+            return mask_password(str(exc)).strip(), line
+        code, message = coded
+        # A syntax error counts lines within the statement sent, from 1.
+        where = _ERROR_LINE.search(message)
+        if statement is not None and where and code in _SYNTAX_ERRORS:
+            within = int(where.group(1))
+            if 1 <= within <= statement.sql.count("\n") + 1:
+                line = statement.line + within - 1
+        return f"{mask_password(message)} (error {code})", line
+
+    # -- locking -----------------------------------------------------------------------
+    def _lock_name(self, conn: Connection) -> str:
+        """``<database>.<history table>``: one lock per history table, shared by every keel
+        that uses it; hashed only where it would pass GET_LOCK's 64 characters."""
+        database = self.schema or self.query(conn, "SELECT DATABASE()")[0][0] or ""
+        name = f"{database}.{self.table}"
+        if len(name) > _LOCK_NAME_MAX:
+            name = "keel:" + hashlib.sha256(name.encode()).hexdigest()[:40]
+        return name
+
+    @contextmanager
+    def session_lock(
+        self, *, timeout: float, wait: bool, on_wait: LockWait | None
+    ) -> Iterator[None]:
+        conn = self._open(holder_name())
+        try:
+            name = self._lock_name(conn)
+
+            def try_acquire() -> bool:
+                # Polled with a zero wait (as on PostgreSQL) so that a waiter can say who
+                # holds the lock while it waits.
+                rows = self.query(conn, "SELECT GET_LOCK(%s, 0)", (name,))
+                return bool(rows[0][0] == 1)
+
+            poll_lock(
+                try_acquire,
+                self.lock_holder,
+                timeout=timeout,
+                wait=wait,
+                on_wait=on_wait,
+                what=self.url.masked(),
+            )
+            # If the block raises, closing the connection (below) releases the lock, and the
+            # block's own error is what the user sees.
+            yield
+            rows = self.query(conn, "SELECT RELEASE_LOCK(%s)", (name,))
+            if rows[0][0] != 1:
+                raise LockLost(
+                    "the migration lock was no longer held when keel released it, so another "
+                    "process may have migrated at the same time; the migrations of this run "
+                    "are committed. Fix: run 'keel validate' and 'keel status' to check the "
+                    "database."
+                )
+        finally:
+            conn.close()
+
+    def lock_holder(self) -> Holder | None:
+        conn = self._open("keel lock-status")
+        try:
+            name = self._lock_name(conn)
+            rows = self.query(conn, "SELECT IS_USED_LOCK(%s)", (name,))
+            holder_id = rows[0][0]
+            if holder_id is None:
+                return None
+            # The lock's connection does nothing after GET_LOCK, so the time it has spent in
+            # its current state is the time it has held the lock. Without the PROCESS
+            # privilege another user's connection is not listed: then only its id is known.
+            listed = self.query(
+                conn,
+                "SELECT user, host, UTC_TIMESTAMP() - INTERVAL time SECOND "
+                "FROM information_schema.processlist WHERE id = %s",
+                (holder_id,),
+            )
+            program = self._program_name(conn, holder_id)
+        finally:
+            conn.close()
+        who = f"{program}, " if program else ""
+        if not listed:
+            return Holder(f"{who}MySQL connection {holder_id}")
+        user, host, since = listed[0]
+        at = since.replace(tzinfo=timezone.utc) if isinstance(since, datetime) else None
+        return Holder(f"{who}MySQL connection {holder_id} (user {user}, from {host})", at)
+
+    def _program_name(self, conn: Connection, holder_id: int) -> str | None:
+        """The holder's own name for itself ('keel on web-1, pid 42'), where the server
+        keeps connection attributes (performance_schema on)."""
+        import pymysql
+
+        try:
+            rows = self.query(
+                conn,
+                "SELECT attr_value FROM performance_schema.session_connect_attrs "
+                "WHERE processlist_id = %s AND attr_name = 'program_name'",
+                (holder_id,),
+            )
+        except pymysql.err.MySQLError:
+            return None
+        return str(rows[0][0]) if rows and rows[0][0] else None

@@ -395,8 +395,15 @@ class Keel:
             # which on PostgreSQL saves the lock's own connection. Whatever runs is planned
             # again under the lock: a concurrent run may have applied it meanwhile.
             history = self._read_history()
-            plan = make_plan(history)
-            if dry_run or plan.is_empty:
+            try:
+                plan: Plan | None = make_plan(history)
+            except ValidationFailed:
+                # A migration another keel runs outside a transaction is recorded failed
+                # until it ends: only under the lock is such a row really a failure.
+                if dry_run or not any(row.state is State.FAILED for row in history):
+                    raise
+                plan = None
+            if plan is not None and (dry_run or plan.is_empty):
                 return _parsed(plan), (), _text(head_after(history, plan))
         with self._locked(wait=wait) as store:
             history = store.read()

@@ -80,6 +80,13 @@ def _commit_statement(section: Section, statements: Sequence[Statement]) -> Stat
     return Statement("COMMIT", line, len(statements) + 1)
 
 
+# The error of a step's history row while it runs outside a transaction.
+INTERRUPTED = (
+    "keel stopped while it ran this migration outside a transaction (or is running it now: "
+    "see 'keel lock-status'); statements of it may have run"
+)
+
+
 def _what_ran(statements: Sequence[Statement]) -> str:
     """Which statements of a failed migration had run, for its error: 'statements 1 and
     2 (lines 1 and 4) had run and stayed applied'."""
@@ -302,7 +309,9 @@ class Runner:
     def _autocommit_step(
         self, step: Step, statements: tuple[Statement, ...], at: datetime, start: float
     ) -> int:
-        """Run the step statement by statement; a failure leaves a ``failed`` row."""
+        """Run the step statement by statement; a failure leaves a ``failed`` row, and so
+        does a keel killed while it runs (the row is written first)."""
+        marker = self._mark_running(step, at)
         try:
             self._run_statements(statements)
         except _StatementFailed as failure:
@@ -324,7 +333,7 @@ class Runner:
             )
             ms = _ms(start)
             self.dialect.begin(self.conn)
-            self._forget_earlier_row(step)
+            self.store.delete_id(marker)
             self.store.insert(
                 Entry(step.migration, at, self.user, ms),
                 state=State.FAILED,
@@ -337,9 +346,23 @@ class Runner:
             raise error from failure.cause
         ms = _ms(start)
         self.dialect.begin(self.conn)
+        self.store.delete_id(marker)
         self._record(step, at, ms)
         self.dialect.commit(self.conn)
         return ms
+
+    def _mark_running(self, step: Step, at: datetime) -> int:
+        """Record the step as failed before it runs outside a transaction, so that a keel
+        killed part-way leaves it refused until repair instead of silently half-applied;
+        returns the row's id. The step replaces the rows it would replace on success."""
+        self.dialect.begin(self.conn)
+        self._forget_earlier_row(step)
+        self.store.insert(
+            Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
+        )
+        marker = self.store.last_id()
+        self.dialect.commit(self.conn)
+        return marker
 
     # -- migrations sent whole -----------------------------------------------------------
     def _apply_sent(self, steps: Sequence[Step], ran: list[Step]) -> list[StepResult]:

@@ -237,6 +237,13 @@ class HistoryStore:
         for row in rows:
             self._write(f"DELETE FROM {self.history} WHERE id = {p}", (row.id,))
 
+    def delete_id(self, row_id: int) -> None:
+        self._write(f"DELETE FROM {self.history} WHERE id = {self.dialect.param}", (row_id,))
+
+    def last_id(self) -> int:
+        """The id of the newest history row; only under the lock, where keel alone writes."""
+        return int(self.dialect.query(self.conn, f"SELECT MAX(id) FROM {self.history}")[0][0])
+
     def update_checksums(self, row: HistoryRow, file: MigrationFile) -> None:
         p = self.dialect.param
         self._write(

@@ -24,9 +24,9 @@ from sqlkeel.errors import PlanError, Problem, UsageError, ValidationFailed
 
 def _failed_where(row: HistoryRow) -> str:
     """Where a failed migration stopped and what of it had run, from its history row."""
-    if not row.failed_statement:
-        return "; statements of it may have run and were not rolled back."
     said = f": {row.error.rstrip('.')}" if row.error else ""
+    if not row.failed_statement:
+        return f"{said}; statements of it may have run and were not rolled back."
     ran = row.failed_statement - 1
     before = (
         "no statement before it had run"

@@ -22,9 +22,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlkeel.core.splitter import MYSQL, Statement
+from sqlkeel.core.splitter import MYSQL, Statement, split_statements
 from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
-from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost
+from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost, SplitError
 from sqlkeel.urls import DatabaseURL, mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -57,12 +57,26 @@ _TRANSACTIONAL = re.compile(
     r"[\s(]*(?:INSERT|UPDATE|DELETE|REPLACE|SELECT|WITH|VALUES|DO|SET\s+@(?!@))(?![\w$])",
     re.IGNORECASE,
 )
+_MULTI_STATEMENTS = 1 << 16  # CLIENT_MULTI_STATEMENTS, pymysql.constants.CLIENT (not loaded early)
 # "... near 'oops' at line 3": the line within the statement sent.
 _ERROR_LINE = re.compile(r" at line (\d+)\s*$")
 # ER_PARSE_ERROR, ER_SYNTAX_ERROR: their messages end in "at line N".
 _SYNTAX_ERRORS = (1064, 1149)
 # GET_LOCK names are limited to 64 characters (MySQL 5.7+).
 _LOCK_NAME_MAX = 64
+
+
+def _is_transactional(sql: str) -> bool:
+    """Whether every statement of ``sql`` (one, or several joined by a custom delimiter) is
+    one a transaction can undo."""
+    if ";" in sql:
+        try:
+            parts = [s.sql for s in split_statements(sql, MYSQL)]
+        except SplitError:
+            return False
+    else:
+        parts = [sql]
+    return all(_TRANSACTIONAL.match(part) is not None for part in parts)
 
 
 def _coded(exc: BaseException) -> tuple[int, str] | None:
@@ -123,6 +137,9 @@ class MySQLDialect(Dialect):
             "charset": "utf8mb4",
             "connect_timeout": 10,
             "autocommit": True,  # keel issues BEGIN/COMMIT itself
+            # As the mysql client does: a chunk between custom delimiters may hold several
+            # statements. keel's own SQL is one statement with values escaped by PyMySQL.
+            "client_flag": _MULTI_STATEMENTS,
             "program_name": program_name[:255],
         }
         for key, value in url.query.items():
@@ -154,8 +171,19 @@ class MySQLDialect(Dialect):
     def connect(self) -> Connection:
         return self._open("keel")
 
+    def execute(self, conn: Connection, sql: str) -> None:
+        cur = conn.cursor()
+        try:
+            cur.execute(sql)
+            # Several statements answer with several results; a later one's error arrives
+            # only when its result is read, so read them all here, as this statement's.
+            while cur.nextset():
+                pass
+        finally:
+            cur.close()
+
     def is_transactional(self, statements: Sequence[str]) -> bool:
-        return all(_TRANSACTIONAL.match(sql) is not None for sql in statements)
+        return all(_is_transactional(sql) for sql in statements)
 
     def timestamp_param(self, value: datetime) -> object:
         # DATETIME has no time zone: keel stores UTC and reads it back as UTC.

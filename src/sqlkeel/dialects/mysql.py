@@ -153,19 +153,23 @@ class MySQLDialect(Dialect):
             raise ConfigError(
                 "MySQL and MariaDB support needs PyMySQL. Fix: pip install 'sqlkeel[mysql]'."
             ) from exc
+        kwargs = self._connect_kwargs(program_name)
+        from pymysql.charset import charset_by_name
+
+        if charset_by_name(kwargs["charset"]) is None:
+            raise ConfigError(
+                f"the MySQL URL {self.url.masked()} asks for charset {kwargs['charset']!r}, "
+                "which the driver does not know. Fix: use a MySQL character set name such "
+                "as utf8mb4 (the default)."
+            )
         try:
-            return pymysql.connect(**self._connect_kwargs(program_name))
+            return pymysql.connect(**kwargs)
         except pymysql.err.MySQLError as exc:
             raise ConnectionFailed(
                 f"cannot connect to MySQL at {self.url.masked()}: "
                 f"{' '.join(mask_password(self._message(exc)).split())}. "
                 "Fix: check that the server is running and that host, port, user, password "
                 "and database in the URL are right."
-            ) from exc
-        except (LookupError, ValueError) as exc:  # an unknown ?charset=
-            raise ConfigError(
-                f"cannot connect to MySQL at {self.url.masked()}: {exc}. "
-                "Fix: correct the URL's parameters (e.g. ?charset=utf8mb4)."
             ) from exc
 
     def connect(self) -> Connection:

@@ -450,7 +450,7 @@ def init_config_text() -> str:
 # ${VAR} and ${VAR:-default} expand from the environment: keep passwords out of this file.
 # Relative paths are relative to the folder of this file. Uncomment a line to change it.
 
-# Database URL: postgresql://user@host:5432/db or sqlite:///app.db
+# Database URL: postgresql://user@host:5432/db, mysql://user@host:3306/db or sqlite:///app.db
 # (default: none; offline commands such as `keel validate --offline` need no URL).
 # url = "${DATABASE_URL}"
 
@@ -462,6 +462,7 @@ def init_config_text() -> str:
 
 # PostgreSQL schema for keel's tables; it also leads the search_path while migrating,
 # so unqualified tables of your migrations land there too (default: the search_path).
+# On MySQL/MariaDB: the database that holds keel's tables (default: the URL's).
 # schema = "public"
 
 # Seconds to wait for another process's migration lock before giving up (exit code 3).

@@ -266,7 +266,8 @@ def _upgrade_options(parser: KeelParser) -> None:
     parser.add_argument(
         "--single-transaction",
         action="store_true",
-        help="All pending migrations in one transaction (PostgreSQL, SQLite).",
+        help="All pending migrations in one transaction (PostgreSQL, SQLite; refused on MySQL, "
+        "whose DDL commits implicitly).",
     )
     _lock_options(parser)
 

@@ -117,7 +117,7 @@ def test_a_failed_single_transaction_run_reports_nothing_as_applied(
     assert "whole run was rolled back" in out.stderr
 
 
-@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("db_url", ["postgres", "mysql"], indirect=True)
 def test_secrets_in_a_failing_statement_are_masked_in_the_log_too(
     keel_cli: Run, project: Project, db_url: str
 ) -> None:

@@ -54,7 +54,7 @@ _PARAMETERS: dict[str, type] = {
 # known to be safe, not what is known to be unsafe: a statement keel cannot classify must
 # never be promised a rollback. https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html
 _TRANSACTIONAL = re.compile(
-    r"[\s(]*(?:INSERT|UPDATE|DELETE|REPLACE|SELECT|WITH|VALUES|DO|SET\s+@(?!@))(?![\w$])",
+    r"[\s(]*(?:(?:INSERT|UPDATE|DELETE|REPLACE|SELECT|WITH|VALUES|DO)(?![\w$])|SET\s+@(?!@))",
     re.IGNORECASE,
 )
 _MULTI_STATEMENTS = 1 << 16  # CLIENT_MULTI_STATEMENTS, pymysql.constants.CLIENT (not loaded early)

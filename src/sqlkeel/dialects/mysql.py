@@ -16,7 +16,6 @@ Gaps: DML on a non-transactional engine (MyISAM) cannot be rolled back either.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -245,6 +244,8 @@ class MySQLDialect(Dialect):
         database = self.schema or self.query(conn, "SELECT DATABASE()")[0][0] or ""
         name = f"{database}.{self.table}"
         if len(name) > _LOCK_NAME_MAX:
+            import hashlib  # rarely needed, and ~5 ms to import
+
             name = "keel:" + hashlib.sha256(name.encode()).hexdigest()[:40]
         return name
 

@@ -3,7 +3,9 @@
 The canonical text is rebuilt from the lexer's tokens, so what counts as a literal or a
 comment is exactly what the splitter sees. Literals keep every character (newlines as LF);
 whitespace survives only as one space between two words or literals (``a b`` is not
-``ab``, while ``f (x)`` is ``f(x)``); empty statements disappear.
+``ab``, while ``f (x)`` is ``f(x)``); empty statements disappear. The mysql client's
+``DELIMITER`` lines (MySQL profile) count as ``DELIMITER <token>``: which delimiter splits
+the statements is part of them.
 """
 
 from __future__ import annotations

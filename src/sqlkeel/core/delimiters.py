@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from sqlkeel.core.lexer import SplitOptions, column, lex, may_contain
+from sqlkeel.core.lexer import SplitOptions, column, construct_end, lex, may_contain
 from sqlkeel.errors import SplitError
 
 __all__ = ["ClientLine", "client_lines", "mask", "regions"]
@@ -39,24 +39,40 @@ def client_lines(text: str, options: SplitOptions, first_line: int = 1) -> list[
     if not options.client_delimiters or not may_contain(text, 0, len(text), ("delimiter",)):
         return []
     found: list[ClientLine] = []
-    code = 0  # the lexer is outside any literal or comment here: after the last line found
+    code = 0  # the lexer is outside any literal or comment here
     for candidate in _CANDIDATE.finditer(text):
         start = candidate.start()
-        if not _in_code(text, code, start, options):
-            continue  # inside a string or a block comment: text, not a command
+        if start < code:
+            continue  # inside the literal or comment that hid the one before
+        hidden = _hidden_until(text, code, start, options)
+        if hidden is not None:  # inside a string or a block comment: text, not a command
+            code = hidden
+            continue
         found.append((start, candidate.end(), _token(text, candidate, first_line)))
         code = candidate.end()
     return found
 
 
-def _in_code(text: str, code: int, pos: int, options: SplitOptions) -> bool:
-    """Whether ``pos`` (a line start after ``code``) is outside literals and comments: the
-    text from ``code`` up to it lexes completely (a line comment ends before ``pos``)."""
+def _hidden_until(text: str, code: int, pos: int, options: SplitOptions) -> int | None:
+    """None when ``pos`` (a line start after ``code``) is outside literals and comments:
+    the text from ``code`` up to it lexes completely (a line comment ends before ``pos``).
+    Otherwise where the literal or comment around ``pos`` ends (the end of the text if it
+    never does), for the next line to be looked at from there: each character is lexed
+    once however many lines inside a literal start with the word."""
+    piece = text[code:pos]
     try:
-        lex(text[code:pos], options)
-    except SplitError:
-        return False
-    return True
+        lex(piece, options)
+    except SplitError as exc:
+        line_start = 0
+        for _ in range(exc.line - 1):
+            line_start = piece.index("\n", line_start) + 1
+        try:
+            end = construct_end(text, code + line_start + exc.column - 1, options)
+        except SplitError:
+            return len(text)  # never closed: lexing the whole file reports it
+        # An opening lex cannot match again (none on this profile) looks no further.
+        return code if end is None or end < pos else end
+    return None
 
 
 def _token(text: str, line: re.Match[str], first_line: int) -> str:

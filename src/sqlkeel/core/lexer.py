@@ -226,6 +226,18 @@ def close_token(text: str, m: re.Match[str], options: SplitOptions, line: int) -
     raise SplitError(UNTERMINATED[str(name)], line=line, column=column(text, pos))
 
 
+def construct_end(text: str, pos: int, options: SplitOptions) -> int | None:
+    """End of the quoted literal or comment that opens at ``pos``, as ``lex`` reads it;
+    None if none opens there (an E'' string). Raises SplitError if it never closes."""
+    m = _named(options).match(text, pos)
+    if m is None:
+        return None
+    name = str(m.lastgroup)
+    if name in ("block", "dollar") or name.endswith("_open"):
+        return close_token(text, m, options, _line(text, pos, 1))[1]
+    return m.end()
+
+
 _ESTRING_RE = re.compile(ESTRING, re.DOTALL)
 _WORD_CHAR = re.compile(r"[\w$]")
 _OTHER_PREFIX = re.compile(r"\$\d*")

@@ -405,10 +405,16 @@ def _split_on_delimiter(
     else:
         pattern = re.compile(re.escape(delimiter))
     cuts: list[tuple[int, int]] = []
-    for m in pattern.finditer(text):
+    search, pos = pattern.search, 0
+    while (m := search(text, pos)) is not None:
         r = bisect_right(region_starts, m.start()) - 1
         if r >= 0 and m.end() <= region_ends[r]:
             cuts.append((m.start(), m.end()))
+            pos = m.end()
+        else:
+            # Not a delimiter, but one may start inside it: `*///` closes a comment with
+            # its first '/' and holds a `//` after it.
+            pos = m.start() + 1
     statements: list[Statement] = []
     count = len(significant)
     k = 0  # first significant token not wholly before the current segment

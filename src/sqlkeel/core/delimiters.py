@@ -5,7 +5,9 @@ start of a line (leading blanks allowed) outside any literal or comment, ``DELIM
 (any letter case), blanks and a token end the statement before them and make the token
 the statement delimiter until the next such line; ``DELIMITER ;`` brings back ordinary,
 SQL-aware splitting. keel reads them the same way, so files written for ``mysql < file``
-run unchanged. The rest of the line after the token is ignored, as the client does.
+run unchanged. The rest of the line after the token is ignored, as the client does. A
+line in the middle of a statement ends it (MariaDB's client would read the line into the
+statement, which the server then rejects).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ ClientLine = tuple[int, int, str]
 
 # A line that may be one: the word alone, or followed by blanks.
 _CANDIDATE = re.compile(r"^[ \t]*delimiter(?![^ \t\r\n])[^\r\n]*", re.IGNORECASE | re.MULTILINE)
+_WORDS = re.compile(r"[^ \t\r\n]+")  # ASCII blanks only: U+00A0 can be part of a token
 _QUOTES = "'\"`"
 # What would make the token hide in, or open, a literal or comment (or, for the client, an
 # escape): keel could not find it again where the client would.
@@ -70,16 +73,18 @@ def _hidden_until(text: str, code: int, pos: int, options: SplitOptions) -> int 
             end = construct_end(text, code + line_start + exc.column - 1, options)
         except SplitError:
             return len(text)  # never closed: lexing the whole file reports it
-        # An opening lex cannot match again (none on this profile) looks no further.
+        # None: an opening this profile's literals do not have (E''): no skipping ahead.
         return code if end is None or end < pos else end
     return None
 
 
 def _token(text: str, line: re.Match[str], first_line: int) -> str:
-    words = line.group().split()
+    """The delimiter ``line`` sets; raises SplitError, with the fix, if it sets none."""
+    words: list[str] = _WORDS.findall(line.group())
+    indent = len(line.group()) - len(line.group().lstrip(" \t"))
     where = {
         "line": first_line + text.count("\n", 0, line.start()),
-        "column": column(text, line.start() + len(line.group()) - len(line.group().lstrip())),
+        "column": column(text, line.start() + indent),
     }
     if len(words) < 2:
         raise SplitError("a DELIMITER line without a delimiter", fix=_FIX_TOKEN, **where)

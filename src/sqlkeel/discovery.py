@@ -196,7 +196,8 @@ def discover(
                 if (
                     row is not None
                     and row.digest == file_digest(data, row.checksum, row.rollback_checksum)
-                    # With a custom delimiter the statements are not the canonical text's,
+                    # With a custom delimiter (a directive, or the mysql client's
+                    # DELIMITER lines) the statements are not the canonical text's,
                     # so only splitting tells whether a section is empty; and whether the
                     # file runs in a transaction only its directives tell: parse those.
                     and not _has_directive_words(data)

@@ -56,15 +56,17 @@ class SourceError(KeelError):
 
 
 class SplitError(KeelError):
-    """The statement splitter met an unterminated quote, comment or dollar tag.
+    """The statement splitter met an unterminated quote, comment or dollar tag, or a
+    malformed ``DELIMITER`` line (whose ``fix`` it names).
 
     Raised by the pure core without a file name; parsing re-raises it as a SourceError.
     """
 
-    def __init__(self, message: str, *, line: int, column: int) -> None:
+    def __init__(self, message: str, *, line: int, column: int, fix: str = "") -> None:
         self.message = message
         self.line = line
         self.column = column
+        self.fix = fix
         super().__init__(f"line {line}, column {column}: {message}")
 
 

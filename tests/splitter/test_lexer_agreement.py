@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from reference_checksum import canonical_text as reference_canonical
-from test_splitter_properties import PROFILES, SPACES, adversarial_scripts, middles
+from test_splitter_properties import PROFILES, SPACES, adversarial_scripts, client_scripts, middles
 
 from sqlkeel.core.checksum import canonical_text, canonical_tokens, file_digest
 from sqlkeel.core.lexer import Lexed, lex, may_contain, outline
@@ -24,8 +24,10 @@ from sqlkeel.core.parsing import (
     _TRANSACTION_WORDS,
     _markers,
     parse_migration,
+    span_checksum,
+    split_span,
 )
-from sqlkeel.core.splitter import _ROUTINE_HINT, split_statements, split_words
+from sqlkeel.core.splitter import _ROUTINE_HINT, MYSQL, split_statements, split_words
 from sqlkeel.errors import SourceError, SplitError
 
 SETTINGS = settings(max_examples=400, deadline=None)
@@ -233,3 +235,75 @@ def test_the_outline_parsing_reads_is_the_lexer_with_runs_of_code_and_literals_j
     except SplitError as exc:
         ours = ("error", exc.message, exc.line, exc.column)
     assert ours == expected
+
+
+@SETTINGS
+@given(client_scripts(), st.data())
+def test_a_file_with_delimiter_lines_parses_to_its_statements_under_a_checksum_that_follows_them(
+    script: tuple[str, list[str], list[int]], data: st.DataObject
+) -> None:
+    text, sqls, offsets = script
+    if not sqls:
+        return
+    try:
+        migration = parse_migration("V1__x.sql", text, MYSQL)
+    except SourceError as exc:  # a generated word such as 'aboRT' is a transaction statement
+        assert "transaction of its own" in exc.message
+        return
+    upgrade = migration.upgrade
+    assert [s.sql for s in upgrade.statements] == sqls
+    assert upgrade.span is not None  # the lazy paths: the section read again from its span
+    assert split_span(text, upgrade.span) == upgrade.statements
+    assert span_checksum(text, upgrade.span) == migration.checksum
+    i = data.draw(st.integers(min_value=0, max_value=len(sqls) - 1))
+    end = offsets[i] + len(sqls[i])
+    edited = parse_migration("V1__x.sql", text[:end] + " x" + text[end:], MYSQL)
+    assert [s.sql for s in edited.upgrade.statements] == [
+        sql + " x" if j == i else sql for j, sql in enumerate(sqls)
+    ]
+    assert edited.checksum != migration.checksum
+
+
+CLIENT_LINES = st.sampled_from(
+    ["\nDELIMITER //\n", "\ndelimiter $$ -- c\n", "\n  DELIMITER ;\n", "\nDELIMITER\n",
+     "\nDELIMITER '\n", "\nDELIMITER ;;\n", "//", "$$", "\n-- rollback\n", "\n-- upgrade\n"]
+)  # fmt: skip
+
+
+@SETTINGS
+@given(
+    st.lists(
+        st.one_of(CLIENT_LINES, st.sampled_from(["'", "/*", "*/", "#"]), middles("mysql")),
+        max_size=12,
+    )
+)
+def test_delimiter_lines_anywhere_give_exact_slices_and_the_same_answer_on_every_path(
+    parts: list[str],
+) -> None:
+    # Whether they end up in a literal, a comment, another section or nowhere sensible:
+    # statements are exact slices at their lines, parsing agrees with splitting, and the
+    # lazy paths (a section read again from its span) agree with parsing.
+    text = " ".join(parts)
+    try:
+        statements = split_statements(text, MYSQL)
+    except SplitError:
+        statements = None
+    offset = 0
+    for statement in statements or ():  # in order, each at its line ('E' is in 'DELIMITER')
+        offset = text.find(statement.sql, offset)
+        while offset >= 0 and text.count("\n", 0, offset) + 1 != statement.line:
+            offset = text.find(statement.sql, offset + 1)
+        assert offset >= 0, statement
+        offset += len(statement.sql)
+    try:
+        migration = parse_migration("V1__x.sql", text, MYSQL)
+    except SourceError:
+        return
+    if "-- upgrade" not in text and "-- rollback" not in text:
+        assert statements is not None
+        assert migration.upgrade.statements == statements
+    for section in (migration.upgrade, migration.rollback):
+        if section is not None:
+            assert section.span is not None
+            assert split_span(text, section.span) == section.statements
+            assert span_checksum(text, section.span) == section.checksum

@@ -255,3 +255,52 @@ def test_sqlite_statements_are_complete_for_sqlite(
     text = script[1]
     for statement in split_statements(text, SQLITE):
         assert sqlite3.complete_statement(statement.sql + ";"), statement.sql
+
+
+# The mysql client's DELIMITER lines: tokens that generated statements never hold in code.
+CLIENT_TOKENS = st.sampled_from(["//", "$$", ";;", "|", ";", "'@@'"])
+DELIMITER_WORDS = st.sampled_from(
+    ["DELIMITER", "delimiter", "Delimiter", "  DELIMITER", "\tdelimiter"]
+)
+LINE_TAILS = st.sampled_from(["", " ", "\t", " -- from here on", " #"])
+
+
+@st.composite
+def client_scripts(draw: st.DrawFn) -> tuple[str, list[str], list[int]]:
+    """A MySQL script whose generated statements lie between DELIMITER lines, each region
+    ending its statements with the delimiter set before it; with each statement's offset."""
+    text = draw(st.lists(st.one_of(SPACES, comments("mysql")), max_size=2).map("".join))
+    sqls: list[str] = []
+    offsets: list[int] = []
+    delimiter = ";"
+    for region in range(draw(st.integers(min_value=1, max_value=4))):
+        if region:
+            token = draw(CLIENT_TOKENS)
+            text += f"{draw(DELIMITER_WORDS)} {token}{draw(LINE_TAILS)}\n"
+            delimiter = token.strip("'")
+        for i, sql in enumerate(draw(st.lists(statements("mysql"), max_size=3))):
+            if i and delimiter == ";":
+                text += draw(separators("mysql"))
+            elif i:
+                text += draw(st.sampled_from(["", " ", "\n"])) + delimiter + draw(SPACES)
+            offsets.append(len(text))
+            sqls.append(sql)
+            text += sql
+        # The DELIMITER line ends the last statement, with or without its delimiter.
+        text += draw(st.sampled_from(["", " ", "\n"]))
+        text += draw(st.sampled_from(["", delimiter])) + "\n"
+    return text, sqls, offsets
+
+
+@SETTINGS
+@given(client_scripts(), st.integers(min_value=1, max_value=500))
+def test_delimiter_lines_split_generated_statements_back_exactly(
+    script: tuple[str, list[str], list[int]], first_line: int
+) -> None:
+    text, sqls, offsets = script
+    result = split_statements(text, MYSQL, first_line=first_line)
+    assert [s.sql for s in result] == sqls
+    assert [s.line for s in result] == [
+        first_line + text.count("\n", 0, offset) for offset in offsets
+    ]
+    assert [s.index for s in result] == list(range(1, len(sqls) + 1))

@@ -7,7 +7,7 @@ import pytest
 from sqlkeel.core.checksum import checksum, file_digest
 from sqlkeel.core.model import Kind, MigrationFile, Section
 from sqlkeel.core.parsing import parse_filename, parse_migration, span_checksum, split_span
-from sqlkeel.core.splitter import POSTGRES, SQLITE, Statement
+from sqlkeel.core.splitter import MYSQL, POSTGRES, SQLITE, Statement
 from sqlkeel.core.versions import Version
 from sqlkeel.errors import SourceError
 
@@ -567,3 +567,193 @@ def test_a_sections_span_splits_and_checksums_it_again_as_parsing_did() -> None:
         assert span_checksum(text, section.span) == section.checksum
     assert parsed.rollback is not None and parsed.rollback.span is not None
     assert text[parsed.rollback.span.start :].lstrip().startswith("DROP TABLE b;")
+
+
+# --- the mysql client's DELIMITER lines (MySQL profile) -----------------------------------
+
+PROC = "CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n  SELECT 2;\nEND"
+CLIENT_FILE = (
+    f"-- upgrade\nDELIMITER //\n{PROC} //\nDELIMITER ;\nINSERT INTO t VALUES (1);\n"
+    "-- rollback\nDELETE FROM t;\nDROP PROCEDURE p;\n"
+)
+
+
+def mysql(text: str, path: str = "V1__t.sql") -> MigrationFile:
+    return parse_migration(path, text, MYSQL, content=text.encode())
+
+
+# (text, upgrade statements with lines, rollback statements with lines or None)
+CLIENT_SECTIONS = [
+    pytest.param(
+        CLIENT_FILE,
+        [(PROC, 3), ("INSERT INTO t VALUES (1)", 9)],
+        [("DELETE FROM t", 11), ("DROP PROCEDURE p", 12)],
+        id="lines_in_the_upgrade_section",
+    ),
+    pytest.param(
+        # The '-- rollback' marker ends the upgrade's '//' region: its section starts with ';'.
+        f"DELIMITER //\n{PROC} //\n-- rollback\nDROP PROCEDURE p; DROP TABLE t;\n",
+        [(PROC, 2)],
+        [("DROP PROCEDURE p", 8), ("DROP TABLE t", 8)],
+        id="a_region_stops_at_the_rollback_marker",
+    ),
+    pytest.param(
+        f"DROP PROCEDURE p;\n-- rollback\nDELIMITER $$\n{PROC}$$\ndelimiter ;\nSELECT 3;\n",
+        [("DROP PROCEDURE p", 1)],
+        [(PROC, 4), ("SELECT 3", 10)],
+        id="lines_in_the_rollback_section",
+    ),
+    pytest.param(
+        "-- keel: transaction=off\nDELIMITER //\n-- a comment\nSELECT 1; SELECT 2 //\n",
+        [("SELECT 1; SELECT 2", 4)],
+        None,
+        id="a_directive_and_comments_around_them",
+    ),
+    pytest.param(
+        "DELIMITER //\n-- keel: transaction=off\nSELECT 1; SELECT 2 //\n",
+        [("SELECT 1; SELECT 2", 3)],
+        None,
+        id="a_directive_after_a_delimiter_line_is_still_before_any_statement",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "upgrade", "rollback"), CLIENT_SECTIONS)
+def test_delimiter_lines_split_each_section_and_are_never_statements(
+    text: str, upgrade: list[tuple[str, int]], rollback: list[tuple[str, int]] | None
+) -> None:
+    migration = mysql(text)
+    assert [(s.sql, s.line) for s in statements_of(migration.upgrade)] == upgrade
+    if rollback is None:
+        assert migration.rollback is None
+    else:
+        assert [(s.sql, s.line) for s in statements_of(migration.rollback)] == rollback
+    for section in (migration.upgrade, migration.rollback):
+        if section is not None:  # the lazy paths (a file read again) split it the same way
+            assert section.span is not None
+            assert split_span(text, section.span) == section.statements
+            assert span_checksum(text, section.span) == section.checksum
+
+
+def test_the_same_file_on_sqlite_keeps_its_delimiter_lines_as_sql() -> None:
+    migration = parse_migration("V1__t.sql", CLIENT_FILE, SQLITE)
+    assert sqls(migration.upgrade)[0].startswith("DELIMITER //\nCREATE PROCEDURE p()")
+
+
+CLIENT_BAD_CONTENTS = [
+    pytest.param("SELECT 1;\n\nDELIMITER\nSELECT 2;\n", 3, ["DELIMITER", "without"], id="no_token"),
+    pytest.param(
+        "SELECT 1;\n-- rollback\n  delimiter   \n", 3, ["without"], id="no_token_in_the_rollback"
+    ),
+    pytest.param("DELIMITER '\nSELECT 1;\n", 1, ["quote"], id="a_token_keel_cannot_split_on"),
+    pytest.param(
+        "-- keel: delimiter=//\nSELECT 1 //\nDELIMITER $$\nSELECT 2 $$\n",
+        3,
+        ["directive", "DELIMITER lines"],
+        id="directive_and_delimiter_lines",
+    ),
+    pytest.param(
+        "DELIMITER //\n-- upgrade\nSELECT 1 //\n",
+        1,
+        ["before", "upgrade"],
+        id="a_delimiter_line_above_the_upgrade_marker",
+    ),
+    pytest.param(
+        "DELIMITER //\n//\nDELIMITER ;\n-- rollback\nSELECT 1;\n",
+        1,
+        ["no statements"],
+        id="only_delimiter_lines_in_the_upgrade",
+    ),
+    pytest.param(
+        "DELIMITER //\nSTART TRANSACTION //\nSELECT 1 //\n",
+        2,
+        ["transaction"],
+        id="a_transaction_statement_between_delimiter_lines",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "words"), CLIENT_BAD_CONTENTS)
+def test_a_misused_delimiter_line_is_a_parse_error_with_line_and_fix(
+    text: str, line: int, words: list[str]
+) -> None:
+    with pytest.raises(SourceError) as info:
+        mysql(text)
+    error = info.value
+    assert error.line == line
+    assert error.fix
+    assert str(error).startswith(f"V1__t.sql:{line}: ")
+    for word in words:
+        assert word.lower() in error.message.lower()
+
+
+def test_a_delimiter_line_without_a_token_names_the_fix() -> None:
+    with pytest.raises(SourceError) as info:
+        mysql("SELECT 1;\nDELIMITER\n")
+    assert "(column 1)" in info.value.message
+    assert "DELIMITER //" in info.value.fix
+
+
+# (original, edited, same checksum?)
+CLIENT_CHECKSUMS = [
+    pytest.param(CLIENT_FILE, CLIENT_FILE, True, id="identical"),
+    pytest.param(
+        CLIENT_FILE,
+        CLIENT_FILE.replace("DELIMITER //", "  delimiter   //  -- for the body"),
+        True,
+        id="how_a_delimiter_line_is_written",
+    ),
+    pytest.param(
+        CLIENT_FILE,
+        CLIENT_FILE.replace("DELIMITER //", "DELIMITER '//'"),
+        True,
+        id="a_quoted_token",
+    ),
+    pytest.param(
+        CLIENT_FILE,
+        CLIENT_FILE.replace("  SELECT 1;\n", "  -- note\n  SELECT   1 ;\r\n"),
+        True,
+        id="comments_and_layout_between_them",
+    ),
+    pytest.param(
+        CLIENT_FILE, CLIENT_FILE.replace("SELECT 2", "SELECT 3"), False, id="a_changed_body"
+    ),
+    pytest.param(
+        CLIENT_FILE,
+        CLIENT_FILE.replace("(1)", "(2)"),
+        False,
+        id="a_changed_statement_after_them",
+    ),
+    pytest.param(
+        CLIENT_FILE,
+        CLIENT_FILE.replace("DELIMITER //", "DELIMITER $$").replace("END //", "END $$"),
+        False,
+        id="another_delimiter",
+    ),
+    pytest.param(
+        # Same characters, other statements: the second file splits 'SELECT 1 // SELECT 2'.
+        "DELIMITER $$\nSELECT 1 // SELECT 2 $$\n",
+        "DELIMITER //\nSELECT 1 // SELECT 2 $$\n",
+        False,
+        id="the_same_text_split_on_another_delimiter",
+    ),
+    pytest.param(
+        "DELIMITER ;\nSELECT 1;\n", "DELIMITER;\nSELECT 1;\n", False, id="a_line_or_a_statement"
+    ),
+]
+
+
+@pytest.mark.parametrize(("original", "edited", "same"), CLIENT_CHECKSUMS)
+def test_the_checksum_with_delimiter_lines_follows_the_statements(
+    original: str, edited: str, same: bool
+) -> None:
+    a, b = mysql(original), mysql(edited)
+    assert (a.checksum == b.checksum) is same
+    assert a.checksum == mysql(original).checksum  # deterministic
+
+
+def test_a_rollback_section_of_delimiter_lines_only_is_empty() -> None:
+    migration = mysql("SELECT 1;\n-- rollback\nDELIMITER //\nDELIMITER ;\n")
+    assert migration.rollback is not None and migration.rollback.is_empty
+    assert not migration.can_roll_back
+    assert migration.rollback_checksum == checksum("", MYSQL)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sqlkeel.core.splitter import SQLITE
+from sqlkeel.core.parsing import parse_migration
+from sqlkeel.core.splitter import MYSQL, POSTGRES, SQLITE
 from sqlkeel.discovery import FileReadError, decode, discover, read_bytes
 
 
@@ -46,3 +47,46 @@ def test_discovery_reads_files_in_subdirectories_relative_to_the_directory(
     assert [f.path for f in found.files] == ["V1__a.sql", "sub/V2__b.sql"]
     assert found.problems == ()
     assert read_bytes(tmp_path, "sub/V2__b.sql") == b"SELECT 2;"
+
+
+MYSQL_CLIENT_FILE = (
+    "DELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 'it\\'s';\n  SELECT 2;\nEND //\n"
+    "DELIMITER ;\nINSERT INTO t VALUES (1);\n"
+    "-- rollback\nDELIMITER $$\nDROP PROCEDURE p $$\nDELIMITER ;\nDELETE FROM t;\n"
+)
+
+
+def test_a_file_with_delimiter_lines_read_again_later_splits_and_sums_as_parsed(
+    tmp_path: Path,
+) -> None:
+    # Discovery keeps no text: the sections are split, and their checksums computed, from
+    # the file read again when first needed; both must be what parsing the text gives.
+    (tmp_path / "V1__p.sql").write_text(MYSQL_CLIENT_FILE)
+    found = discover(tmp_path, (MYSQL,))
+    assert found.problems == ()
+    (file,) = found.files
+    parsed = parse_migration("V1__p.sql", MYSQL_CLIENT_FILE, MYSQL)
+    assert file.loader is not None and file.place(False) is not None  # read again
+    assert file.upgrade.statements == parsed.upgrade.statements
+    assert file.rollback is not None and parsed.rollback is not None
+    assert file.rollback.statements == parsed.rollback.statements
+    assert [s.sql for s in file.rollback.statements] == ["DROP PROCEDURE p", "DELETE FROM t"]
+    assert (file.checksum, file.rollback_checksum) == (
+        parsed.upgrade.checksum,
+        parsed.rollback.checksum,
+    )
+    assert file.can_roll_back
+
+
+def test_offline_validation_with_every_profile_accepts_a_file_with_delimiter_lines(
+    tmp_path: Path,
+) -> None:
+    # validate --offline tries every profile: the MySQL one reads this file (its
+    # backslash-escaped quote is an unterminated string to the others).
+    (tmp_path / "V1__p.sql").write_text(MYSQL_CLIENT_FILE)
+    found = discover(tmp_path, (SQLITE, POSTGRES, MYSQL))
+    assert found.problems == ()
+    assert [s.sql for s in found.files[0].rollback.statements] == [  # type: ignore[union-attr]
+        "DROP PROCEDURE p",
+        "DELETE FROM t",
+    ]

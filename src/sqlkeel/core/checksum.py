@@ -3,13 +3,16 @@
 The canonical text is rebuilt from the lexer's tokens, so what counts as a literal or a
 comment is exactly what the splitter sees. Literals keep every character (newlines as LF);
 whitespace survives only as one space between two words or literals (``a b`` is not
-``ab``, while ``f (x)`` is ``f(x)``); empty statements disappear.
+``ab``, while ``f (x)`` is ``f(x)``); empty statements disappear. The mysql client's
+``DELIMITER`` lines (MySQL profile) count as ``DELIMITER <token>``: which delimiter splits
+the statements is part of them.
 """
 
 from __future__ import annotations
 
 import re
 
+from sqlkeel.core.delimiters import ClientLine, client_lines, regions
 from sqlkeel.core.lexer import (
     WHITESPACE,
     Raw,
@@ -152,12 +155,34 @@ def checksum_tokens(text: str, tokens: list[Raw], options: SplitOptions) -> str:
 
 def canonical_text(text: str, options: SplitOptions) -> str:
     """The canonical text of a whole script; raises SplitError like the splitter."""
+    if options.client_delimiters:
+        lines = client_lines(text, options)
+        if lines:
+            return _canonical_regions(text, lines, options)
     return canonical_tokens(text, lex(text, options), options)
+
+
+def _canonical_regions(text: str, lines: list[ClientLine], options: SplitOptions) -> str:
+    """The canonical text of a script with ``DELIMITER`` lines: each stretch between them
+    canonical on its own, each line as ``\nDELIMITER <token>\n`` (outside literals the
+    canonical text has no newline, so nothing else reads the same). Which delimiter splits
+    the statements is part of them; how the line is written (case, blanks, quotes, a
+    comment after it) is not. Empty when no stretch has content, like any empty section."""
+    parts: list[str] = []
+    content = False
+    for start, end, delimiter in regions(len(text), lines):
+        if parts:
+            parts.append(f"\nDELIMITER {delimiter or ';'}\n")
+        piece = text[start:end]
+        canonical = canonical_tokens(piece, lex(piece, options), options)
+        content = content or bool(canonical)
+        parts.append(canonical)
+    return "".join(parts) if content else ""
 
 
 def checksum(text: str, options: SplitOptions) -> str:
     """SHA-256 hex digest of ``canonical_text(text, options)`` encoded as UTF-8."""
-    return checksum_tokens(text, lex(text, options), options)
+    return sha256_hex(canonical_text(text, options).encode("utf-8"))
 
 
 def file_digest(content: bytes, checksum: str, rollback_checksum: str | None) -> str:

@@ -36,6 +36,7 @@ class SplitOptions(Value):
         "backtick_identifiers",
         "begin_atomic",
         "begin_end_blocks",
+        "client_delimiters",
         "dollar_quotes",
         "escape_strings",
         "hash_comments",
@@ -50,6 +51,7 @@ class SplitOptions(Value):
     backtick_identifiers: bool  # MySQL/SQLite `ident`
     begin_end_blocks: bool  # CREATE TRIGGER/PROCEDURE/... BEGIN ... END stay whole
     begin_atomic: bool  # PostgreSQL CREATE FUNCTION ... BEGIN ATOMIC ... END stays whole
+    client_delimiters: bool  # MySQL: the mysql client's DELIMITER lines (core.delimiters)
 
     def __init__(
         self,
@@ -61,6 +63,7 @@ class SplitOptions(Value):
         backtick_identifiers: bool = False,
         begin_end_blocks: bool = False,
         begin_atomic: bool = False,
+        client_delimiters: bool = False,
     ) -> None:
         self.dollar_quotes = dollar_quotes
         self.escape_strings = escape_strings
@@ -70,6 +73,7 @@ class SplitOptions(Value):
         self.backtick_identifiers = backtick_identifiers
         self.begin_end_blocks = begin_end_blocks
         self.begin_atomic = begin_atomic
+        self.client_delimiters = client_delimiters
         # Hashed once here rather than on every lex (the patterns are looked up per call).
         self._hash = hash(tuple([getattr(self, name) for name in self._compared]))
 
@@ -82,7 +86,11 @@ POSTGRES = SplitOptions(
     dollar_quotes=True, escape_strings=True, nested_block_comments=True, begin_atomic=True
 )
 MYSQL = SplitOptions(
-    backslash_escapes=True, hash_comments=True, backtick_identifiers=True, begin_end_blocks=True
+    backslash_escapes=True,
+    hash_comments=True,
+    backtick_identifiers=True,
+    begin_end_blocks=True,
+    client_delimiters=True,
 )
 
 
@@ -216,6 +224,18 @@ def close_token(text: str, m: re.Match[str], options: SplitOptions, line: int) -
             raise SplitError(message, line=line, column=column(text, pos))
         return "dollar", close + len(tag)
     raise SplitError(UNTERMINATED[str(name)], line=line, column=column(text, pos))
+
+
+def construct_end(text: str, pos: int, options: SplitOptions) -> int | None:
+    """End of the quoted literal or comment that opens at ``pos``, as ``lex`` reads it;
+    None if none opens there (an E'' string). Raises SplitError if it never closes."""
+    m = _named(options).match(text, pos)
+    if m is None:
+        return None
+    name = str(m.lastgroup)
+    if name in ("block", "dollar") or name.endswith("_open"):
+        return close_token(text, m, options, _line(text, pos, 1))[1]
+    return m.end()
 
 
 _ESTRING_RE = re.compile(ESTRING, re.DOTALL)

@@ -108,7 +108,8 @@ class Section(Value):
     def is_empty(self) -> bool:
         """No statements. Split sections know, parsing tells the others; otherwise the
         canonical text, which holds every statement, is empty (sections with a custom
-        delimiter are always split: their statements are not the canonical text's)."""
+        delimiter or DELIMITER lines are always split: their statements are not the
+        canonical text's)."""
         if self._statements is not None:
             return not self._statements
         if self._is_empty is not None:

@@ -9,6 +9,7 @@ import re
 from functools import partial
 
 from sqlkeel.core.checksum import canonical_parts, checksum, sha256_hex
+from sqlkeel.core.delimiters import ClientLine, client_lines, mask
 from sqlkeel.core.lexer import Lexed, Raw, lex, may_contain
 from sqlkeel.core.model import Kind, MigrationFile, Section, Span
 from sqlkeel.core.splitter import SplitOptions, Statement, needs_words, split_statements
@@ -218,8 +219,35 @@ def _unterminated(path: str, exc: SplitError) -> SourceError:
         f"{exc.message} (column {exc.column})",
         path=path,
         line=exc.line,
-        fix="close the quote, comment or dollar-quoted body that starts there.",
+        fix=exc.fix or "close the quote, comment or dollar-quoted body that starts there.",
     )
+
+
+def _check_client_lines(
+    path: str, lexed: Lexed, lines: list[ClientLine], directives: _Directives, upgrade: int
+) -> None:
+    """Refuse DELIMITER lines that could not mean what they say: next to a ``delimiter=``
+    directive (two rules for one file), or above ``-- upgrade`` (each section starts with
+    ``;``, so such a line would change nothing)."""
+    start = lines[0][0]
+    if directives.delimiter is not None:
+        raise SourceError(
+            f"the file has a '-- keel: delimiter={directives.delimiter}' directive and "
+            "DELIMITER lines, two ways of choosing its delimiter.",
+            path=path,
+            line=lexed.line(start),
+            fix="keep one: remove the directive (keel reads DELIMITER lines as the mysql "
+            "client does), or remove the DELIMITER lines.",
+        )
+    if start < upgrade:
+        raise SourceError(
+            "a DELIMITER line comes before the '-- upgrade' marker, where it changes "
+            "nothing: each section starts with ';' as its delimiter.",
+            path=path,
+            line=lexed.line(start),
+            fix="move it below '-- upgrade' (and repeat it below '-- rollback' if the "
+            "rollback section needs it too).",
+        )
 
 
 def split_span(text: str, span: Span) -> tuple[Statement, ...]:
@@ -242,21 +270,29 @@ def span_checksum(text: str, span: Span) -> str:
 
 
 def _section(
-    lexed: Lexed, start: int, end: int, delimiter: str | None, transactional: bool
+    text: str,
+    lexed: Lexed,
+    start: int,
+    end: int,
+    delimiter: str | None,
+    transactional: bool,
+    has_lines: bool = False,
 ) -> tuple[Section, bool]:
-    """The section and whether its statements must be checked for transaction statements.
+    """The section of ``text`` (``lexed`` is its outline, DELIMITER lines blanked) and
+    whether its statements must be checked for transaction statements.
 
     Statements are split when first needed, the checksum computed when first read: checking
-    a pending file takes neither. Split eagerly when words matter (raises SplitError).
+    a pending file takes neither. Split eagerly when words matter or the section has
+    DELIMITER lines (``has_lines``; raises SplitError).
     """
-    text, options = lexed.text, lexed.options
+    options = lexed.options
     first_line = lexed.line(start)
     # Splitting later lexes the section again (~5 us) rather than keeping its tokens:
     # 10 000 files' tokens would outweigh everything else keel holds.
     span = Span(start, end, first_line, options, delimiter)
     split = partial(split_span, text, span)
     lazy = partial(span_checksum, text, span)
-    if needs_words(text, options, start=start, end=end, delimiter=delimiter):
+    if has_lines or needs_words(text, options, start=start, end=end, delimiter=delimiter):
         return Section(split(), lazy, first_line, span=span), transactional
     if not (transactional and may_contain(text, start, end, _TRANSACTION_WORDS)):
         is_empty = not lexed.has_content(start, end)
@@ -280,16 +316,24 @@ def parse_migration(
     """
     name = parse_filename(path)
     try:
-        lexed = Lexed(text, options)
+        # The mysql client's DELIMITER lines are not SQL: markers, directives and content
+        # are looked for around them, and each section splits on the delimiters they set.
+        lines = client_lines(text, options)
+        lexed = Lexed(mask(text, lines) if lines else text, options)
     except SplitError as exc:
         raise _unterminated(path, exc) from exc
     directives = _read_directives(path, lexed)
     markers = _markers(path, lexed)
     up_start = markers["upgrade"][2] if "upgrade" in markers else 0
     up_end = markers["rollback"][1] if "rollback" in markers else len(text)
-    transactional = directives.transactional
+    if lines:
+        _check_client_lines(path, lexed, lines, directives, up_start)
+    transactional, delimiter = directives.transactional, directives.delimiter
+    has_lines = bool(lines) and lines[0][0] < up_end  # none lies above the upgrade section
     try:
-        upgrade, up_suspect = _section(lexed, up_start, up_end, directives.delimiter, transactional)
+        upgrade, up_suspect = _section(
+            text, lexed, up_start, up_end, delimiter, transactional, has_lines
+        )
     except SplitError as exc:  # the word-level lexer of a routine body
         raise _unterminated(path, exc) from exc
     rollback, down_suspect = None, False
@@ -302,9 +346,16 @@ def parse_migration(
                 fix="remove it: repeatable migrations are re-run when they change, "
                 "never rolled back.",
             )
+        down_start = markers["rollback"][2]
         try:
             rollback, down_suspect = _section(
-                lexed, markers["rollback"][2], len(text), directives.delimiter, transactional
+                text,
+                lexed,
+                down_start,
+                len(text),
+                delimiter,
+                transactional,
+                bool(lines) and lines[-1][0] >= down_start,
             )
         except SplitError as exc:
             raise _unterminated(path, exc) from exc

@@ -1,7 +1,8 @@
 """SQL-aware statement splitting: one regex-driven lexer switched by dialect capability flags.
 
 ``tokenize`` covers the whole text with tokens; ``split_statements`` cuts it on top-level
-``;`` (or on a ``-- keel: delimiter=`` token) into exact slices with their first line (SPEC 1).
+``;`` (or on a ``-- keel: delimiter=`` token, or on the tokens of the mysql client's
+``DELIMITER`` lines) into exact slices with their first line (SPEC 1).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import re
 from bisect import bisect_right
 from functools import cache
 
+from sqlkeel.core.delimiters import ClientLine, client_lines, regions
 from sqlkeel.core.lexer import (
     ESTRING,
     MYSQL,
@@ -188,10 +190,32 @@ def split_statements(
     """Split on top-level ``;`` (or on ``delimiter``), dropping empty statements.
 
     Each ``Statement.sql`` is the exact slice from its first to its last significant token.
-    Raises SplitError on an unterminated literal or comment.
+    Without ``delimiter``, the mysql client's ``DELIMITER`` lines (``client_delimiters``)
+    end statements and change the delimiter; they are never part of one.
+    Raises SplitError on an unterminated literal or comment, or a malformed DELIMITER line.
     """
+    if delimiter is None and options.client_delimiters:
+        lines = client_lines(text, options, first_line)
+        if lines:
+            return _split_regions(text, options, lines, first_line)
     tokens = lex(text, options, first_line)
     return split_section(text, tokens, options, first_line=first_line, delimiter=delimiter)
+
+
+def _split_regions(
+    text: str, options: SplitOptions, lines: list[ClientLine], first_line: int
+) -> tuple[Statement, ...]:
+    """The statements between and around ``lines``, each stretch split on its delimiter."""
+    statements: list[Statement] = []
+    line, counted = first_line, 0  # `line` is the line number at offset `counted`
+    for start, end, delimiter in regions(len(text), lines):
+        line += text.count("\n", counted, start)
+        counted = start
+        piece = text[start:end]
+        tokens = lex(piece, options, line)
+        for s in split_section(piece, tokens, options, first_line=line, delimiter=delimiter):
+            statements.append(Statement(s.sql, s.line, len(statements) + 1))
+    return tuple(statements)
 
 
 # A routine body may hold `;` that do not end the statement; only then do words matter.
@@ -381,10 +405,16 @@ def _split_on_delimiter(
     else:
         pattern = re.compile(re.escape(delimiter))
     cuts: list[tuple[int, int]] = []
-    for m in pattern.finditer(text):
+    search, pos = pattern.search, 0
+    while (m := search(text, pos)) is not None:
         r = bisect_right(region_starts, m.start()) - 1
         if r >= 0 and m.end() <= region_ends[r]:
             cuts.append((m.start(), m.end()))
+            pos = m.end()
+        else:
+            # Not a delimiter, but one may start inside it: `*///` closes a comment with
+            # its first '/' and holds a `//` after it.
+            pos = m.start() + 1
     statements: list[Statement] = []
     count = len(significant)
     k = 0  # first significant token not wholly before the current segment

@@ -1,0 +1,39 @@
+-- profile: mysql
+CREATE TABLE t (id INT, note TEXT);
+
+DELIMITER //
+CREATE PROCEDURE p()
+BEGIN
+  SELECT 1;
+  SELECT 'a ; // not a delimiter';
+END //
+CREATE TRIGGER trg BEFORE INSERT ON t FOR EACH ROW
+BEGIN
+  SET NEW.note = CONCAT(NEW.note, ';');
+END//
+CREATE FUNCTION f(x INT) RETURNS INT DETERMINISTIC
+BEGIN
+  RETURN x + 1;
+END //
+DELIMITER ;
+
+INSERT INTO t VALUES (1, '
+DELIMITER $$
+is text inside a string');
+/*
+DELIMITER $$ inside a comment is a comment
+*/
+  delimiter $$
+CREATE PROCEDURE q() BEGIN SELECT 2; END$$
+CREATE EVENT e ON SCHEDULE EVERY 1 DAY DO
+BEGIN
+  DELETE FROM t WHERE id < 0;
+END
+$$
+	DeLiMiTeR ;  -- back to semicolons
+CALL p(); CALL q();
+DELIMITER '||'
+CREATE PROCEDURE r() BEGIN SELECT 3; END ||
+CREATE PROCEDURE s() BEGIN SELECT 4; END ||
+delimiter ;
+SELECT f(1)

@@ -286,9 +286,10 @@ def client_scripts(draw: st.DrawFn) -> tuple[str, list[str], list[int]]:
             offsets.append(len(text))
             sqls.append(sql)
             text += sql
-        # The DELIMITER line ends the last statement, with or without its delimiter.
+        # The last statement ends with its delimiter: a DELIMITER line read inside a
+        # statement is the statement's text, as it is for the mysql client.
         text += draw(st.sampled_from(["", " ", "\n"]))
-        text += draw(st.sampled_from(["", delimiter])) + "\n"
+        text += delimiter + "\n"
     return text, sqls, offsets
 
 

@@ -647,8 +647,8 @@ CLIENT_BAD_CONTENTS = [
     ),
     pytest.param("DELIMITER '\nSELECT 1;\n", 1, ["quote"], id="a_token_keel_cannot_split_on"),
     pytest.param(
-        "-- keel: delimiter=//\nSELECT 1 //\nDELIMITER $$\nSELECT 2 $$\n",
-        3,
+        "-- keel: delimiter=//\nDELIMITER $$\nSELECT 2 $$\n",
+        2,
         ["directive", "DELIMITER lines"],
         id="directive_and_delimiter_lines",
     ),

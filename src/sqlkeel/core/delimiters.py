@@ -1,20 +1,28 @@
 """The mysql command-line client's ``DELIMITER`` lines (profiles with ``client_delimiters``).
 
 ``DELIMITER //`` is a command of the client, not SQL: the server never sees it. At the
-start of a line (leading blanks allowed) outside any literal or comment, ``DELIMITER``
-(any letter case), blanks and a token end the statement before them and make the token
-the statement delimiter until the next such line; ``DELIMITER ;`` brings back ordinary,
-SQL-aware splitting. keel reads them the same way, so files written for ``mysql < file``
-run unchanged. The rest of the line after the token is ignored, as the client does. A
-line in the middle of a statement ends it (MariaDB's client would read the line into the
-statement, which the server then rejects).
+start of a line (leading blanks allowed) that begins a statement, outside any literal or
+comment, ``DELIMITER`` (any letter case), blanks and a token make the token the statement
+delimiter until the next such line; ``DELIMITER ;`` brings back ordinary, SQL-aware
+splitting. keel reads them as the client does, so files written for ``mysql < file`` run
+unchanged. The rest of the line after the token is ignored, as the client does. Inside a
+statement such a line is statement text (``delimiter varchar(5)`` may be a column), as it
+is for MariaDB's client: "begins a statement" means that nothing but blanks and comments
+follows the last delimiter, the client's (a ``;`` even inside a routine body), before it.
 """
 
 from __future__ import annotations
 
 import re
 
-from sqlkeel.core.lexer import SplitOptions, column, construct_end, lex, may_contain
+from sqlkeel.core.lexer import (
+    WHITESPACE,
+    SplitOptions,
+    column,
+    construct_end,
+    lex,
+    may_contain,
+)
 from sqlkeel.errors import SplitError
 
 __all__ = ["ClientLine", "client_lines", "mask", "regions"]
@@ -43,6 +51,8 @@ def client_lines(text: str, options: SplitOptions, first_line: int = 1) -> list[
         return []
     found: list[ClientLine] = []
     code = 0  # the lexer is outside any literal or comment here
+    delimiter: str | None = None  # the current one; None: ';'
+    scanned, last = 0, -1  # the end of the last significant token in text[:scanned], or -1
     for candidate in _CANDIDATE.finditer(text):
         start = candidate.start()
         if start < code:
@@ -51,9 +61,40 @@ def client_lines(text: str, options: SplitOptions, first_line: int = 1) -> list[
         if hidden is not None:  # inside a string or a block comment: text, not a command
             code = hidden
             continue
-        found.append((start, candidate.end(), _token(text, candidate, first_line)))
-        code = candidate.end()
+        # Both ends are outside literals and comments: lexing the stretch between is exact,
+        # and each character is lexed once however many candidates there are.
+        last = _last_significant(text, scanned, start, options, last)
+        scanned = code = start
+        if not _at_statement_start(text, last, delimiter):
+            continue  # e.g. a column named delimiter: statement text
+        token = _token(text, candidate, first_line)
+        found.append((start, candidate.end(), token))
+        delimiter = None if token == ";" else token
+        scanned = code = candidate.end()
+        last = -1
     return found
+
+
+def _last_significant(text: str, begin: int, end: int, options: SplitOptions, last: int) -> int:
+    """Where the last significant token of ``text[begin:end]`` ends (its trailing blanks
+    excluded); ``last`` if it has none. Executable ``/*! */`` comments are significant."""
+    for kind, start, stop in reversed(lex(text[begin:end], options)):
+        if kind == "space":
+            continue
+        if kind == "comment" and not text.startswith(("/*!", "/*+"), begin + start):
+            continue
+        significant = text[begin + start : begin + stop].rstrip(WHITESPACE)
+        if significant:  # a run of code may be blanks only
+            return begin + start + len(significant)
+    return last
+
+
+def _at_statement_start(text: str, last: int, delimiter: str | None) -> bool:
+    """Whether the client would read a line after significant text ending at ``last`` (-1:
+    none since the previous DELIMITER line) as the start of a statement."""
+    if last < 0:
+        return True
+    return text.endswith(delimiter or ";", 0, last)
 
 
 def _hidden_until(text: str, code: int, pos: int, options: SplitOptions) -> int | None:

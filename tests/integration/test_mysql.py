@@ -405,3 +405,13 @@ def test_schema_names_the_database_that_holds_keels_tables(
             assert [str(r.version) for r in keel.history().rows] == ["1"]
     finally:
         db.query(f"DROP DATABASE IF EXISTS `{meta}`")
+
+
+def test_the_dry_run_marks_the_migrations_that_will_run_statement_by_statement(
+    keel: Run, project: Project
+) -> None:
+    project.write("V1__table.sql", "CREATE TABLE t (id integer);\n")
+    project.write("V2__rows.sql", "INSERT INTO t VALUES (1);\n")
+    out = ok(keel("upgrade", "--dry-run")).stdout
+    assert "-- [1/2] 1 table (V1__table.sql) [statement by statement:" in out
+    assert "-- [2/2] 2 rows (V2__rows.sql)\n" in out

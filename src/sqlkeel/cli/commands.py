@@ -15,6 +15,7 @@ from sqlkeel.cli.render import echo
 TYPE_CHECKING = False  # see sqlkeel.cli.app
 if TYPE_CHECKING:
     from argparse import Namespace
+    from collections.abc import Callable
     from typing import Any
 
     from sqlkeel.api import Keel
@@ -81,8 +82,11 @@ def _keel(opts: GlobalOptions, lock_timeout: float | None = None) -> Keel:
     return keel
 
 
-def _print_dry_run(opts: GlobalOptions, plan: Plan, head: str | None) -> None:
-    """The plan and its SQL, as comments and statements a reviewer can read or paste."""
+def _print_dry_run(
+    opts: GlobalOptions, plan: Plan, head: str | None, undoable: Callable[[list[str]], bool]
+) -> None:
+    """The plan and its SQL, as comments and statements a reviewer can read or paste.
+    ``undoable``: whether the database can roll those statements back (the dialect's)."""
     count = len(plan.steps)
     if not count:
         _say(
@@ -92,22 +96,32 @@ def _print_dry_run(opts: GlobalOptions, plan: Plan, head: str | None) -> None:
             else "Nothing to roll back.",
         )
         return
+    steps = []
+    for step in plan.steps:
+        f = step.migration
+        section = f.upgrade if step.direction.value == "upgrade" else f.rollback
+        statements = section.statements if section else ()
+        if not f.transactional:
+            mode = " [transaction=off]"
+        elif not plan.single_transaction and not undoable([s.sql for s in statements]):
+            mode = " [statement by statement: the database cannot roll it back]"
+        else:
+            mode = ""
+        steps.append((f, statements, mode))
     if plan.single_transaction:
         layout = "all in one transaction"
-    elif all(s.migration.transactional for s in plan.steps):
+    elif all(not mode for _f, _statements, mode in steps):
         layout = "each in its own transaction"
     else:
-        layout = "each in its own transaction unless marked [transaction=off]"
+        marks = sorted({mode.strip() for _f, _statements, mode in steps if mode})
+        layout = "each in its own transaction unless marked " + " or ".join(marks)
     _say(
         opts,
         f"-- plan: {plan.direction.value} {count} migration{'s' if count != 1 else ''}, {layout}",
     )
-    for n, step in enumerate(plan.steps, start=1):
-        f = step.migration
-        section = f.upgrade if step.direction.value == "upgrade" else f.rollback
-        mode = "" if f.transactional else " [transaction=off]"
+    for n, (f, statements, mode) in enumerate(steps, start=1):
         _say(opts, f"-- [{n}/{count}] {f.label} {f.description.replace('_', ' ')} ({f.path}){mode}")
-        for statement in section.statements if section else ():
+        for statement in statements:
             _say(opts, f"{statement.sql};")
         _say(opts)
     _say(opts, f"-- dry run: nothing was changed; afterwards the head would be {head or 'none'}.")
@@ -153,7 +167,7 @@ def upgrade(opts: GlobalOptions, args: Namespace) -> int:
         wait=args.wait,
     )
     if args.dry_run:
-        _print_dry_run(opts, result.plan, result.head)
+        _print_dry_run(opts, result.plan, result.head, keel.dialect.is_transactional)
         return 0
     if not result.applied:
         _say(opts, "Nothing to do: the database is up to date.")
@@ -172,7 +186,7 @@ def rollback(opts: GlobalOptions, args: Namespace) -> int:
     keel = _keel(opts, args.lock_timeout)
     result = keel.rollback(to=args.to, count=args.count, dry_run=args.dry_run, wait=args.wait)
     if args.dry_run:
-        _print_dry_run(opts, result.plan, result.head)
+        _print_dry_run(opts, result.plan, result.head, keel.dialect.is_transactional)
         return 0
     if not result.rolled_back:
         _say(opts, "Nothing to roll back.")

@@ -7,6 +7,7 @@ KeelError. Nothing here prints.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -34,13 +35,23 @@ from sqlkeel.core.versions import Version
 from sqlkeel.dialects import dialect_for, split_profiles_for
 from sqlkeel.dialects.base import Connection, Dialect, Holder, host_name
 from sqlkeel.discovery import Discovery, discover, sql_paths
-from sqlkeel.errors import ConfigError, KeelError, Problem, UsageError, ValidationFailed
+from sqlkeel.errors import (
+    ConfigError,
+    DatabaseError,
+    KeelError,
+    Problem,
+    UsageError,
+    ValidationFailed,
+)
 from sqlkeel.execute import Listener, Runner, StepResult
 from sqlkeel.history import Entry, HistoryStore
+from sqlkeel.urls import mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
-    pass
+    from typing import Any, TypeVar
+
+    _Method = TypeVar("_Method", bound=Callable[..., Any])
 
 
 class UpgradeResult(Value):
@@ -226,6 +237,31 @@ def _parse_version(text: str | Version | None, option: str) -> Version | None:
             f"{option} {text!r} is not a version. Fix: give digits separated by dots, "
             "e.g. 3 or 2.1 or 20261125.143022."
         ) from None
+
+
+def _database_errors(method: _Method) -> _Method:
+    """A driver error from keel's own SQL (its tables, its lock) as one paragraph naming
+    them: a migration's own failures are MigrationFailed already."""
+
+    @functools.wraps(method)
+    def wrapper(self: Keel, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except KeelError:
+            raise
+        except Exception as exc:
+            dialect = self._dialect
+            if dialect is None or not isinstance(exc, dialect.error_types):
+                raise
+            history = dialect.qualify(dialect.table)
+            raise DatabaseError(
+                f"the database failed keel's own SQL (on {history}, its log or its lock): "
+                f"{mask_password(' '.join(str(exc).split()))}. Fix: check the connection to "
+                f"{dialect.url.masked()} and that its user may create, read and change "
+                "keel's tables; then run 'keel status' to see what was recorded."
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Keel:
@@ -419,6 +455,7 @@ class Keel:
         return plan, tuple(done), _text(head_after(history, plan))
 
     # -- commands that write -------------------------------------------------------------
+    @_database_errors
     def upgrade(
         self,
         *,
@@ -454,6 +491,7 @@ class Keel:
         plan, applied, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
         return UpgradeResult(plan, applied, dry_run, top)
 
+    @_database_errors
     def rollback(
         self,
         *,
@@ -475,6 +513,7 @@ class Keel:
         plan, done, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
         return RollbackResult(plan, done, dry_run, top)
 
+    @_database_errors
     def repair(
         self,
         *,
@@ -531,6 +570,7 @@ class Keel:
                 raise
         return RepairResult(tuple(actions))
 
+    @_database_errors
     def baseline(self, version: str | Version, *, wait: bool = True) -> BaselineResult:
         """Record every versioned file up to ``version`` as applied without running it."""
         target = _parse_version(version, "version")
@@ -568,6 +608,7 @@ class Keel:
             tuple(found.entries()), found.problems, found.head, found.database_exists
         )
 
+    @_database_errors
     def status_stream(self) -> StatusStream:
         """What ``status`` returns, with its entries made one at a time when asked for (the
         CLI prints 10 000 of them without keeping them)."""
@@ -578,18 +619,22 @@ class Keel:
             found.files, history, tuple(problems), _text(head(history)), self._exists()
         )
 
+    @_database_errors
     def history(self) -> HistoryResult:
         """Applied (and failed) migrations in the order they were recorded."""
         return HistoryResult(self._read_history())
 
+    @_database_errors
     def log(self) -> LogResult:
         """The audit trail of every action, oldest first."""
         return LogResult(self._read_log())
 
+    @_database_errors
     def current(self) -> Version | None:
         """The head version, or None when nothing is applied."""
         return head(self._read_history())
 
+    @_database_errors
     def validate(self, *, offline: bool = False) -> ValidateResult:
         """Run the checks of SPEC 4 (files only when ``offline``); raises ValidationFailed."""
         if offline:
@@ -603,6 +648,7 @@ class Keel:
             validate(found.files, history, found.problems)
         return ValidateResult(len(found.files), offline)
 
+    @_database_errors
     def lock_status(self) -> LockStatusResult:
         """Who holds the migration lock now."""
         return LockStatusResult(self.settings.lock_mode, self.dialect.lock_holder())

@@ -112,6 +112,10 @@ class UsageError(KeelError):
     exit_code = 2
 
 
+# How much of a failed statement's first line an error quotes.
+_QUOTED_MAX = 120
+
+
 class MigrationFailed(KeelError):
     """A statement failed while a migration ran.
 
@@ -139,6 +143,8 @@ class MigrationFailed(KeelError):
         self.direction = direction
         self.recorded_failed = recorded_failed
         first_line = statement.strip().splitlines()[0] if statement.strip() else ""
+        if len(first_line) > _QUOTED_MAX:  # a 90 KB INSERT on one line names itself briefly
+            first_line = first_line[: _QUOTED_MAX - 1] + "…"
         text = (
             f"{path}:{line}: {direction} failed at statement {statement_index} "
             f"(`{first_line}`): {db_message.strip().rstrip('.')}."
@@ -160,3 +166,7 @@ class LockTimeout(KeelError):
 
 class LockLost(KeelError):
     """The migration lock was gone when keel released it: exclusivity may have been broken."""
+
+
+class DatabaseError(KeelError):
+    """The database failed keel's own SQL (its tables, its lock), not a migration's."""

@@ -8,6 +8,7 @@ without transactional DDL) run statement by statement; a failure there is record
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -83,7 +84,7 @@ def _commit_statement(section: Section, statements: Sequence[Statement]) -> Stat
 # The error of a step's history row while it runs outside a transaction.
 INTERRUPTED = (
     "keel stopped while it ran this migration outside a transaction (or is running it now: "
-    "see 'keel lock-status'); statements of it may have run"
+    "see 'keel lock-status')"
 )
 
 
@@ -266,9 +267,21 @@ class Runner:
         self.listener.step_finished(step, ms)
         return self._result(step, ms)
 
+    def _rollback_quietly(self) -> None:
+        """ROLLBACK on a path that handles another error: a connection that is gone has
+        nothing left to undo, and its own error must not hide the one being handled."""
+        with contextlib.suppress(*self.dialect.error_types):
+            self.dialect.rollback(self.conn)
+
+    def _log_quietly(self, step: Step, at: datetime, ms: int, error: MigrationFailed) -> None:
+        """The failure's log row, where the connection still allows it: the error itself
+        is what the user must see."""
+        with contextlib.suppress(*self.dialect.error_types):
+            self._log_failure(step, at, ms, error)
+
     def _undo(self, step: Step, failure: _StatementFailed, at: datetime, start: float) -> NoReturn:
         """Roll the failed transactional step back, log it and raise its MigrationFailed."""
-        self.dialect.rollback(self.conn)
+        self._rollback_quietly()
         note = (
             "The migration was rolled back and left no trace; earlier migrations stay "
             "applied. Fix the statement and run the command again."
@@ -277,7 +290,7 @@ class Runner:
             "applied. Fix the rollback section and run the command again."
         )
         error = self._failure(step, failure, recorded=False, note=note)
-        self._log_failure(step, at, _ms(start), error)
+        self._log_quietly(step, at, _ms(start), error)
         raise error from failure.cause
 
     def _transactional_step(
@@ -302,7 +315,7 @@ class Runner:
         except _StatementFailed as failure:
             self._undo(step, failure, at, start)
         except BaseException:
-            self.dialect.rollback(self.conn)
+            self._rollback_quietly()
             raise
         return ms
 
@@ -320,29 +333,41 @@ class Runner:
                 if not step.migration.transactional
                 else f"{self.dialect.name} commits DDL implicitly"
             )
+            ran = f"This migration ran outside a transaction ({why}), so " + _what_ran(
+                statements[: failure.index - 1]
+            )
+            fix = (
+                "Fix: undo or finish its effects by hand, correct the file, run "
+                "'keel repair --failed', then run the command again."
+            )
             error = self._failure(
-                step,
-                failure,
-                recorded=True,
-                note=(
-                    f"This migration ran outside a transaction ({why}), so "
-                    f"{_what_ran(statements[: failure.index - 1])}; it is recorded as failed. "
-                    "Fix: undo or finish its effects by hand, correct the file, run "
-                    "'keel repair --failed', then run the command again."
-                ),
+                step, failure, recorded=True, note=f"{ran}; it is recorded as failed. {fix}"
             )
             ms = _ms(start)
-            self.dialect.begin(self.conn)
-            self.store.delete_id(marker)
-            self.store.insert(
-                Entry(step.migration, at, self.user, ms),
-                state=State.FAILED,
-                failed_statement=failure.index,
-                failed_line=error.line,
-                error=error.db_message,
-            )
-            self._log_failure(step, at, ms, error)
-            self.dialect.commit(self.conn)
+            try:
+                self.dialect.begin(self.conn)
+                self.store.delete_id(marker)
+                self.store.insert(
+                    Entry(step.migration, at, self.user, ms),
+                    state=State.FAILED,
+                    failed_statement=failure.index,
+                    failed_line=error.line,
+                    error=error.db_message,
+                )
+                self._log_failure(step, at, ms, error)
+                self.dialect.commit(self.conn)
+            except self.dialect.error_types as exc:
+                # The connection may be gone with the statement: the row written before the
+                # step still says it failed, only not where.
+                self._rollback_quietly()
+                said = " ".join(str(exc).split())
+                error = self._failure(
+                    step,
+                    failure,
+                    recorded=True,
+                    note=f"{ran}. keel could not record where it stopped ({said}): its history "
+                    "row says that keel stopped while it ran. " + fix,
+                )
             raise error from failure.cause
         ms = _ms(start)
         self.dialect.begin(self.conn)
@@ -401,7 +426,7 @@ class Runner:
                 try:
                     pending.transaction.wait()
                 except BaseException:
-                    self.dialect.rollback(self.conn)
+                    self._rollback_quietly()
             raise
         return results
 
@@ -457,7 +482,7 @@ class Runner:
                 try:
                     last_statements = self._run_statements(self._section(step).statements)
                 except _StatementFailed as failure:
-                    self.dialect.rollback(self.conn)
+                    self._rollback_quietly()
                     error = self._failure(
                         step,
                         failure,
@@ -465,7 +490,7 @@ class Runner:
                         note="--single-transaction: the whole run was rolled back; no "
                         "migration of it was applied.",
                     )
-                    self._log_failure(step, at, _ms(start), error)
+                    self._log_quietly(step, at, _ms(start), error)
                     raise error from failure.cause
                 ms = _ms(start)
                 self._record(step, at, ms)
@@ -475,7 +500,7 @@ class Runner:
             except self.dialect.error_types as exc:
                 # Deferred constraints are checked here, for the whole run: name the last
                 # migration, whose COMMIT this is, and undo everything.
-                self.dialect.rollback(self.conn)
+                self._rollback_quietly()
                 step, ms = results[-1]
                 commit = _commit_statement(self._section(step), last_statements)
                 error = self._failure(
@@ -485,12 +510,12 @@ class Runner:
                     note="--single-transaction: a constraint checked at the end of the run "
                     "failed; the whole run was rolled back and no migration of it was applied.",
                 )
-                self._log_failure(step, self.clock(), ms, error)
+                self._log_quietly(step, self.clock(), ms, error)
                 raise error from exc
         except MigrationFailed:
             raise  # already rolled back and logged
         except BaseException:
-            self.dialect.rollback(self.conn)
+            self._rollback_quietly()
             raise
         # Only now is anything applied: report the steps after the commit.
         for step, ms in results:

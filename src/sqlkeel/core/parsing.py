@@ -223,6 +223,17 @@ def _unterminated(path: str, exc: SplitError) -> SourceError:
     )
 
 
+def _section_lines(
+    text: str, options: SplitOptions, up_end: int, down_start: int, lexed: Lexed
+) -> list[ClientLine]:
+    """The DELIMITER lines of the upgrade section (with what lies above it) and of the
+    rollback section, each scanned from ``;``; offsets are the file's."""
+    down = client_lines(text[down_start:], options, lexed.line(down_start))
+    return client_lines(text[:up_end], options) + [
+        (start + down_start, end + down_start, token) for start, end, token in down
+    ]
+
+
 def _check_client_lines(
     path: str, lexed: Lexed, lines: list[ClientLine], directives: _Directives, upgrade: int
 ) -> None:
@@ -326,6 +337,14 @@ def parse_migration(
     markers = _markers(path, lexed)
     up_start = markers["upgrade"][2] if "upgrade" in markers else 0
     up_end = markers["rollback"][1] if "rollback" in markers else len(text)
+    if lines and "rollback" in markers:
+        # Each section starts with ';' (a DELIMITER line never reaches past the marker):
+        # the lines as each section's own scan finds them, as splitting it later will.
+        try:
+            lines = _section_lines(text, options, up_end, markers["rollback"][2], lexed)
+        except SplitError as exc:
+            raise _unterminated(path, exc) from exc
+        lexed = Lexed(mask(text, lines), options)
     if lines:
         _check_client_lines(path, lexed, lines, directives, up_start)
     transactional, delimiter = directives.transactional, directives.delimiter

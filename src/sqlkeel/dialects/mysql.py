@@ -59,10 +59,14 @@ _TRANSACTIONAL = re.compile(
 _MULTI_STATEMENTS = 1 << 16  # CLIENT_MULTI_STATEMENTS, pymysql.constants.CLIENT (not loaded early)
 # "... near 'oops' at line 3": the line within the statement sent.
 _ERROR_LINE = re.compile(r" at line (\d+)\s*$")
+# A USE statement, alone or in a chunk of several (a custom delimiter).
+_USE = re.compile(r"(?:^|;)\s*USE\s", re.IGNORECASE)
 # ER_PARSE_ERROR, ER_SYNTAX_ERROR: their messages end in "at line N".
 _SYNTAX_ERRORS = (1064, 1149)
 # GET_LOCK names are limited to 64 characters (MySQL 5.7+).
 _LOCK_NAME_MAX = 64
+# A year, the largest wait_timeout the server accepts on every platform.
+_LOCK_IDLE_TIMEOUT = 31_536_000
 
 
 def _is_transactional(sql: str) -> bool:
@@ -94,7 +98,7 @@ class MySQLDialect(Dialect):
     types: ClassVar[dict[str, str]] = {
         "id": "BIGINT AUTO_INCREMENT PRIMARY KEY",
         "ts": "DATETIME(6)",
-        "text": "TEXT",
+        "text": "LONGTEXT",  # TEXT holds 64 KB: less than a failed statement's log row
         "int": "INT",
     }
     run_notice = (
@@ -123,6 +127,7 @@ class MySQLDialect(Dialect):
                     f"Fix: write e.g. ?{key}=10."
                 )
         super().__init__(url, table=table, schema=schema)
+        self._moved = False  # whether a migration ran a USE
 
     # -- connections -------------------------------------------------------------------
     def _connect_kwargs(self, program_name: str) -> dict[str, Any]:
@@ -174,7 +179,16 @@ class MySQLDialect(Dialect):
     def connect(self) -> Connection:
         return self._open("keel")
 
+    def begin(self, conn: Connection) -> None:
+        # Each migration starts in the URL's database, whatever a USE in the last one chose.
+        if self._moved:
+            self._moved = False
+            super().execute(conn, f"USE {_quote_ident(self.url.database or '')}")
+        super().begin(conn)
+
     def execute(self, conn: Connection, sql: str) -> None:
+        if _USE.search(sql):
+            self._moved = True
         cur = conn.cursor()
         try:
             cur.execute(sql)
@@ -194,7 +208,9 @@ class MySQLDialect(Dialect):
 
     # -- keel's own tables -------------------------------------------------------------
     def qualify(self, table: str) -> str:
-        return f"{_quote_ident(self.schema)}.{table}" if self.schema else table
+        # Always qualified: a migration's USE changes the session's database, and keel's
+        # rows must never follow it (into another application's keel_history, say).
+        return f"{_quote_ident(self.schema or self.url.database or '')}.{table}"
 
     def prepare_schema(self, conn: Connection) -> None:
         if self.schema:
@@ -204,8 +220,8 @@ class MySQLDialect(Dialect):
         rows = self.query(
             conn,
             "SELECT 1 FROM information_schema.tables "
-            "WHERE table_schema = COALESCE(%s, DATABASE()) AND table_name = %s",
-            (self.schema, table),
+            "WHERE table_schema = %s AND table_name = %s",
+            (self.schema or self.url.database, table),
         )
         return bool(rows)
 
@@ -238,11 +254,10 @@ class MySQLDialect(Dialect):
         return f"{mask_password(message)} (error {code})", line
 
     # -- locking -----------------------------------------------------------------------
-    def _lock_name(self, conn: Connection) -> str:
+    def _lock_name(self) -> str:
         """``<database>.<history table>``: one lock per history table, shared by every keel
         that uses it; hashed only where it would pass GET_LOCK's 64 characters."""
-        database = self.schema or self.query(conn, "SELECT DATABASE()")[0][0] or ""
-        name = f"{database}.{self.table}"
+        name = f"{self.schema or self.url.database}.{self.table}"
         if len(name) > _LOCK_NAME_MAX:
             import hashlib  # rarely needed, and ~5 ms to import
 
@@ -255,7 +270,10 @@ class MySQLDialect(Dialect):
     ) -> Iterator[None]:
         conn = self._open(holder_name())
         try:
-            name = self._lock_name(conn)
+            name = self._lock_name()
+            # The lock's connection idles while the migrations run: the server's idle
+            # timeout (often minutes on managed servers) would end it and free the lock.
+            self.execute(conn, f"SET SESSION wait_timeout = {_LOCK_IDLE_TIMEOUT}")
 
             def try_acquire() -> bool:
                 # Polled with a zero wait (as on PostgreSQL) so that a waiter can say who
@@ -274,8 +292,11 @@ class MySQLDialect(Dialect):
             # If the block raises, closing the connection (below) releases the lock, and the
             # block's own error is what the user sees.
             yield
-            rows = self.query(conn, "SELECT RELEASE_LOCK(%s)", (name,))
-            if rows[0][0] != 1:
+            try:
+                released = self.query(conn, "SELECT RELEASE_LOCK(%s)", (name,))[0][0]
+            except self.error_types:  # the connection, and with it the lock, was lost
+                released = None
+            if released != 1:
                 raise LockLost(
                     "the migration lock was no longer held when keel released it, so another "
                     "process may have migrated at the same time; the migrations of this run "
@@ -288,8 +309,7 @@ class MySQLDialect(Dialect):
     def lock_holder(self) -> Holder | None:
         conn = self._open("keel lock-status")
         try:
-            name = self._lock_name(conn)
-            rows = self.query(conn, "SELECT IS_USED_LOCK(%s)", (name,))
+            rows = self.query(conn, "SELECT IS_USED_LOCK(%s)", (self._lock_name(),))
             holder_id = rows[0][0]
             if holder_id is None:
                 return None

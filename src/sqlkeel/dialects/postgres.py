@@ -373,8 +373,11 @@ class PostgresDialect(Dialect):
             # If the block raises, closing the session (below) releases the lock, and the
             # block's own error is what the user sees.
             yield
-            rows = self.query(conn, "SELECT pg_advisory_unlock(%s)", (key,))
-            if not rows[0][0]:
+            try:
+                released = self.query(conn, "SELECT pg_advisory_unlock(%s)", (key,))[0][0]
+            except self.error_types:  # the session, and with it the lock, was lost
+                released = False
+            if not released:
                 raise LockLost(
                     "the migration lock was no longer held when keel released it, so another "
                     "process may have migrated at the same time; the migrations of this run "

@@ -151,3 +151,33 @@ def test_no_wait_fails_at_once_with_exit_3_naming_the_holder(db_url: str, tmp_pa
     finally:
         holder.kill()
         holder.communicate(timeout=10)
+
+
+@pytest.mark.parametrize("db_url", ["postgres", "mysql"], indirect=True)
+def test_a_second_upgrade_waits_out_a_migration_running_outside_a_transaction(
+    db_url: str, tmp_path: Path
+) -> None:
+    # While it runs, such a migration is recorded failed (so that a killed keel leaves it
+    # refused); a second upgrade must wait for the lock, not refuse it as failed.
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    dialect = dialect_of(db_url)
+    write(
+        migrations,
+        "V1__slow.sql",
+        f"-- keel: transaction=off\nCREATE TABLE t1 (id integer);\n{slow(dialect, 3)}\n",
+    )
+    write(migrations, "V2__t2.sql", "CREATE TABLE t2 (id integer);\n")
+    first = keel_process(db_url, migrations, "upgrade")
+    _wait_until_holding(db_url, migrations, first)
+    second = keel_process(db_url, migrations, "upgrade")
+    outputs = [p.communicate(timeout=60) for p in (first, second)]
+    assert [first.returncode, second.returncode] == [0, 0], outputs
+    assert "waiting for the migration lock" in outputs[1][1]
+    with Keel(url=db_url, migrations_dir=migrations) as keel:
+        assert [(str(r.version), r.state.value) for r in keel.history().rows] == [
+            ("1", "applied"),
+            ("2", "applied"),
+        ]
+        upgrades = [r.version for r in keel.log().rows if r.action == "upgrade"]
+    assert sorted(upgrades) == ["1", "2"]

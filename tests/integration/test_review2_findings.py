@@ -35,7 +35,9 @@ def test_every_way_of_writing_use_still_leaves_the_next_migration_in_the_urls_da
     other = f"keel_rv2_{uuid.uuid4().hex[:10]}"
     _mysql_admin(f"CREATE DATABASE `{other}`")
     try:
-        project.write("V1__other.sql", use.format(other=other) + ";\nCREATE TABLE imported (id INT);\n")
+        project.write(
+            "V1__other.sql", use.format(other=other) + ";\nCREATE TABLE imported (id INT);\n"
+        )
         project.write("V2__t.sql", "CREATE TABLE t (id INT);\n")
         ok(keel("upgrade"))
         # Both forms are valid MySQL (the server switches database): V2 must still run in

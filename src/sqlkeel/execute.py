@@ -345,6 +345,7 @@ class Runner:
             )
             ms = _ms(start)
             try:
+                self._rollback_quietly()  # a transaction of the migration's own, left open
                 self.dialect.begin(self.conn)
                 self.store.delete_id(marker)
                 self.store.insert(
@@ -360,7 +361,7 @@ class Runner:
                 # The connection may be gone with the statement: the row written before the
                 # step still says it failed, only not where.
                 self._rollback_quietly()
-                said = " ".join(str(exc).split())
+                said = mask_password(" ".join(str(exc).split()))
                 error = self._failure(
                     step,
                     failure,

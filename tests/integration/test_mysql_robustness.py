@@ -136,7 +136,8 @@ def test_ctrl_c_during_a_dml_only_migration_is_an_interruption_not_a_driver_erro
     proc = _process(mysql_url, project.migrations, "upgrade")
     _wait_for(
         lambda: db.query(
-            "SELECT 1 FROM information_schema.processlist WHERE info LIKE 'DO SLEEP(10)%'"
+            "SELECT 1 FROM information_schema.processlist "
+            "WHERE info LIKE 'DO SLEEP(10)%' AND db = DATABASE()"  # this test's, not another's
         ),
         "V2 never started",
     )
@@ -168,7 +169,10 @@ def test_a_migration_connection_killed_mid_statement_is_a_clear_error(
 ) -> None:
     project.write("V1__slow.sql", "CREATE TABLE t (id INT);\nDO SLEEP(10);\n")
     proc = _process(mysql_url, project.migrations, "upgrade")
-    query = "SELECT id FROM information_schema.processlist WHERE info LIKE 'DO SLEEP(10)%'"
+    query = (
+        "SELECT id FROM information_schema.processlist "
+        "WHERE info LIKE 'DO SLEEP(10)%' AND db = DATABASE()"  # this test's, not another's
+    )
     _wait_for(lambda: db.query(query), "V1 never reached its SLEEP")
     db.query(f"KILL {db.query(query)[0][0]}")
     _out, err = proc.communicate(timeout=30)

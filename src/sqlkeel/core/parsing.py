@@ -337,7 +337,11 @@ def parse_migration(
     markers = _markers(path, lexed)
     up_start = markers["upgrade"][2] if "upgrade" in markers else 0
     up_end = markers["rollback"][1] if "rollback" in markers else len(text)
-    if lines and "rollback" in markers:
+    if (
+        "rollback" in markers
+        and options.client_delimiters
+        and may_contain(text, markers["rollback"][2], len(text), ("delimiter",))
+    ):
         # Each section starts with ';' (a DELIMITER line never reaches past the marker):
         # the lines as each section's own scan finds them, as splitting it later will.
         try:

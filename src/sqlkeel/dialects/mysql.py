@@ -60,7 +60,8 @@ _MULTI_STATEMENTS = 1 << 16  # CLIENT_MULTI_STATEMENTS, pymysql.constants.CLIENT
 # "... near 'oops' at line 3": the line within the statement sent.
 _ERROR_LINE = re.compile(r" at line (\d+)\s*$")
 # A USE statement, alone or in a chunk of several (a custom delimiter).
-_USE = re.compile(r"(?:^|;)\s*USE\s", re.IGNORECASE)
+# A false alarm (a USE INDEX hint, a column named use) costs one USE at the next migration.
+_USE = re.compile(r"(?<![\w$])USE(?![\w$])", re.IGNORECASE)
 # ER_PARSE_ERROR, ER_SYNTAX_ERROR: their messages end in "at line N".
 _SYNTAX_ERRORS = (1064, 1149)
 # GET_LOCK names are limited to 64 characters (MySQL 5.7+).

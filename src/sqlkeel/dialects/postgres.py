@@ -357,6 +357,12 @@ class PostgresDialect(Dialect):
         conn = self._open(holder_name())
         try:
             key = self.lock_key(conn)
+            import psycopg
+
+            # The lock's session idles while the migrations run: a server's
+            # idle_session_timeout would end it and free the lock mid-run.
+            with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
+                self.execute(conn, "SET idle_session_timeout = 0")
 
             def try_acquire() -> bool:
                 rows = self.query(conn, "SELECT pg_try_advisory_lock(%s)", (key,))

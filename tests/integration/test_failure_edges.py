@@ -1,5 +1,6 @@
-"""Second review of issue 4's review fixes: each test fails on main and states the
-behaviour the fix promised (or the contract asks for)."""
+"""Edges around a failing or long migration: every spelling of USE on MySQL, DELIMITER
+lines opening a rollback section, a failure inside a migration's own transaction, a
+server's idle timeout on the lock's session. Each came from a review."""
 
 from __future__ import annotations
 

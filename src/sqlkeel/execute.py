@@ -1,9 +1,11 @@
 """Run a Plan: transaction layout, history rows, the failed-state protocol, progress.
 
 Transactional steps run with their history and log rows in one transaction, so a failure
-leaves no trace. Steps that cannot be transactional (``transaction=off``, or a dialect
-without transactional DDL) run statement by statement; a failure there is recorded as a
-``failed`` history row naming the statement, and later runs refuse until repair.
+leaves no trace. Steps that cannot be transactional (``transaction=off``, or statements
+the dialect cannot roll back, such as DDL on MySQL) run statement by statement: they are
+recorded ``failed`` before they start and ``applied`` when they end, so a failure, or a
+keel killed part-way, leaves a ``failed`` row (naming the statement where known), and later
+runs refuse until repair.
 """
 
 from __future__ import annotations

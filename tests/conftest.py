@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
 import sys
 import textwrap
 import uuid
@@ -70,6 +71,19 @@ def _mysql_admin():  # type: ignore[no-untyped-def]
         )
 
 
+def mysql_admin(sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
+    """Run one statement as MariaDB's root, in autocommit mode; its rows, if any."""
+    conn = _mysql_admin()
+    try:
+        if database is not None:
+            conn.select_db(database)
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall()) if cur.description else []
+    finally:
+        conn.close()
+
+
 def mysql_database_url(name: str) -> str:
     return f"mysql://root@{MYSQL_ADMIN['host']}:{MYSQL_ADMIN['port']}/{name}"
 
@@ -78,21 +92,11 @@ def mysql_database_url(name: str) -> str:
 def mysql_url() -> Iterator[str]:
     """A fresh, empty MariaDB database for this test, dropped afterwards."""
     name = f"keel_t_{uuid.uuid4().hex[:12]}"
-    admin = _mysql_admin()
-    try:
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{name}`")
-    finally:
-        admin.close()
+    mysql_admin(f"CREATE DATABASE `{name}`")
     try:
         yield mysql_database_url(name)
     finally:
-        admin = _mysql_admin()
-        try:
-            with admin.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        finally:
-            admin.close()
+        mysql_admin(f"DROP DATABASE IF EXISTS `{name}`")
 
 
 @pytest.fixture
@@ -214,20 +218,7 @@ class Database:
             with closing(sqlite3.connect(path, isolation_level=None)) as conn:  # autocommit
                 return list(conn.execute(sql).fetchall())
         if self.is_mysql:
-            import pymysql
-
-            conn = pymysql.connect(
-                **MYSQL_ADMIN,
-                database=self.url.rsplit("/", 1)[1],
-                autocommit=True,
-                connect_timeout=5,
-            )
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(sql)
-                    return list(cur.fetchall()) if cur.description else []
-            finally:
-                conn.close()
+            return mysql_admin(sql, database=self.url.rsplit("/", 1)[1])
         import psycopg
 
         with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
@@ -265,6 +256,19 @@ def keel(keel_cli: Run, db_url: str, project: Project) -> Run:
         return keel_cli(*args, "--url", db_url, "--dir", str(project.migrations), cwd=project.root)
 
     return run
+
+
+def keel_process(url: str, migrations: Path, *args: str) -> subprocess.Popen[str]:
+    """``keel --url URL --dir MIGRATIONS ARGS`` as a real process; no configuration leaks in."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
+    env.pop("DATABASE_URL", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "sqlkeel", "--url", url, "--dir", str(migrations), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def ok(outcome: Outcome) -> Outcome:

@@ -8,21 +8,10 @@ import uuid
 
 import pytest
 
-from conftest import MYSQL_ADMIN, Database, Project, Run, failed, history_rows, ok
+from conftest import Database, Project, Run, failed, history_rows, mysql_admin, ok
 
 
-def _mysql_admin(sql: str) -> None:
-    import pymysql
-
-    conn = pymysql.connect(**MYSQL_ADMIN, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
-
-
-# -- MySQL: a USE the _USE regex does not see -----------------------------------------------
+# -- MySQL: every spelling of USE -----------------------------------------------
 @pytest.mark.mysql
 @pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
 @pytest.mark.parametrize(
@@ -34,7 +23,7 @@ def test_every_way_of_writing_use_still_leaves_the_next_migration_in_the_urls_da
     keel: Run, project: Project, db: Database, use: str
 ) -> None:
     other = f"keel_rv2_{uuid.uuid4().hex[:10]}"
-    _mysql_admin(f"CREATE DATABASE `{other}`")
+    mysql_admin(f"CREATE DATABASE `{other}`")
     try:
         project.write(
             "V1__other.sql", use.format(other=other) + ";\nCREATE TABLE imported (id INT);\n"
@@ -45,7 +34,7 @@ def test_every_way_of_writing_use_still_leaves_the_next_migration_in_the_urls_da
         # the URL's database, as it does for 'USE `other`'.
         assert db.query("SHOW TABLES LIKE 't'") == [("t",)]
     finally:
-        _mysql_admin(f"DROP DATABASE IF EXISTS `{other}`")
+        mysql_admin(f"DROP DATABASE IF EXISTS `{other}`")
 
 
 # -- DELIMITER lines in a rollback section the whole-file scan does not see ------------------

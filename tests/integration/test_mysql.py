@@ -7,10 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +19,7 @@ from conftest import (
     Run,
     failed,
     history_rows,
+    keel_process,
     log,
     ok,
     user_tables,
@@ -252,16 +250,6 @@ def test_a_syntax_error_reports_the_line_the_server_names(keel: Run, project: Pr
 # the lock
 
 
-def keel_process(url: str, migrations: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
-    env.pop("DATABASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "sqlkeel", "--url", url, "--dir", str(migrations), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
 
 
 @pytest.mark.slow

@@ -4,10 +4,7 @@ Each came from a review of the first version of the dialect."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -21,6 +18,8 @@ from conftest import (
     Run,
     failed,
     history_rows,
+    keel_process,
+    mysql_admin,
     mysql_database_url,
     ok,
 )
@@ -33,28 +32,8 @@ def db_url(mysql_url: str) -> str:
     return mysql_url
 
 
-def _admin(sql: str) -> list[tuple[object, ...]]:
-    import pymysql
-
-    conn = pymysql.connect(**MYSQL_ADMIN, autocommit=True)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return list(cur.fetchall()) if cur.description else []
-    finally:
-        conn.close()
 
 
-def _process(url: str, migrations: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
-    env.pop("DATABASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "sqlkeel", "--url", url, "--dir", str(migrations), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
 
 
 def _wait_for(predicate: object, what: str, seconds: float = 20) -> None:
@@ -93,7 +72,7 @@ def test_a_use_statement_in_a_migration_does_not_move_keels_history_elsewhere(
     keel: Run, project: Project, db: Database
 ) -> None:
     other = f"keel_t_{uuid.uuid4().hex[:12]}"
-    _admin(f"CREATE DATABASE `{other}`")
+    mysql_admin(f"CREATE DATABASE `{other}`")
     try:
         project.write("V1__other.sql", f"USE `{other}`;\nCREATE TABLE imported (id INT);\n")
         project.write("V2__t.sql", "CREATE TABLE t (id INT);\n")
@@ -105,14 +84,14 @@ def test_a_use_statement_in_a_migration_does_not_move_keels_history_elsewhere(
         # "migrations run in the URL's database" (README): V2 too
         assert db.query("SHOW TABLES LIKE 't'") == [("t",)]
     finally:
-        _admin(f"DROP DATABASE IF EXISTS `{other}`")
+        mysql_admin(f"DROP DATABASE IF EXISTS `{other}`")
 
 
 def test_a_use_statement_never_writes_into_another_apps_history(
     keel_cli: Run, keel: Run, project: Project, db: Database, tmp_path: Path
 ) -> None:
     other = f"keel_t_{uuid.uuid4().hex[:12]}"
-    _admin(f"CREATE DATABASE `{other}`")
+    mysql_admin(f"CREATE DATABASE `{other}`")
     try:
         theirs = tmp_path / "theirs"
         theirs.mkdir()
@@ -121,10 +100,10 @@ def test_a_use_statement_never_writes_into_another_apps_history(
         project.write("V1__a.sql", "CREATE TABLE a (id INT);\n")
         project.write("V2__import.sql", f"USE `{other}`;\nCREATE TABLE imported (id INT);\n")
         keel("upgrade")
-        scripts = _admin(f"SELECT script FROM `{other}`.keel_history ORDER BY id")
+        scripts = mysql_admin(f"SELECT script FROM `{other}`.keel_history ORDER BY id")
         assert scripts == [("V1__o.sql",)]
     finally:
-        _admin(f"DROP DATABASE IF EXISTS `{other}`")
+        mysql_admin(f"DROP DATABASE IF EXISTS `{other}`")
 
 
 @pytest.mark.slow
@@ -133,7 +112,7 @@ def test_ctrl_c_during_a_dml_only_migration_is_an_interruption_not_a_driver_erro
 ) -> None:
     project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
     project.write("V2__rows.sql", "INSERT INTO t VALUES (1);\nDO SLEEP(10);\n")
-    proc = _process(mysql_url, project.migrations, "upgrade")
+    proc = keel_process(mysql_url, project.migrations, "upgrade")
     _wait_for(
         lambda: db.query(
             "SELECT 1 FROM information_schema.processlist "
@@ -153,7 +132,7 @@ def test_a_lost_lock_connection_is_reported_as_lock_lost(
 ) -> None:
     name = mysql_url.rsplit("/", 1)[1]
     project.write("V1__slow.sql", "CREATE TABLE t (id INT);\nDO SLEEP(3);\n")
-    proc = _process(mysql_url, project.migrations, "upgrade")
+    proc = keel_process(mysql_url, project.migrations, "upgrade")
     lock = f"{name}.keel_history"
     _wait_for(lambda: db.query(f"SELECT IS_USED_LOCK('{lock}')")[0][0], "no lock taken")
     holder = db.query(f"SELECT IS_USED_LOCK('{lock}')")[0][0]
@@ -168,7 +147,7 @@ def test_a_migration_connection_killed_mid_statement_is_a_clear_error(
     mysql_url: str, project: Project, db: Database
 ) -> None:
     project.write("V1__slow.sql", "CREATE TABLE t (id INT);\nDO SLEEP(10);\n")
-    proc = _process(mysql_url, project.migrations, "upgrade")
+    proc = keel_process(mysql_url, project.migrations, "upgrade")
     query = (
         "SELECT id FROM information_schema.processlist "
         "WHERE info LIKE 'DO SLEEP(10)%' AND db = DATABASE()"  # this test's, not another's
@@ -230,9 +209,9 @@ def test_a_user_who_may_not_create_keels_tables_gets_a_clear_error(
 ) -> None:
     name = mysql_url.rsplit("/", 1)[1]
     user = f"keel_ro_{uuid.uuid4().hex[:8]}"
-    _admin(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'ro-secret'")
+    mysql_admin(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'ro-secret'")
     try:
-        _admin(f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'")
+        mysql_admin(f"GRANT SELECT ON `{name}`.* TO '{user}'@'%'")
         project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
         url = f"mysql://{user}:ro-secret@{MYSQL_ADMIN['host']}:{MYSQL_ADMIN['port']}/{name}"
         out = keel_cli("upgrade", "--url", url, "--dir", str(project.migrations))
@@ -242,4 +221,4 @@ def test_a_user_who_may_not_create_keels_tables_gets_a_clear_error(
         assert "command denied" in out.stderr and "Fix:" in out.stderr
         assert "ro-secret" not in out.stderr
     finally:
-        _admin(f"DROP USER IF EXISTS '{user}'@'%'")
+        mysql_admin(f"DROP USER IF EXISTS '{user}'@'%'")

@@ -4,16 +4,14 @@ upgrades, and a killed keel never leaves the lock held or a half-applied migrati
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import TRANSACTIONAL_DDL
+from conftest import TRANSACTIONAL_DDL, keel_process
 from sqlkeel import Keel
 
 pytestmark = pytest.mark.slow
@@ -45,16 +43,6 @@ def names_the_holder(text: str, pid: int, url: str) -> bool:
     return f"pid {pid}" in text
 
 
-def keel_process(url: str, migrations: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
-    env.pop("DATABASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "sqlkeel", "--url", url, "--dir", str(migrations), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
 
 
 def write(migrations: Path, name: str, sql: str) -> None:

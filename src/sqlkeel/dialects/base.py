@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
-from sqlkeel.errors import LockTimeout
+from sqlkeel.errors import LockLost, LockTimeout
 from sqlkeel.urls import DatabaseURL
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -300,3 +300,47 @@ class Dialect(ABC):
     @abstractmethod
     def lock_holder(self) -> Holder | None:
         """Who holds the migration lock now, or None when it is free."""
+
+    @contextmanager
+    def hold_server_lock(
+        self,
+        conn: Connection,
+        prepare: Callable[[], object],
+        acquire: str,
+        release: str,
+        *,
+        timeout: float,
+        wait: bool,
+        on_wait: LockWait | None,
+    ) -> Iterator[None]:
+        """Hold a lock the server keeps for the session ``conn`` (a connection of the
+        lock's own, closed here): ``prepare`` readies the session and returns the lock's
+        key; ``acquire`` (one parameter, the key) answers 1 when it took the lock without
+        waiting, ``release`` 1 when it was still held. The server drops the lock with the
+        session, so a killed keel frees it. Raises LockTimeout, or LockLost at the end."""
+        try:
+            key = prepare()
+            poll_lock(
+                lambda: bool(self.query(conn, acquire, (key,))[0][0] == 1),
+                self.lock_holder,
+                timeout=timeout,
+                wait=wait,
+                on_wait=on_wait,
+                what=self.url.masked(),
+            )
+            # If the block raises, closing the session (below) releases the lock, and the
+            # block's own error is what the user sees.
+            yield
+            try:
+                released = self.query(conn, release, (key,))[0][0]
+            except self.error_types:  # the session, and with it the lock, was lost
+                released = None
+            if released != 1:
+                raise LockLost(
+                    "the migration lock was no longer held when keel released it, so another "
+                    "process may have migrated at the same time; the migrations of this run "
+                    "are committed. Fix: run 'keel validate' and 'keel status' to check the "
+                    "database."
+                )
+        finally:
+            conn.close()

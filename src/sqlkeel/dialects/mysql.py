@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlkeel.core.splitter import MYSQL, Statement, split_statements
-from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
-from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost, SplitError
+from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name
+from sqlkeel.errors import ConfigError, ConnectionFailed, SplitError
 from sqlkeel.urls import DatabaseURL, mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -270,42 +270,24 @@ class MySQLDialect(Dialect):
         self, *, timeout: float, wait: bool, on_wait: LockWait | None
     ) -> Iterator[None]:
         conn = self._open(holder_name())
-        try:
-            name = self._lock_name()
+
+        def prepare() -> str:
             # The lock's connection idles while the migrations run: the server's idle
             # timeout (often minutes on managed servers) would end it and free the lock.
             self.execute(conn, f"SET SESSION wait_timeout = {_LOCK_IDLE_TIMEOUT}")
+            return self._lock_name()
 
-            def try_acquire() -> bool:
-                # Polled with a zero wait (as on PostgreSQL) so that a waiter can say who
-                # holds the lock while it waits.
-                rows = self.query(conn, "SELECT GET_LOCK(%s, 0)", (name,))
-                return bool(rows[0][0] == 1)
-
-            poll_lock(
-                try_acquire,
-                self.lock_holder,
-                timeout=timeout,
-                wait=wait,
-                on_wait=on_wait,
-                what=self.url.masked(),
-            )
-            # If the block raises, closing the connection (below) releases the lock, and the
-            # block's own error is what the user sees.
+        # Polled with a zero wait, as on PostgreSQL, so that a waiter can say who holds it.
+        with self.hold_server_lock(
+            conn,
+            prepare,
+            "SELECT GET_LOCK(%s, 0)",
+            "SELECT RELEASE_LOCK(%s)",
+            timeout=timeout,
+            wait=wait,
+            on_wait=on_wait,
+        ):
             yield
-            try:
-                released = self.query(conn, "SELECT RELEASE_LOCK(%s)", (name,))[0][0]
-            except self.error_types:  # the connection, and with it the lock, was lost
-                released = None
-            if released != 1:
-                raise LockLost(
-                    "the migration lock was no longer held when keel released it, so another "
-                    "process may have migrated at the same time; the migrations of this run "
-                    "are committed. Fix: run 'keel validate' and 'keel status' to check the "
-                    "database."
-                )
-        finally:
-            conn.close()
 
     def lock_holder(self) -> Holder | None:
         conn = self._open("keel lock-status")

@@ -30,9 +30,8 @@ from sqlkeel.dialects.base import (
     Transaction,
     TransactionFailed,
     holder_name,
-    poll_lock,
 )
-from sqlkeel.errors import ConfigError, ConnectionFailed, LockLost
+from sqlkeel.errors import ConfigError, ConnectionFailed
 from sqlkeel.urls import DatabaseURL, mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -355,43 +354,26 @@ class PostgresDialect(Dialect):
         self, *, timeout: float, wait: bool, on_wait: LockWait | None
     ) -> Iterator[None]:
         conn = self._open(holder_name())
-        try:
-            key = self.lock_key(conn)
+
+        def prepare() -> int:
             import psycopg
 
             # The lock's session idles while the migrations run: a server's
             # idle_session_timeout would end it and free the lock mid-run.
             with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
                 self.execute(conn, "SET idle_session_timeout = 0")
+            return self.lock_key(conn)
 
-            def try_acquire() -> bool:
-                rows = self.query(conn, "SELECT pg_try_advisory_lock(%s)", (key,))
-                return bool(rows[0][0])
-
-            poll_lock(
-                try_acquire,
-                self.lock_holder,
-                timeout=timeout,
-                wait=wait,
-                on_wait=on_wait,
-                what=self.url.masked(),
-            )
-            # If the block raises, closing the session (below) releases the lock, and the
-            # block's own error is what the user sees.
+        with self.hold_server_lock(
+            conn,
+            prepare,
+            "SELECT pg_try_advisory_lock(%s)",
+            "SELECT pg_advisory_unlock(%s)",
+            timeout=timeout,
+            wait=wait,
+            on_wait=on_wait,
+        ):
             yield
-            try:
-                released = self.query(conn, "SELECT pg_advisory_unlock(%s)", (key,))[0][0]
-            except self.error_types:  # the session, and with it the lock, was lost
-                released = False
-            if not released:
-                raise LockLost(
-                    "the migration lock was no longer held when keel released it, so another "
-                    "process may have migrated at the same time; the migrations of this run "
-                    "are committed. Fix: run 'keel validate' and 'keel status' to check the "
-                    "database."
-                )
-        finally:
-            conn.close()
 
     def lock_holder(self) -> Holder | None:
         conn = self._open("keel lock-status")

@@ -99,34 +99,24 @@ def test_a_history_rows_checksums_and_digest_read_back_as_given(
     checksum: str, rollback: str | None, digest: str | None
 ) -> None:
     at = datetime(2026, 11, 25, tzinfo=timezone.utc)
-    row = HistoryRow(
-        1,
-        Version.parse("7"),
-        "t7",
-        "V7__t7.sql",
-        Kind.VERSIONED,
-        checksum,
-        rollback,
-        at,
-        "ada",
-        3,
-        State.APPLIED,
-        digest=digest,
-    )
+
+    def make() -> HistoryRow:
+        return HistoryRow(
+            1,
+            Version.parse("7"),
+            "t7",
+            "V7__t7.sql",
+            Kind.VERSIONED,
+            checksum,
+            rollback,
+            at,
+            "ada",
+            3,
+            State.APPLIED,
+            digest=digest,
+        )
+
+    row, same = make(), make()  # built apart: equal by value, not identity
     assert (row.checksum, row.rollback_checksum, row.digest) == (checksum, rollback, digest)
-    same = HistoryRow(
-        1,
-        Version.parse("7"),
-        "t7",
-        "V7__t7.sql",
-        Kind.VERSIONED,
-        checksum,
-        rollback,
-        at,
-        "ada",
-        3,
-        State.APPLIED,
-        digest=digest,
-    )
     assert row == same and hash(row) == hash(same)
     assert "checksum=" in repr(row)

@@ -13,6 +13,7 @@ import sys
 import textwrap
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -315,3 +316,20 @@ def log(keel: Run) -> list[tuple[str, str | None, str]]:
 
     rows = json.loads(ok(keel("history", "--log", "--json")).stdout)["log"]
     return [(r["action"], r["version"], r["outcome"]) for r in rows]
+
+
+@contextmanager
+def holding_lock(
+    dialect: Any,
+    *,
+    timeout: float = 0,
+    wait: bool = False,
+    on_wait: Callable[[Any], None] | None = None,
+) -> Iterator[None]:
+    """Hold ``dialect``'s migration lock on a connection of its own, as a running keel does."""
+    conn = dialect.connect()
+    try:
+        with dialect.session_lock(conn, timeout=timeout, wait=wait, on_wait=on_wait):
+            yield
+    finally:
+        conn.close()

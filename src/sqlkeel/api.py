@@ -321,9 +321,9 @@ class Keel:
 
     def close(self) -> None:
         """Close the database connection, if one is open."""
-        if self._conn is not None and self._dialect is not None:
-            self._dialect.close(self._conn)
-        self._conn = None
+        conn, self._conn = self._conn, None
+        if conn is not None and self._dialect is not None:
+            self._dialect.close(conn)
 
     def __enter__(self) -> Keel:
         return self
@@ -395,12 +395,24 @@ class Keel:
 
     @contextmanager
     def _locked(self, *, wait: bool) -> Iterator[HistoryStore]:
-        with self.dialect.session_lock(
-            timeout=self.settings.lock_timeout, wait=wait, on_wait=self.listener.lock_waiting
-        ):
-            # keel's tables are created by the first command that changes something
-            # (HistoryStore.ensure), never by one that validation refused.
-            yield self._store()
+        # The lock is taken on the connection that does the work: see Dialect.session_lock.
+        try:
+            with self.dialect.session_lock(
+                self._connection(),
+                timeout=self.settings.lock_timeout,
+                wait=wait,
+                on_wait=self.listener.lock_waiting,
+            ):
+                # keel's tables are created by the first command that changes something
+                # (HistoryStore.ensure), never by one that validation refused.
+                yield self._store()
+        except BaseException:
+            # Whatever state the session is in (a statement interrupted, a connection
+            # lost), closing it frees the lock once the server has ended its work; the
+            # next call opens a new one.
+            with contextlib.suppress(Exception):
+                self.close()
+            raise
 
     def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
         return Runner(

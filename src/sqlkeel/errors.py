@@ -165,7 +165,10 @@ class LockTimeout(KeelError):
 
 
 class LockLost(KeelError):
-    """The migration lock was gone when keel released it: exclusivity may have been broken."""
+    """The migration lock was no longer held by this run: it stopped before committing
+    anything more (exit 3, as for a lock not acquired)."""
+
+    exit_code = 3
 
 
 class DatabaseError(KeelError):

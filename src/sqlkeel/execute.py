@@ -19,7 +19,7 @@ from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, S
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import Connection, Dialect, Holder, Transaction, TransactionFailed
-from sqlkeel.errors import MigrationFailed
+from sqlkeel.errors import LockLost, MigrationFailed
 from sqlkeel.history import Entry, HistoryStore
 from sqlkeel.urls import mask_password
 
@@ -105,6 +105,11 @@ def _what_ran(statements: Sequence[Statement]) -> str:
     else:
         shown = f"lines {', '.join(lines[:-1])} and {lines[-1]}"
     return f"statements 1 to {len(statements)} ({shown}) had run and stayed applied"
+
+
+def _is_integrity_error(exc: BaseException) -> bool:
+    """Whether the driver says a constraint refused the write (DB-API's IntegrityError)."""
+    return any(cls.__name__ == "IntegrityError" for cls in type(exc).__mro__)
 
 
 class _StatementFailed(Exception):
@@ -251,6 +256,28 @@ class Runner:
             detail=str(error),
         )
 
+    def _lock_lost(self, step: Step, *, ran_outside: bool = False) -> LockLost:
+        what = (
+            "It ran outside a transaction and stays recorded as failed"
+            if ran_outside
+            else "It was rolled back and is not applied"
+        )
+        return LockLost(
+            f"{step.migration.path}: the migration lock was no longer held by this run "
+            f"when migration {step.migration.label} was about to be recorded, so another "
+            f"process may be migrating this database now; keel stopped. {what}; the "
+            "migrations before it are applied. A migration's own SQL can release the lock "
+            "(pg_advisory_unlock_all(), DISCARD ALL, RELEASE_ALL_LOCKS()): remove such "
+            "statements. Fix: run 'keel status' once the other run has ended."
+        )
+
+    def _fence(self, step: Step, *, ran_outside: bool = False) -> None:
+        """Inside the step's open transaction, before its rows: stop (rolling the
+        transaction back) unless this run still holds the migration lock."""
+        if not self.dialect.fence(self.conn):
+            self._rollback_quietly()
+            raise self._lock_lost(step, ran_outside=ran_outside)
+
     def _is_transactional(self, step: Step, statements: Sequence[Statement]) -> bool:
         return step.migration.transactional and self.dialect.is_transactional(
             [s.sql for s in statements]
@@ -307,6 +334,7 @@ class Runner:
         self.dialect.begin(self.conn)
         try:
             self._run_statements(statements)
+            self._fence(step)
             ms = _ms(start)
             try:
                 self.store.commit_with(lambda: self._record(step, at, ms))
@@ -364,6 +392,8 @@ class Runner:
                 # step still says it failed, only not where.
                 self._rollback_quietly()
                 said = mask_password(" ".join(str(exc).split()))
+                if not any(c.isalpha() for c in said):  # PyMySQL's "(0, '')"
+                    said = "the connection to the database was lost"
                 error = self._failure(
                     step,
                     failure,
@@ -374,6 +404,7 @@ class Runner:
             raise error from failure.cause
         ms = _ms(start)
         self.dialect.begin(self.conn)
+        self._fence(step, ran_outside=True)
         self.store.delete_id(marker)
         self._record(step, at, ms)
         self.dialect.commit(self.conn)
@@ -384,10 +415,18 @@ class Runner:
         killed part-way leaves it refused until repair instead of silently half-applied;
         returns the row's id. The step replaces the rows it would replace on success."""
         self.dialect.begin(self.conn)
+        self._fence(step)
         self._forget_earlier_row(step)
-        self.store.insert(
-            Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
-        )
+        try:
+            # The claim: keel_history's unique version refuses a second claimer.
+            self.store.insert(
+                Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
+            )
+        except self.dialect.error_types as exc:
+            self._rollback_quietly()
+            if _is_integrity_error(exc):
+                raise self._lock_lost(step) from exc
+            raise
         marker = self.store.last_id()
         self.dialect.commit(self.conn)
         return marker
@@ -462,6 +501,9 @@ class Runner:
         try:
             value = batch.transaction.wait()
         except TransactionFailed as exc:
+            if exc.lock_lost:
+                self._rollback_quietly()
+                raise self._lock_lost(step) from exc.cause
             if exc.position <= len(batch.statements):
                 statement = batch.statements[exc.position - 1]
                 failure = _StatementFailed(exc.position, statement, exc.cause, exc.offset)
@@ -498,6 +540,8 @@ class Runner:
                 ms = _ms(start)
                 self._record(step, at, ms)
                 results.append((step, ms))
+            if results:
+                self._fence(results[-1][0])
             try:
                 self.dialect.commit(self.conn)
             except self.dialect.error_types as exc:

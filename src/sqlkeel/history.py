@@ -1,7 +1,9 @@
 """keel's own tables: ``keel_history`` (what is applied now) and ``keel_log`` (every action).
 
 Both are created on first use under the lock; columns that a newer keel added are added
-in place to an older layout. ``keel_log`` is append-only: keel never updates or deletes it.
+in place to an older layout, and so is the unique key on ``keel_history.version``: the last
+line of defence of the lock, it makes a second writer of one version fail instead of
+committing a duplicate. ``keel_log`` is append-only: keel never updates or deletes it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
+from sqlkeel.errors import Problem, ValidationFailed
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
@@ -155,6 +158,46 @@ class HistoryStore:
             for c, t, _null in columns:
                 if c not in present:
                     d.execute(self.conn, f"ALTER TABLE {table} ADD COLUMN {c} {d.types[t]}")
+        self._ensure_unique_version()
+
+    def _ensure_unique_version(self) -> None:
+        """Add the unique key on the version to a table that lacks it; refuses, naming the
+        rows, when the table already holds one version twice."""
+        d = self.dialect
+        index = f"{d.table}_version_key"
+        if d.index_exists(self.conn, index):
+            return
+        duplicates = d.query(
+            self.conn,
+            f"SELECT version, id, applied_at FROM {self.history} WHERE version IN "
+            f"(SELECT version FROM {self.history} WHERE version IS NOT NULL "
+            f"GROUP BY version HAVING COUNT(*) > 1) ORDER BY version, id",
+        )
+        if duplicates:
+            raise ValidationFailed(self._duplicate_problems(duplicates))
+        d.execute(self.conn, d.unique_index_sql(index, self.history, "version"))
+
+    def _duplicate_problems(self, rows: Sequence[tuple[Any, ...]]) -> list[Problem]:
+        by_version: dict[str, list[tuple[Any, ...]]] = {}
+        for row in rows:
+            by_version.setdefault(str(row[0]), []).append(row)
+        problems = []
+        for version, same in by_version.items():
+            ids = ", ".join(f"id {r[1]} (applied at {r[2]})" for r in same)
+            keep = same[0][1]
+            problems.append(
+                Problem(
+                    "duplicate-history-row",
+                    self.history,
+                    f"version {version} is recorded {len(same)} times in {self.history}: "
+                    f"{ids}; keel needs one row per version before it can add the unique key "
+                    "that stops two runs from recording it twice.",
+                    "check that the migration's effects are there once, then delete the extra "
+                    f"rows by hand, e.g. DELETE FROM {self.history} WHERE version = "
+                    f"'{version}' AND id <> {keep}; and run the command again.",
+                )
+            )
+        return problems
 
     def _columns(self, table: str) -> set[str]:
         cur = self.conn.cursor()

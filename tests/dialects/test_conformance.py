@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import holding_lock
 from sqlkeel.core.model import Kind, State
 from sqlkeel.core.parsing import parse_migration
 from sqlkeel.core.splitter import split_statements
@@ -28,7 +29,7 @@ def make(url: str) -> Dialect:
 
 def test_the_lock_is_exclusive_across_connections(db_url: str) -> None:
     first, second = make(db_url), make(db_url)
-    with first.session_lock(timeout=0, wait=False, on_wait=None):
+    with holding_lock(first):
         holder = second.lock_holder()
         # SQLite and PostgreSQL name the holding keel (host, pid); MySQL names the holding
         # connection (id, user, client address), as its process list shows it.
@@ -36,22 +37,22 @@ def test_the_lock_is_exclusive_across_connections(db_url: str) -> None:
         assert holder is not None and names[first.name] in str(holder)
         with (
             pytest.raises(LockTimeout) as info,
-            second.session_lock(timeout=0, wait=False, on_wait=None),
+            holding_lock(second),
         ):
             pass
         assert info.value.exit_code == 3
     assert second.lock_holder() is None
-    with second.session_lock(timeout=0, wait=False, on_wait=None):
+    with holding_lock(second):
         pass
 
 
 def test_a_waiter_hears_the_holder_and_times_out(db_url: str) -> None:
     heard = []
-    with make(db_url).session_lock(timeout=0, wait=False, on_wait=None):
+    with holding_lock(make(db_url)):
         started = time.monotonic()
         with (
             pytest.raises(LockTimeout, match=r"not acquired within 0\.3 s"),
-            make(db_url).session_lock(timeout=0.3, wait=True, on_wait=heard.append),
+            holding_lock(make(db_url), timeout=0.3, wait=True, on_wait=heard.append),
         ):
             pass
         assert 0.3 <= time.monotonic() - started < 5
@@ -64,7 +65,7 @@ def test_the_lock_dies_with_its_holder_process(db_url: str) -> None:
         from sqlkeel.dialects import dialect_for
         from sqlkeel.urls import parse_url
         d = dialect_for(parse_url({db_url!r}), table="keel_history", schema=None)
-        with d.session_lock(timeout=0, wait=False, on_wait=None):
+        with d.session_lock(d.connect(), timeout=0, wait=False, on_wait=None):
             print("held", flush=True)
             time.sleep(60)
     """)
@@ -79,7 +80,7 @@ def test_the_lock_dies_with_its_holder_process(db_url: str) -> None:
     while make(db_url).lock_holder() is not None:
         assert time.monotonic() < deadline, "the lock outlived its holder"
         time.sleep(0.05)
-    with make(db_url).session_lock(timeout=5, wait=True, on_wait=None):
+    with holding_lock(make(db_url), timeout=5, wait=True, on_wait=None):
         pass
 
 
@@ -95,10 +96,13 @@ def test_history_rows_round_trip(db_url: str) -> None:
         "CREATE TABLE users (id int);\n-- rollback\nDROP TABLE users;\n",
         dialect.split_options,
     )
+    other = parse_migration(
+        "V2.11__more.sql", "CREATE TABLE more (id int);\n", dialect.split_options
+    )
     at = datetime(2026, 11, 25, 14, 30, 22, 123456, tzinfo=timezone.utc)
     store.insert(Entry(file, at, "ada@build", 42))
     store.insert(
-        Entry(file, at, "ada@build", 7),
+        Entry(other, at, "ada@build", 7),
         state=State.FAILED,
         failed_statement=3,
         failed_line=12,
@@ -140,6 +144,23 @@ def test_history_rows_round_trip(db_url: str) -> None:
         "success",
     )
     dialect.close(conn)
+
+
+def test_a_second_history_row_for_one_version_is_refused_by_the_database(db_url: str) -> None:
+    """The unique key on the version: the lock's last line of defence."""
+    dialect = make(db_url)
+    conn = dialect.connect()
+    try:
+        store = HistoryStore(dialect, conn)
+        store.ensure()
+        file = parse_migration("V7__x.sql", "CREATE TABLE x (id int);\n", dialect.split_options)
+        at = datetime(2026, 11, 25, tzinfo=timezone.utc)
+        store.insert(Entry(file, at, "ada@build", 1))
+        with pytest.raises(dialect.error_types):
+            store.insert(Entry(file, at, "bob@build", 1), state=State.FAILED)
+        assert [str(r.version) for r in store.read()] == ["7"]
+    finally:
+        dialect.close(conn)
 
 
 def test_a_rolled_back_transaction_leaves_nothing(db_url: str) -> None:

@@ -127,19 +127,30 @@ def test_ctrl_c_during_a_dml_only_migration_is_an_interruption_not_a_driver_erro
 
 
 @pytest.mark.slow
-def test_a_lost_lock_connection_is_reported_as_lock_lost(
+def test_killing_the_lock_holding_connection_stops_the_run_and_no_second_run_reapplies_it(
     mysql_url: str, project: Project, db: Database
 ) -> None:
+    """The lock lives on the connection that runs the migrations: killing it (as the
+    server's wait_timeout or an operator would) ends the run, and the migration stays
+    claimed, so the next run refuses it instead of running its DDL a second time."""
     name = mysql_url.rsplit("/", 1)[1]
     project.write("V1__slow.sql", "CREATE TABLE t (id INT);\nDO SLEEP(3);\n")
     proc = keel_process(mysql_url, project.migrations, "upgrade")
     lock = f"{name}.keel_history"
-    _wait_for(lambda: db.query(f"SELECT IS_USED_LOCK('{lock}')")[0][0], "no lock taken")
-    holder = db.query(f"SELECT IS_USED_LOCK('{lock}')")[0][0]
-    db.query(f"KILL {holder}")  # e.g. the server's wait_timeout on the idle lock connection
+    running = (
+        f"SELECT id FROM information_schema.processlist WHERE info LIKE 'DO SLEEP(3)%' "
+        f"AND id = IS_USED_LOCK('{lock}')"
+    )
+    _wait_for(lambda: db.query(running), "V1 never reached its SLEEP on the lock's connection")
+    db.query(f"KILL {db.query(running)[0][0]}")
     _out, err = proc.communicate(timeout=30)
-    assert "unexpected" not in err, err
-    assert "the migration lock was no longer held" in err
+    assert proc.returncode == 1, err
+    assert "unexpected" not in err and "Traceback" not in err, err
+    assert "V1__slow.sql" in err and "(0, '')" not in err
+    again = keel_process(mysql_url, project.migrations, "upgrade")
+    _out, err = again.communicate(timeout=30)
+    assert again.returncode == 1 and "repair --failed" in err, err
+    assert db.query(f"SELECT state FROM `{name}`.keel_history") == [("failed",)]
 
 
 @pytest.mark.slow

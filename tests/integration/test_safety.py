@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from conftest import holding_lock
 from sqlkeel import Keel
 
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def test_postgres_without_psycopg_is_a_configuration_error_for_every_command(
 def test_schema_public_and_no_schema_share_one_lock(db_url: str, project: Project) -> None:
     explicit = Keel(url=db_url, migrations_dir=project.migrations, schema="public")
     implicit = Keel(url=db_url, migrations_dir=project.migrations)
-    with explicit.dialect.session_lock(timeout=0, wait=False, on_wait=None):
+    with holding_lock(explicit.dialect):
         assert implicit.lock_status().holder is not None
     assert implicit.lock_status().holder is None
 

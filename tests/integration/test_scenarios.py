@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conftest import user_tables
+from conftest import holding_lock, user_tables
 from sqlkeel import Keel
 
 if TYPE_CHECKING:
@@ -363,7 +363,7 @@ def test_dry_runs_take_no_lock(keel: Run, db_url: str, example: Project, db: Dat
     ok(keel("upgrade", "--to", "1.9"))
     with (
         Keel(url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root) as holder,
-        holder.dialect.session_lock(timeout=0, wait=False, on_wait=None),
+        holding_lock(holder.dialect),
     ):
         planned = ok(keel("upgrade", "--dry-run", "--no-wait")).stdout
         assert "-- plan: upgrade 3 migrations" in planned
@@ -382,7 +382,7 @@ def test_an_upgrade_with_nothing_pending_needs_no_lock(
     ok(keel("upgrade"))
     with (
         Keel(url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root) as holder,
-        holder.dialect.session_lock(timeout=0, wait=False, on_wait=None),
+        holding_lock(holder.dialect),
     ):
         # The usual deploy: everything applied. It must not wait for (or fail on) a lock
         # it does not need.
@@ -412,7 +412,7 @@ def test_no_wait_is_prompt_while_a_sqlite_migration_holds_the_database(
     ok(keel("upgrade", "--to", "1.9") if pending else keel("upgrade"))
     with (
         Keel(url=db_url, migrations_dir=example.migrations, environ={}, cwd=example.root) as holder,
-        holder.dialect.session_lock(timeout=0, wait=False, on_wait=None),
+        holding_lock(holder.dialect),
     ):
         writer = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
         writer.execute("BEGIN EXCLUSIVE")  # as a running migration's commit would
@@ -622,7 +622,7 @@ def test_each_postgres_schema_has_its_own_history_lock_and_tables(
     ):
         assert [s.version for s in billing.upgrade().applied] == ["1"]
         assert shop.current() is None
-        with billing.dialect.session_lock(timeout=0, wait=False, on_wait=None):
+        with holding_lock(billing.dialect):
             assert shop.lock_status().holder is None  # independent locks
         assert [s.version for s in shop.upgrade().applied] == ["1"]
         billing.rollback()

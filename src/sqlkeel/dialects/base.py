@@ -113,15 +113,19 @@ def poll_lock(
 class TransactionFailed(Exception):
     """A transaction sent whole (``Dialect.transaction``) failed and is left open for
     ROLLBACK. ``position`` numbers the failing statement from 1; past the last statement it
-    is keel's own writes or the COMMIT (a deferred constraint). ``offset``: characters before
+    is keel's own writes or the COMMIT (a deferred constraint); ``lock_lost`` when it is
+    the lock's fence instead. ``offset``: characters before
     the statement in the text the server was sent, for ``describe_error``; None when the
     server's position does not point into a statement."""
 
-    def __init__(self, position: int, cause: BaseException, offset: int | None) -> None:
+    def __init__(
+        self, position: int, cause: BaseException, offset: int | None, *, lock_lost: bool = False
+    ) -> None:
         super().__init__(str(cause))
         self.position = position
         self.cause = cause
         self.offset = offset
+        self.lock_lost = lock_lost  # the transaction's lock fence failed (Dialect.fence)
 
 
 class Transaction(ABC):
@@ -270,6 +274,14 @@ class Dialect(ABC):
     @abstractmethod
     def table_exists(self, conn: Connection, table: str) -> bool: ...
 
+    @abstractmethod
+    def index_exists(self, conn: Connection, index: str) -> bool:
+        """Whether keel's index ``index`` exists (beside keel's tables)."""
+
+    def unique_index_sql(self, index: str, table: str, column: str) -> str:
+        """The SQL creating a unique index on one text column of keel's ``table``."""
+        return f"CREATE UNIQUE INDEX {index} ON {table} ({column})"
+
     def prepare_schema(self, conn: Connection) -> None:  # noqa: B027 - optional hook
         """Create the configured schema if the dialect has schemas and it is missing."""
 
@@ -289,13 +301,24 @@ class Dialect(ABC):
         return str(exc).strip(), line
 
     # -- locking -----------------------------------------------------------------------
+    # The invariant: no two runs ever apply the same migration. The lock is held by ``conn``,
+    # the session that runs the migrations, so it lives exactly as long as the server-side
+    # work it protects: when keel dies, the server frees it only once that session's last
+    # statement has ended (committed or rolled back), never while it still runs.
     @abstractmethod
     @contextmanager
     def session_lock(
-        self, *, timeout: float, wait: bool, on_wait: LockWait | None
+        self, conn: Connection, *, timeout: float, wait: bool, on_wait: LockWait | None
     ) -> Iterator[None]:
-        """Hold the migration lock for the block; it dies with the process."""
+        """Hold the migration lock on ``conn`` for the block; it dies with the session. If
+        the block raises, the lock is left to the caller, who closes ``conn``."""
         yield
+
+    def fence(self, conn: Connection) -> bool:
+        """Inside a migration's transaction, before its history row commits: whether ``conn``
+        still holds the migration lock (and keeps it until the transaction ends). False when
+        it was lost, e.g. released by a migration's own SQL, and another session may hold it."""
+        return True
 
     @abstractmethod
     def lock_holder(self) -> Holder | None:
@@ -313,34 +336,32 @@ class Dialect(ABC):
         wait: bool,
         on_wait: LockWait | None,
     ) -> Iterator[None]:
-        """Hold a lock the server keeps for the session ``conn`` (a connection of the
-        lock's own, closed here): ``prepare`` readies the session and returns the lock's
-        key; ``acquire`` (one parameter, the key) answers 1 when it took the lock without
-        waiting, ``release`` 1 when it was still held. The server drops the lock with the
-        session, so a killed keel frees it. Raises LockTimeout, or LockLost at the end."""
+        """Hold a lock the server keeps for the session ``conn``: ``prepare`` readies the
+        session and returns the lock's key; ``acquire`` (one parameter, the key) answers 1
+        when it took the lock without waiting, ``release`` 1 when it was still held. The
+        server drops the lock with the session, so a killed keel frees it. Raises
+        LockTimeout, or LockLost at the end."""
+        key = prepare()
+        poll_lock(
+            lambda: bool(self.query(conn, acquire, (key,))[0][0] == 1),
+            self.lock_holder,
+            timeout=timeout,
+            wait=wait,
+            on_wait=on_wait,
+            what=self.url.masked(),
+        )
+        # If the block raises, its error is what the user sees, and the caller's closing
+        # of the session releases the lock.
+        yield
         try:
-            key = prepare()
-            poll_lock(
-                lambda: bool(self.query(conn, acquire, (key,))[0][0] == 1),
-                self.lock_holder,
-                timeout=timeout,
-                wait=wait,
-                on_wait=on_wait,
-                what=self.url.masked(),
+            released = self.query(conn, release, (key,))[0][0]
+        except self.error_types:  # the session, and with it the lock, was lost
+            released = None
+        if released != 1:
+            raise LockLost(
+                "the migration lock was no longer held when keel released it at the end of the "
+                "run (a migration's own SQL may release it, e.g. pg_advisory_unlock_all() or "
+                "RELEASE_ALL_LOCKS()). Each migration of this run checked that it still held "
+                "the lock before it was recorded. Fix: run 'keel status' to see where the "
+                "database stands, and remove such statements from the migration."
             )
-            # If the block raises, closing the session (below) releases the lock, and the
-            # block's own error is what the user sees.
-            yield
-            try:
-                released = self.query(conn, release, (key,))[0][0]
-            except self.error_types:  # the session, and with it the lock, was lost
-                released = None
-            if released != 1:
-                raise LockLost(
-                    "the migration lock was no longer held when keel released it, so another "
-                    "process may have migrated at the same time; the migrations of this run "
-                    "are committed. Fix: run 'keel validate' and 'keel status' to check the "
-                    "database."
-                )
-        finally:
-            conn.close()

@@ -7,10 +7,15 @@ only of statements a transaction can undo (``is_transactional``) still runs in o
 its history row. Splitting: back-ticks, ``#`` comments, ``/*! */`` version comments,
 backslash escapes, routine ``BEGIN … END`` bodies, the mysql client's ``DELIMITER`` lines.
 ``schema`` names the database that holds keel's tables; migrations run in the URL's.
-Lock: ``GET_LOCK('<database>.<history table>')`` on a dedicated connection; the server
-releases it when that connection ends, so a killed keel frees it. Holder: the connection
-``IS_USED_LOCK`` names, from the process list (its keel host and pid only where
-performance_schema records connection attributes; MariaDB has it off by default).
+Lock: ``GET_LOCK('<database>.<history table>')`` on the connection that runs the
+migrations; the server releases it when that connection ends, which is only after the
+statement it was running has ended, so a killed keel frees it without letting a second run
+start beside its last statement. Before each migration is recorded (and before a migration
+that runs statement by statement is claimed), ``IS_USED_LOCK`` must still name this
+connection: a migration's own ``RELEASE_ALL_LOCKS()`` cannot let two runs interleave.
+https://mariadb.com/kb/en/get_lock/ Holder: the connection ``IS_USED_LOCK`` names, from the
+process list (its keel host and pid only where performance_schema records connection
+attributes; MariaDB has it off by default).
 Gaps: DML on a non-transactional engine (MyISAM) cannot be rolled back either.
 """
 
@@ -178,7 +183,8 @@ class MySQLDialect(Dialect):
             ) from exc
 
     def connect(self) -> Connection:
-        return self._open("keel")
+        # Named as the lock's holder: this connection takes the lock when keel writes.
+        return self._open(holder_name())
 
     def begin(self, conn: Connection) -> None:
         # Each migration starts in the URL's database, whatever a USE in the last one chose.
@@ -226,6 +232,19 @@ class MySQLDialect(Dialect):
         )
         return bool(rows)
 
+    def index_exists(self, conn: Connection, index: str) -> bool:
+        rows = self.query(
+            conn,
+            "SELECT 1 FROM information_schema.statistics "
+            "WHERE table_schema = %s AND table_name = %s AND index_name = %s",
+            (self.schema or self.url.database, self.table, index),
+        )
+        return bool(rows)
+
+    def unique_index_sql(self, index: str, table: str, column: str) -> str:
+        # A key on a LONGTEXT column needs a prefix length; versions are far shorter.
+        return f"CREATE UNIQUE INDEX {index} ON {table} ({column}(191))"
+
     # -- errors ------------------------------------------------------------------------
     @property
     def error_types(self) -> tuple[type[BaseException], ...]:
@@ -267,13 +286,11 @@ class MySQLDialect(Dialect):
 
     @contextmanager
     def session_lock(
-        self, *, timeout: float, wait: bool, on_wait: LockWait | None
+        self, conn: Connection, *, timeout: float, wait: bool, on_wait: LockWait | None
     ) -> Iterator[None]:
-        conn = self._open(holder_name())
-
         def prepare() -> str:
-            # The lock's connection idles while the migrations run: the server's idle
-            # timeout (often minutes on managed servers) would end it and free the lock.
+            # keel reads the next file between two migrations: the server's idle timeout
+            # (often short on managed servers) must not end the connection, and the lock.
             self.execute(conn, f"SET SESSION wait_timeout = {_LOCK_IDLE_TIMEOUT}")
             return self._lock_name()
 
@@ -289,6 +306,10 @@ class MySQLDialect(Dialect):
         ):
             yield
 
+    def fence(self, conn: Connection) -> bool:
+        rows = self.query(conn, "SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self._lock_name(),))
+        return bool(rows[0][0] == 1)
+
     def lock_holder(self) -> Holder | None:
         conn = self._open("keel lock-status")
         try:
@@ -296,13 +317,13 @@ class MySQLDialect(Dialect):
             holder_id = rows[0][0]
             if holder_id is None:
                 return None
-            # The lock's connection does nothing after GET_LOCK, so the time it has spent in
-            # its current state is the time it has held the lock. Without the PROCESS
-            # privilege another user's connection is not listed: then only its id is known.
+            # Without the PROCESS privilege another user's connection is not listed: then
+            # only its id is known. The server keeps no time a lock was taken, and the lock's
+            # connection is the one running the migrations (its state's time is a
+            # statement's), so no "since" is given.
             listed = self.query(
                 conn,
-                "SELECT user, host, UTC_TIMESTAMP() - INTERVAL time SECOND "
-                "FROM information_schema.processlist WHERE id = %s",
+                "SELECT user, host FROM information_schema.processlist WHERE id = %s",
                 (holder_id,),
             )
             program = self._program_name(conn, holder_id)
@@ -311,9 +332,8 @@ class MySQLDialect(Dialect):
         who = f"{program}, " if program else ""
         if not listed:
             return Holder(f"{who}MySQL connection {holder_id}")
-        user, host, since = listed[0]
-        at = since.replace(tzinfo=timezone.utc) if isinstance(since, datetime) else None
-        return Holder(f"{who}MySQL connection {holder_id} (user {user}, from {host})", at)
+        user, host = listed[0]
+        return Holder(f"{who}MySQL connection {holder_id} (user {user}, from {host})")
 
     def _program_name(self, conn: Connection, holder_id: int) -> str | None:
         """The holder's own name for itself ('keel on web-1, pid 42'), where the server

@@ -3,8 +3,14 @@
 Capabilities: transactional DDL; dollar quoting, E'' strings, nested block comments,
 ``BEGIN ATOMIC`` bodies. ``schema`` holds keel's tables and leads the ``search_path`` of
 the migration connection, as Flyway does with its default schema.
-Lock: ``pg_try_advisory_lock`` on a dedicated session whose ``application_name`` names
-the holder; the server drops it when that session ends, so a killed keel frees it.
+Lock: ``pg_try_advisory_lock`` on the session that runs the migrations, whose
+``application_name`` names the holder; the server drops it when that session ends, which is
+only after its last transaction has committed or rolled back, so a killed keel frees it and
+never lets a second run start beside the work the first one left running. Each migration
+is fenced in its own transaction: ``pg_try_advisory_xact_lock`` on the same key must succeed
+before its history row commits (it cannot if a migration's own ``pg_advisory_unlock_all()``
+or ``DISCARD ALL`` dropped the lock and another run took it).
+https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 Migration sessions set ``client_connection_check_interval`` (PostgreSQL 14+) so that a
 statement of a killed keel is cancelled promptly instead of running on.
 Round trips: a transactional migration whose statements hold no ';' travels whole (BEGIN,
@@ -51,6 +57,10 @@ _ELAPSED_MS = (
     "set_config('keel.elapsed_ms', CAST(round(EXTRACT(EPOCH FROM clock_timestamp() - "
     "transaction_timestamp()) * 1000) AS text), true)) AS integer)"
 )
+# In a transaction sent whole, before keel's rows: fails (division by zero) unless this
+# session holds the migration lock until the transaction ends. Not a constant expression,
+# so the planner cannot fold it to an error in advance.
+_FENCE = "SELECT 1 / pg_try_advisory_xact_lock(%s)::int"
 # Between the commands of a transaction sent whole: the newline ends a trailing line comment.
 _GLUE = "\n;\n"
 
@@ -94,7 +104,7 @@ class _Transaction(Transaction):
         self.conn = conn
         self.text = text
         self.offsets = offsets  # where each statement starts in the text
-        self.expected = len(offsets) + commands + 2  # with BEGIN and COMMIT
+        self.expected = len(offsets) + commands + 3  # with BEGIN, the fence and COMMIT
 
     def send(self) -> None:
         from psycopg.generators import send
@@ -124,8 +134,12 @@ class _Transaction(Transaction):
             # position tells which statement holds it.
             if index == 0:
                 index = max(1, bisect_right(self.offsets, _position(result) - 1))
+            if index == len(self.offsets) + 1:  # the fence
+                raise TransactionFailed(index, cause, None, lock_lost=True)
             statement = 1 <= index <= len(self.offsets)
             offset = self.offsets[index - 1] if statement else None
+            if not statement:  # keel's rows or the COMMIT: number them as before the fence
+                index -= 1
             raise TransactionFailed(index, cause, offset)
         if len(results) != self.expected:  # cannot happen: the splitter drops empty statements
             return None
@@ -200,7 +214,8 @@ class PostgresDialect(Dialect):
             ) from exc
 
     def connect(self) -> Connection:
-        conn = self._open("keel")  # first: it explains a missing psycopg
+        # Named as the lock's holder: this session takes the lock when keel writes.
+        conn = self._open(holder_name())  # first: it explains a missing psycopg
         import psycopg
 
         with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
@@ -293,6 +308,7 @@ class PostgresDialect(Dialect):
         # keel's own commands go as literal SQL rather than PREPAREd once per session: a
         # migration's DEALLOCATE ALL, or a pooler handing out another session, would make
         # a prepared name vanish under the next migration.
+        parts.append(mogrify(_FENCE, (self.lock_key(conn),)))
         parts.extend(mogrify(sql, params) if params else sql for sql, params in commands)
         parts.append("COMMIT")
         text = _GLUE.join(parts).encode(conn.info.encoding)
@@ -317,6 +333,9 @@ class PostgresDialect(Dialect):
     def prepare_schema(self, conn: Connection) -> None:
         if self.schema:
             self.execute(conn, f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(self.schema)}")
+
+    def index_exists(self, conn: Connection, index: str) -> bool:
+        return self.table_exists(conn, index)  # to_regclass finds any relation
 
     def table_exists(self, conn: Connection, table: str) -> bool:
         rows = self.query(conn, "SELECT to_regclass(%s) IS NOT NULL", (self.qualify(table),))
@@ -351,15 +370,13 @@ class PostgresDialect(Dialect):
     # -- locking -----------------------------------------------------------------------
     @contextmanager
     def session_lock(
-        self, *, timeout: float, wait: bool, on_wait: LockWait | None
+        self, conn: Connection, *, timeout: float, wait: bool, on_wait: LockWait | None
     ) -> Iterator[None]:
-        conn = self._open(holder_name())
-
         def prepare() -> int:
             import psycopg
 
-            # The lock's session idles while the migrations run: a server's
-            # idle_session_timeout would end it and free the lock mid-run.
+            # keel reads the next file between two migrations: a server's
+            # idle_session_timeout must not end the session, and the lock with it, then.
             with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
                 self.execute(conn, "SET idle_session_timeout = 0")
             return self.lock_key(conn)
@@ -374,6 +391,10 @@ class PostgresDialect(Dialect):
             on_wait=on_wait,
         ):
             yield
+
+    def fence(self, conn: Connection) -> bool:
+        rows = self.query(conn, "SELECT pg_try_advisory_xact_lock(%s)", (self.lock_key(conn),))
+        return bool(rows[0][0])
 
     def lock_holder(self) -> Holder | None:
         conn = self._open("keel lock-status")

@@ -108,6 +108,12 @@ class SQLiteDialect(Dialect):
         )
         return bool(rows)
 
+    def index_exists(self, conn: Connection, index: str) -> bool:
+        rows = self.query(
+            conn, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)
+        )
+        return bool(rows)
+
     @property
     def error_types(self) -> tuple[type[BaseException], ...]:
         import sqlite3
@@ -121,8 +127,10 @@ class SQLiteDialect(Dialect):
 
     @contextmanager
     def session_lock(
-        self, *, timeout: float, wait: bool, on_wait: LockWait | None
+        self, conn: Connection, *, timeout: float, wait: bool, on_wait: LockWait | None
     ) -> Iterator[None]:
+        # The lock is this process's, and so is the work: SQLite runs it in-process, and a
+        # killed keel's open transaction is rolled back from the journal on the next open.
         if self.url.is_memory:
             yield
             return

@@ -1,0 +1,216 @@
+"""Bad input a new user may give keel (issue 10, section 2): folders keel cannot read or
+write, files that are not what they seem, URLs and names that mean something else. Each
+gets one paragraph naming the path and the fix, with the right exit code, and never advice
+that would erase history.
+
+Permission tests and root: the suite runs as root, for whom a ``chmod 000`` folder is
+still readable (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH). ``keel_restricted`` runs keel as
+a real process with those two capabilities dropped from its bounding set (``setpriv``):
+it stays uid 0, so it reaches the test's root-owned 0700 temporary folders, but the
+kernel checks permission bits for it as for any user, and a ``chmod 000`` folder really
+fails with EACCES (errno 13). When the suite is not run as root, no setpriv is needed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from conftest import Database, Run
+
+if TYPE_CHECKING:
+    from conftest import Project
+
+Unreadable = Callable[[Path], None]
+
+# Root without the two capabilities that bypass permission bits (see the module docstring).
+_WITHOUT_OVERRIDE = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search"]
+
+
+def keel_restricted(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``keel ARGS`` as a process subject to permission bits even when the suite is root."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEEL_")}
+    env.pop("DATABASE_URL", None)
+    prefix = _WITHOUT_OVERRIDE if os.geteuid() == 0 else []
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "sqlkeel", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def one_paragraph(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
+    """The process exited ``code`` with one 'keel: error:' line holding every fragment."""
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "bug in keel" not in result.stderr
+    assert result.stderr.startswith("keel: error: "), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+    return result.stderr
+
+
+@pytest.fixture
+def unreadable() -> Iterator[Unreadable]:
+    """``unreadable(folder)``: chmod 000 now, readable again after the test (for cleanup)."""
+    made: list[Path] = []
+
+    def make(folder: Path) -> None:
+        folder.chmod(0)
+        made.append(folder)
+
+    yield make
+    for folder in made:
+        folder.chmod(0o755)
+
+
+def _a_table(name: str) -> str:
+    return f"-- upgrade\nCREATE TABLE {name} (id INTEGER);\n-- rollback\nDROP TABLE {name};\n"
+
+
+# ---------------------------------------------------------------------------------------
+# 2.2 an unreadable migrations folder or sub-folder is an error, never an empty folder
+
+
+def test_the_permission_tests_really_meet_permission_denied(
+    tmp_path: Path, unreadable: Unreadable
+) -> None:
+    """The premise of the tests below: keel_restricted cannot list a chmod 000 folder."""
+    (tmp_path / "closed").mkdir()
+    unreadable(tmp_path / "closed")
+    prefix = _WITHOUT_OVERRIDE if os.geteuid() == 0 else []
+    listing = subprocess.run(
+        [*prefix, "ls", str(tmp_path / "closed")], capture_output=True, text=True
+    )
+    assert listing.returncode != 0
+    assert "Permission denied" in listing.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["upgrade"], id="upgrade"),
+        pytest.param(["validate", "--offline"], id="validate_offline"),
+        pytest.param(["validate"], id="validate"),
+        pytest.param(["status"], id="status"),
+        pytest.param(["repair", "--missing"], id="repair_missing"),
+    ],
+)
+def test_an_unreadable_sub_folder_stops_keel_naming_the_folder_and_errno(
+    project: Project, tmp_path: Path, unreadable: Unreadable, args: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    project.write("V1__a.sql", _a_table("a"))
+    project.write("sub/V2__b.sql", _a_table("b"))
+    up = keel_restricted(project.root, "--url", url, "upgrade")
+    assert up.returncode == 0, up.stderr
+    unreadable(project.migrations / "sub")
+    result = keel_restricted(project.root, "--url", url, *args)
+    stderr = one_paragraph(
+        result,
+        2,
+        f"cannot read folder {project.migrations / 'sub'}: Permission denied (errno 13)",
+        "Fix:",
+    )
+    # keel could not read the files: it must never offer to forget them.
+    assert "repair --missing" not in stderr + result.stdout
+    assert "missing" not in result.stdout
+    rows = Database(url).query("SELECT version FROM keel_history ORDER BY id")
+    assert rows == [("1",), ("2",)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["upgrade"], id="upgrade"),
+        pytest.param(["validate", "--offline"], id="validate_offline"),
+        pytest.param(["status"], id="status"),
+    ],
+)
+def test_an_unreadable_migrations_folder_stops_keel_naming_it(
+    project: Project, tmp_path: Path, unreadable: Unreadable, args: list[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    project.write("V1__a.sql", _a_table("a"))
+    assert keel_restricted(project.root, "--url", url, "upgrade").returncode == 0
+    unreadable(project.migrations)
+    result = keel_restricted(project.root, "--url", url, *args)
+    one_paragraph(
+        result, 2, f"cannot read folder {project.migrations}: Permission denied (errno 13)"
+    )
+    assert "Nothing to do" not in result.stdout
+    assert "OK" not in result.stdout
+
+
+def test_a_migrations_folder_inside_an_unsearchable_folder_is_not_called_missing(
+    project: Project, tmp_path: Path, unreadable: Unreadable
+) -> None:
+    project.write("V1__a.sql", _a_table("a"))
+    unreadable(project.root)
+    result = keel_restricted(tmp_path, "--dir", str(project.migrations), "validate", "--offline")
+    stderr = one_paragraph(
+        result, 2, f"cannot read folder {project.migrations}: Permission denied (errno 13)"
+    )
+    assert "does not exist" not in stderr
+
+
+def test_an_unreadable_migration_file_is_named_with_its_errno(
+    project: Project, tmp_path: Path
+) -> None:
+    path = project.write("V1__a.sql", _a_table("a"))
+    path.chmod(0)
+    result = keel_restricted(project.root, "validate", "--offline")
+    one_paragraph(result, 2, "V1__a.sql: cannot read the migration file", "(errno 13)")
+
+
+# ---------------------------------------------------------------------------------------
+# 2.13 (e) symbolic links to folders are followed like links to files; loops are refused
+
+
+def test_a_symlinked_sub_folder_is_read_as_a_symlinked_file_is(
+    keel_cli: Run, project: Project, tmp_path: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "V2__shared.sql").write_text(_a_table("shared"), encoding="utf-8")
+    (tmp_path / "V3__linked.sql").write_text(_a_table("linked"), encoding="utf-8")
+    project.write("V1__a.sql", _a_table("a"))
+    os.symlink(shared, project.migrations / "shared")
+    os.symlink(tmp_path / "V3__linked.sql", project.migrations / "V3__linked.sql")
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    out = keel_cli("--url", url, "upgrade", cwd=project.root)
+    assert out.exit_code == 0, out.stderr
+    rows = Database(url).query("SELECT version, script FROM keel_history ORDER BY id")
+    assert rows == [("1", "V1__a.sql"), ("2", "shared/V2__shared.sql"), ("3", "V3__linked.sql")]
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "words"),
+    [
+        pytest.param("sub/back", ".", "a symbolic link loop", id="loop_to_the_top"),
+        pytest.param("sub/again", "sub", "a symbolic link loop", id="loop_to_its_parent"),
+        pytest.param("twice", "sub", "is the folder", id="one_folder_reached_twice"),
+    ],
+)
+def test_a_folder_reached_twice_through_a_symlink_is_refused_naming_the_link(
+    keel_cli: Run, project: Project, link: str, target: str, words: str
+) -> None:
+    project.write("sub/V1__a.sql", _a_table("a"))
+    os.symlink(project.migrations / target, project.migrations / link)
+    for args in (["validate", "--offline"], ["new", "more"]):
+        out = keel_cli(*args, cwd=project.root)
+        assert out.exit_code == 2, out.stderr
+        assert out.stderr.count("\n") == 1, out.stderr
+        assert words in out.stderr
+        assert str(project.migrations / link) in out.stderr
+        assert "Fix: remove or re-point that link" in out.stderr

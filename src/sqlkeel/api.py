@@ -239,6 +239,18 @@ def _parse_version(text: str | Version | None, option: str) -> Version | None:
         ) from None
 
 
+def _migration_version(text: str | Version, option: str, fix: str) -> Version:
+    """A version a migration file may have: above 0, which stands for the empty database."""
+    version = _parse_version(text, option)
+    assert version is not None
+    if version.key == (0,):
+        raise UsageError(
+            f"version {text} is 0, which stands for the empty database ('keel rollback --to 0' "
+            f"rolls back everything), so no migration may have it. Fix: {fix}"
+        )
+    return version
+
+
 def _database_errors(method: _Method) -> _Method:
     """A driver error from keel's own SQL (its tables, its lock) as one paragraph naming
     them: a migration's own failures are MigrationFailed already."""
@@ -573,8 +585,9 @@ class Keel:
     @_database_errors
     def baseline(self, version: str | Version, *, wait: bool = True) -> BaselineResult:
         """Record every versioned file up to ``version`` as applied without running it."""
-        target = _parse_version(version, "version")
-        assert target is not None
+        target = _migration_version(
+            version, "version", "baseline at the version of one of your migration files."
+        )
         found = self.discover()
         with self._locked(wait=wait) as store:
             chosen = plan_baseline(found.files, store.read(), target, found.problems)
@@ -672,8 +685,10 @@ class Keel:
                 continue
             if name.version is not None:
                 existing.append((name.version, path))
-        chosen = _parse_version(version, "--version") or Version.parse(
-            self.clock().astimezone(timezone.utc).strftime("%Y%m%d.%H%M%S")
+        chosen = (
+            _migration_version(version, "--version", "pick a version above 0, e.g. --version 1.")
+            if version is not None
+            else Version.parse(self.clock().astimezone(timezone.utc).strftime("%Y%m%d.%H%M%S"))
         )
         if existing:
             top, top_path = max(existing)

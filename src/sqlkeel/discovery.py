@@ -135,6 +135,21 @@ def read_bytes(directory: Path, path: str, directory_fd: int | None = None) -> b
         ) from exc
 
 
+# Byte order marks of the encodings editors on Windows offer besides UTF-8; UTF-32's
+# little-endian mark starts with UTF-16's, so it comes first.
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 when ``data`` starts with that encoding's byte order mark."""
+    return next((name for bom, name in _WIDE_BOMS if data.startswith(bom)), None)
+
+
 def decode(path: str, data: bytes) -> str:
     """The file decoded as UTF-8 (BOM dropped); raises FileReadError with line and fix."""
     try:
@@ -142,6 +157,13 @@ def decode(path: str, data: bytes) -> str:
         text = data.decode()
         return text[1:] if text.startswith("\ufeff") else text
     except UnicodeDecodeError as exc:
+        wide = _wide_encoding(data)
+        if wide is not None:
+            raise FileReadError(
+                f"{path}: the file is saved as {wide} (it starts with a {wide} byte order "
+                f"mark); keel reads migration files as UTF-8. Fix: save it as UTF-8 (e.g. "
+                f"iconv -f {wide} -t UTF-8, or your editor's 'Save with encoding')."
+            ) from exc
         # Offsets from plain UTF-8 count from the file's first byte, a BOM included
         # (utf-8-sig's would count from after it).
         line = data.count(b"\n", 0, exc.start) + 1

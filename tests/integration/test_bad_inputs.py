@@ -214,3 +214,46 @@ def test_a_folder_reached_twice_through_a_symlink_is_refused_naming_the_link(
         assert words in out.stderr
         assert str(project.migrations / link) in out.stderr
         assert "Fix: remove or re-point that link" in out.stderr
+
+
+# ---------------------------------------------------------------------------------------
+# 2.5 version 0 is refused everywhere: `rollback --to 0` means "roll back everything"
+
+
+@pytest.mark.parametrize("version", ["0", "0.0", "00"])
+def test_keel_new_refuses_version_0(keel_cli: Run, project: Project, version: str) -> None:
+    out = keel_cli("new", "init", "--version", version, cwd=project.root)
+    assert out.exit_code == 2, out.stderr
+    assert f"version {version} is 0" in out.stderr
+    assert "rollback --to 0" in out.stderr
+    assert "Fix: pick a version above 0, e.g. --version 1" in out.stderr
+    assert list(project.migrations.iterdir()) == []
+
+
+def test_a_version_0_file_is_refused_naming_it_and_the_new_name(
+    keel_cli: Run, project: Project, tmp_path: Path
+) -> None:
+    project.write("V0__init.sql", _a_table("a"))
+    project.write("V1__b.sql", _a_table("b"))
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    for args in (["validate", "--offline"], ["upgrade"]):
+        out = keel_cli("--url", url, *args, cwd=project.root)
+        assert out.exit_code == 1, out.stderr
+        assert "V0__init.sql: version 0 is not a migration version" in out.stderr
+        assert "Fix: rename it to V0.1__init.sql" in out.stderr
+    assert not (tmp_path / "app.db").exists()
+    out = keel_cli("--url", url, "baseline", "0", cwd=project.root)
+    assert out.exit_code == 2, out.stderr
+    assert "version 0 is 0" in out.stderr
+
+
+def test_rollback_to_0_rolls_back_every_migration(
+    keel: Run, project: Project, db: Database
+) -> None:
+    project.write("V1__a.sql", _a_table("a"))
+    project.write("V1.5__b.sql", _a_table("b"))
+    assert keel("upgrade").exit_code == 0
+    out = keel("rollback", "--to", "0")
+    assert out.exit_code == 0, out.stderr
+    assert "now at version none" in out.stdout
+    assert db.tables() == {"keel_history", "keel_log"}

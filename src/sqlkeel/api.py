@@ -193,20 +193,23 @@ class LockStatusResult(Value):
 
 
 class InitResult(Value):
-    __slots__ = ("created", "existing", "parent_config")
+    __slots__ = ("created", "existing", "parent_config", "unwritten")
     created: tuple[str, ...]
     existing: tuple[str, ...]
     parent_config: Path | None  # a config of an enclosing project, now shadowed
+    unwritten: tuple[str, ...]  # options not written, as keel.toml existed already
 
     def __init__(
         self,
         created: tuple[str, ...],
         existing: tuple[str, ...] = (),
         parent_config: Path | None = None,
+        unwritten: tuple[str, ...] = (),
     ) -> None:
         self.created = created
         self.existing = existing
         self.parent_config = parent_config
+        self.unwritten = unwritten
 
 
 def _default_user() -> str:
@@ -692,7 +695,12 @@ class Keel:
         )
         if existing:
             top, top_path = max(existing)
-            if chosen <= top:
+            if chosen <= top and version is None:
+                # The timestamp of the same second as the last `keel new` (or a top file
+                # from a clock that ran ahead): the next version above it, not an error
+                # about a version the user never chose.
+                chosen = _next_version(top)
+            elif chosen <= top:
                 raise UsageError(
                     f"version {chosen} is at or below the highest existing file {top_path} "
                     f"(version {top}); history is linear. Fix: pick a version above {top}."
@@ -706,33 +714,62 @@ class Keel:
         return target
 
 
+def _next_version(top: Version) -> Version:
+    """``top`` with its last component one higher, keeping its width (``…192359`` ->
+    ``…192360``): above ``top`` and below any later timestamp."""
+    *rest, last = top.text.split(".")
+    return Version.parse(".".join([*rest, str(int(last) + 1).zfill(len(last))]))
+
+
 def _parsed(plan: Plan) -> Plan:
     """The plan with every file it runs parsed (files left unparsed by discovery)."""
     steps = tuple(Step(step.migration.parsed(), step.direction) for step in plan.steps)
     return Plan(plan.direction, steps, plan.single_transaction)
 
 
-def init_project(directory: Path) -> InitResult:
-    """Create ``migrations/`` and a commented ``keel.toml`` in ``directory``; keeps what
-    already exists."""
+def _cannot_create(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot create {path}: {exc.strerror} (errno {exc.errno}). Fix: run 'keel init' in a "
+        f"folder keel's user may write to, or let it write to {path.parent}."
+    )
+
+
+def init_project(
+    directory: Path, *, migrations_dir: str | None = None, url: str | None = None
+) -> InitResult:
+    """Create the migrations folder (``migrations_dir``, relative to ``directory``; default
+    ``migrations``) and a commented ``keel.toml`` holding ``url`` and ``migrations_dir``
+    when given; keeps what already exists. Raises ConfigError when it cannot write."""
     created, existing = [], []
-    migrations = directory / "migrations"
+    migrations = directory / (migrations_dir or "migrations")
     if migrations.is_dir():
         existing.append(str(migrations))
     else:
-        migrations.mkdir(parents=True)
+        try:
+            migrations.mkdir(parents=True)
+        except OSError as exc:
+            raise _cannot_create(migrations, exc) from exc
         created.append(str(migrations))
     config = directory / "keel.toml"
     parent_config = None
+    unwritten: tuple[str, ...] = ()
     if config.exists():
         existing.append(str(config))
+        unwritten = tuple(
+            option
+            for option, value in (("--url", url), ("--dir", migrations_dir))
+            if value is not None
+        )
     else:
         # Only a note: a broken config of an enclosing folder must not stop init here.
         with contextlib.suppress(ConfigError):
             parent_config = find_config_file(directory.parent)
-        config.write_text(init_config_text(), encoding="utf-8")
+        try:
+            config.write_text(init_config_text(url, migrations_dir), encoding="utf-8")
+        except OSError as exc:
+            raise _cannot_create(config, exc) from exc
         created.append(str(config))
-    return InitResult(tuple(created), tuple(existing), parent_config)
+    return InitResult(tuple(created), tuple(existing), parent_config, unwritten)
 
 
 __all__ = [

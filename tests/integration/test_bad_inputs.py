@@ -257,3 +257,39 @@ def test_rollback_to_0_rolls_back_every_migration(
     assert out.exit_code == 0, out.stderr
     assert "now at version none" in out.stdout
     assert db.tables() == {"keel_history", "keel_log"}
+
+
+# ---------------------------------------------------------------------------------------
+# 2.12 a PostgreSQL URL must name its database, as a MySQL URL must
+
+
+@pytest.mark.parametrize("tail", ["", "/"], ids=["no_path", "empty_path"])
+@pytest.mark.parametrize("command", ["upgrade", "status"])
+def test_a_postgresql_url_without_a_database_is_refused(
+    keel_cli: Run, project: Project, pg_url: str, tail: str, command: str
+) -> None:
+    server = pg_url.rsplit("/", 1)[0]
+    project.write("V1__a.sql", _a_table("keel_t_no_database"))
+    default = Database(server + "/postgres")  # the database the server would choose
+    try:
+        out = keel_cli("--url", server + tail, command, cwd=project.root)
+        assert out.exit_code == 2, (out.stdout, out.stderr)
+        assert out.stderr.count("\n") == 1
+        assert f"the PostgreSQL URL {server + tail} names no database" in out.stderr
+        assert "add it after the host, e.g. postgresql://app@db.example.com:5432/app" in (
+            out.stderr
+        )
+        assert "keel_t_no_database" not in default.tables()
+    finally:  # undo what a keel that migrated the default database did there
+        if "keel_t_no_database" in default.tables():
+            default.query("DROP TABLE keel_t_no_database, keel_history, keel_log")
+
+
+def test_a_postgresql_url_may_name_its_database_as_a_parameter(
+    keel_cli: Run, project: Project, pg_url: str
+) -> None:
+    server, name = pg_url.rsplit("/", 1)
+    project.write("V1__a.sql", _a_table("a"))
+    out = keel_cli("--url", f"{server}/?dbname={name}", "upgrade", cwd=project.root)
+    assert out.exit_code == 0, out.stderr
+    assert "a" in Database(pg_url).tables()

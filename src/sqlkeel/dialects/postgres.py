@@ -150,6 +150,15 @@ class PostgresDialect(Dialect):
     }
 
     def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
+        # Without a name libpq picks a database (the user's name, PGDATABASE): keel would
+        # migrate whichever that is. ``dbname=`` or a ``service=`` file may name it instead.
+        # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING
+        if not url.database and not {"dbname", "service"} & set(url.query):
+            raise ConfigError(
+                f"the PostgreSQL URL {url.masked()} names no database, so the server would "
+                "pick one (its default, named after the user) and keel would migrate that. "
+                "Fix: add it after the host, e.g. postgresql://app@db.example.com:5432/app."
+            )
         super().__init__(url, table=table, schema=schema)
         self._lock_key: int | None = None
         # BEGIN is held back and sent with the transaction's first command, in one pipeline:

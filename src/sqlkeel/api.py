@@ -410,6 +410,7 @@ class Keel:
 
     @contextmanager
     def _locked(self, *, wait: bool) -> Iterator[HistoryStore]:
+        self.dialect.check_writable()  # before waiting for a lock that could not help
         with self.dialect.session_lock(
             timeout=self.settings.lock_timeout, wait=wait, on_wait=self.listener.lock_waiting
         ):

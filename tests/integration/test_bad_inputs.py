@@ -293,3 +293,147 @@ def test_a_postgresql_url_may_name_its_database_as_a_parameter(
     out = keel_cli("--url", f"{server}/?dbname={name}", "upgrade", cwd=project.root)
     assert out.exit_code == 0, out.stderr
     assert "a" in Database(pg_url).tables()
+
+
+# ---------------------------------------------------------------------------------------
+# 2.3 an SQLite folder or file keel may not write, and init in a read-only folder: exit 2
+
+
+def _read_only(folder: Path) -> Iterator[Path]:
+    folder.mkdir()
+    folder.chmod(0o555)
+    yield folder
+    folder.chmod(0o755)
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path) -> Iterator[Path]:
+    yield from _read_only(tmp_path / "read-only")
+
+
+@pytest.mark.parametrize("before", ["nothing", "database", "database_and_lock_file"])
+def test_an_sqlite_database_in_a_folder_keel_cannot_write_is_exit_2_naming_the_folder(
+    project: Project, tmp_path: Path, read_only_folder: Path, before: str
+) -> None:
+    url = f"sqlite:///{read_only_folder / 'app.db'}"
+    project.write("V1__a.sql", _a_table("a"))
+    if before != "nothing":  # made by an earlier run, before the folder became read-only
+        read_only_folder.chmod(0o755)
+        assert keel_restricted(project.root, "--url", url, "upgrade").returncode == 0
+        if before == "database":
+            (read_only_folder / "app.db.keel-lock").unlink()
+        read_only_folder.chmod(0o555)
+        project.write("V2__b.sql", _a_table("b"))
+    # (With no database yet there is nothing to roll back: that says so, exit 0.)
+    writing = (
+        [["upgrade"], ["baseline", "1"]] if before == "nothing" else [["upgrade"], ["rollback"]]
+    )
+    for args in writing:
+        result = keel_restricted(project.root, "--url", url, *args)
+        one_paragraph(
+            result,
+            2,
+            f"the folder {read_only_folder} of the SQLite database is not writable",
+            f"Fix: let keel's user write to {read_only_folder}",
+        )
+        assert "rollback section" not in result.stderr
+    # Reading needs no writing.
+    status = keel_restricted(project.root, "--url", url, "status")
+    assert status.returncode == 0, status.stderr
+
+
+def test_a_read_only_sqlite_file_is_exit_2_and_still_readable(
+    project: Project, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    project.write("V1__a.sql", _a_table("a"))
+    assert keel_restricted(project.root, "--url", url, "upgrade").returncode == 0
+    (tmp_path / "app.db").chmod(0o444)
+    project.write("V2__b.sql", _a_table("b"))
+    result = keel_restricted(project.root, "--url", url, "upgrade")
+    one_paragraph(
+        result,
+        2,
+        f"the SQLite database file {tmp_path / 'app.db'} is read-only",
+        f"Fix: chmod u+w {tmp_path / 'app.db'}",
+    )
+    assert "Fix the statement" not in result.stderr
+    status = keel_restricted(project.root, "--url", url, "status")
+    assert status.returncode == 0, status.stderr
+    assert Database(url).query("SELECT version FROM keel_history") == [("1",)]
+
+
+def test_an_sqlite_database_where_no_file_can_be_made_is_exit_2_naming_the_lock_file(
+    keel_cli: Run, project: Project
+) -> None:
+    project.write("V1__a.sql", _a_table("a"))
+    out = keel_cli("--url", "sqlite:////proc/x.db", "upgrade", cwd=project.root)
+    assert out.exit_code == 2, out.stderr
+    assert out.stderr.count("\n") == 1
+    assert "bug in keel" not in out.stderr
+    assert "/proc/x.db.keel-lock: No such file or directory (errno 2)" in out.stderr
+    assert "Fix:" in out.stderr
+
+
+def test_init_in_a_read_only_folder_is_exit_2_naming_what_it_could_not_create(
+    read_only_folder: Path,
+) -> None:
+    result = keel_restricted(read_only_folder, "init")
+    one_paragraph(
+        result,
+        2,
+        f"cannot create {read_only_folder / 'migrations'}: Permission denied (errno 13)",
+        "Fix: run 'keel init' in a folder keel's user may write to",
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# 2.11 keel's table name taken by something else, a file that is no database: each named
+
+
+@pytest.mark.parametrize("command", ["upgrade", "status", "history"])
+def test_a_history_table_made_by_another_tool_is_named_with_the_table_setting_as_fix(
+    keel: Run, project: Project, db: Database, command: str
+) -> None:
+    db.query("CREATE TABLE keel_history (installed_rank INTEGER, script VARCHAR(100))")
+    project.write("V1__a.sql", _a_table("a"))
+    out = keel(command)
+    assert out.exit_code == 2, (out.stdout, out.stderr)
+    assert out.stderr.count("\n") == 1
+    assert "keel_history was not made by keel" in out.stderr
+    assert "it lacks keel's columns id, version, kind, checksum, state" in out.stderr
+    assert 'Fix: set table = "keel_migrations"' in out.stderr
+    assert "run 'keel status'" not in out.stderr
+    assert db.tables() == {"keel_history"}  # nothing created, the other tool's table intact
+    assert [len(row) for row in db.query("SELECT * FROM keel_history")] == []
+    db.query("INSERT INTO keel_history VALUES (1, 'x')")
+    assert db.query("SELECT * FROM keel_history") == [(1, "x")]  # no column was added
+
+
+@pytest.mark.parametrize("command", ["upgrade", "status"])
+def test_a_view_named_like_the_history_table_is_named_as_a_view(
+    keel: Run, project: Project, db: Database, command: str
+) -> None:
+    db.query("CREATE VIEW keel_history AS SELECT 1 AS x")
+    project.write("V1__a.sql", _a_table("a"))
+    out = keel(command)
+    assert out.exit_code == 2, (out.stdout, out.stderr)
+    assert out.stderr.count("\n") == 1
+    assert "keel_history is a view, not a table" in out.stderr
+    assert 'Fix: set table = "keel_migrations"' in out.stderr
+    assert "a" not in db.tables()
+
+
+@pytest.mark.parametrize("command", ["upgrade", "status", "history"])
+def test_a_file_that_is_not_an_sqlite_database_is_named_so(
+    keel_cli: Run, project: Project, tmp_path: Path, command: str
+) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_text("these are my notes, not a database\n" * 100, encoding="utf-8")
+    project.write("V1__a.sql", _a_table("a"))
+    out = keel_cli("--url", f"sqlite:///{notes}", command, cwd=project.root)
+    assert out.exit_code == 2, (out.stdout, out.stderr)
+    assert out.stderr.count("\n") == 1
+    assert f"{notes} is not an SQLite database file" in out.stderr
+    assert "Fix: check the path in the URL" in out.stderr
+    assert notes.read_text(encoding="utf-8").startswith("these are my notes")

@@ -51,6 +51,18 @@ _ELAPSED_MS = (
     "set_config('keel.elapsed_ms', CAST(round(EXTRACT(EPOCH FROM clock_timestamp() - "
     "transaction_timestamp()) * 1000) AS text), true)) AS integer)"
 )
+# pg_class.relkind, as keel names it to the user.
+_RELATION_KINDS = {
+    "r": "table",
+    "p": "table",  # partitioned
+    "v": "view",
+    "m": "materialized view",
+    "f": "foreign table",
+    "S": "sequence",
+    "i": "index",
+    "I": "index",
+    "c": "composite type",
+}
 # Between the commands of a transaction sent whole: the newline ends a trailing line comment.
 _GLUE = "\n;\n"
 
@@ -330,6 +342,17 @@ class PostgresDialect(Dialect):
     def table_exists(self, conn: Connection, table: str) -> bool:
         rows = self.query(conn, "SELECT to_regclass(%s) IS NOT NULL", (self.qualify(table),))
         return bool(rows[0][0])
+
+    def relation_kind(self, conn: Connection, name: str) -> str | None:
+        # pg_class.relkind: https://www.postgresql.org/docs/current/catalog-pg-class.html
+        rows = self.query(
+            conn,
+            "SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)",
+            (self.qualify(name),),
+        )
+        if not rows:
+            return None
+        return _RELATION_KINDS.get(str(rows[0][0]), "relation")
 
     @property
     def error_types(self) -> tuple[type[BaseException], ...]:

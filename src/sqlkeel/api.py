@@ -711,7 +711,13 @@ class Keel:
             raise UsageError(f"{target} already exists. Fix: choose another description.")
         # "-- V7: ..." so that no description (say "down") can read as a section marker.
         header = f"-- V{chosen}: {description}"
-        target.write_text(f"{header}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8")
+        try:
+            target.write_text(f"{header}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create {target}: {exc.strerror} (errno {exc.errno}). Fix: let keel's "
+                f"user write to {directory}, or run keel as a user who may."
+            ) from exc
         return target
 
 

@@ -437,3 +437,31 @@ def test_a_file_that_is_not_an_sqlite_database_is_named_so(
     assert f"{notes} is not an SQLite database file" in out.stderr
     assert "Fix: check the path in the URL" in out.stderr
     assert notes.read_text(encoding="utf-8").startswith("these are my notes")
+
+
+def test_new_in_a_read_only_migrations_folder_is_exit_2_naming_the_file(
+    project: Project,
+) -> None:
+    project.migrations.chmod(0o555)
+    try:
+        result = keel_restricted(project.root, "new", "add users", "--version", "1")
+    finally:
+        project.migrations.chmod(0o755)
+    one_paragraph(
+        result,
+        2,
+        f"cannot create {project.migrations / 'V1__add_users.sql'}: Permission denied (errno 13)",
+        "Fix:",
+    )
+
+
+def test_lock_status_with_an_unreadable_sqlite_lock_file_is_exit_2_naming_it(
+    project: Project, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    project.write("V1__a.sql", _a_table("a"))
+    assert keel_restricted(project.root, "--url", url, "upgrade").returncode == 0
+    lock = tmp_path / "app.db.keel-lock"
+    lock.chmod(0)
+    result = keel_restricted(project.root, "--url", url, "lock-status")
+    one_paragraph(result, 2, f"cannot read keel's lock file {lock}: Permission denied (errno 13)")

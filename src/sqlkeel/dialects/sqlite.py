@@ -180,9 +180,9 @@ class SQLiteDialect(Dialect):
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:  # e.g. a folder where no file can be made (/proc)
             raise ConfigError(
-                f"cannot create keel's lock file {self.lock_path}: {exc.strerror} (errno "
-                f"{exc.errno}). Fix: put the database in a folder where keel's user may "
-                "create files."
+                f"cannot open or create keel's lock file {self.lock_path}: {exc.strerror} "
+                f"(errno {exc.errno}). Fix: put the database in a folder where keel's user may "
+                "create files, and let that user read and write the lock file."
             ) from exc
         try:
 
@@ -215,7 +215,14 @@ class SQLiteDialect(Dialect):
     def lock_holder(self) -> Holder | None:
         if self.url.is_memory or not os.path.exists(self.lock_path):
             return None
-        fd = os.open(self.lock_path, os.O_RDONLY)
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read keel's lock file {self.lock_path}: {exc.strerror} (errno "
+                f"{exc.errno}). Fix: let keel's user read and write it (e.g. chmod u+rw), or "
+                "run keel as the user who migrates this database."
+            ) from exc
         try:
             try:
                 # A shared lock succeeds only when nobody holds the exclusive one.

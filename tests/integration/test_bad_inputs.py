@@ -410,6 +410,22 @@ def test_a_history_table_made_by_another_tool_is_named_with_the_table_setting_as
     assert db.query("SELECT * FROM keel_history") == [(1, "x")]  # no column was added
 
 
+def test_a_log_table_made_by_another_tool_is_named_too(
+    keel_cli: Run, project: Project, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    db = Database(url)
+    db.query("CREATE TABLE keel_log (message TEXT)")
+    project.write("V1__a.sql", _a_table("a"))
+    out = keel_cli("--url", url, "upgrade", cwd=project.root)
+    assert out.exit_code == 2, out.stderr
+    assert "the table keel_log was not made by keel: it lacks keel's columns id, action" in (
+        out.stderr
+    )
+    assert "a" not in db.tables()
+    assert db.query("SELECT * FROM keel_log") == []
+
+
 @pytest.mark.parametrize("command", ["upgrade", "status"])
 def test_a_view_named_like_the_history_table_is_named_as_a_view(
     keel: Run, project: Project, db: Database, command: str

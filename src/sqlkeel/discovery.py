@@ -1,7 +1,9 @@
 """Walk the migrations directory, read and decode every ``.sql`` file, and parse it.
 
 Problems with names or contents are collected (validation reports them all at once);
-files that cannot be read or decoded stop keel with exit 2, since nothing can be checked.
+files and folders that cannot be read, files that cannot be decoded and symbolic-link
+loops stop keel with exit 2, since nothing can be checked: an unread folder is never
+taken for an empty one.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ class Discovery(Value):
 def _unreadable_folder(path: str, exc: OSError) -> FileReadError:
     return FileReadError(
         f"cannot read folder {path}: {exc.strerror} (errno {exc.errno}). keel does not take a "
-        "folder it cannot read for an empty one. Fix: let keel's user list and enter it "
-        f"(e.g. chmod u+rx,g+rx {path}), or run keel as a user who may."
+        "folder it cannot read for an empty one. Fix: give keel's user read and execute "
+        "permission on it (and on the folders above it), or run keel as a user who has them."
     )
 
 

@@ -193,20 +193,23 @@ class LockStatusResult(Value):
 
 
 class InitResult(Value):
-    __slots__ = ("created", "existing", "parent_config")
+    __slots__ = ("created", "existing", "parent_config", "unwritten")
     created: tuple[str, ...]
     existing: tuple[str, ...]
     parent_config: Path | None  # a config of an enclosing project, now shadowed
+    unwritten: tuple[str, ...]  # options not written, as keel.toml existed already
 
     def __init__(
         self,
         created: tuple[str, ...],
         existing: tuple[str, ...] = (),
         parent_config: Path | None = None,
+        unwritten: tuple[str, ...] = (),
     ) -> None:
         self.created = created
         self.existing = existing
         self.parent_config = parent_config
+        self.unwritten = unwritten
 
 
 def _default_user() -> str:
@@ -237,6 +240,18 @@ def _parse_version(text: str | Version | None, option: str) -> Version | None:
             f"{option} {text!r} is not a version. Fix: give digits separated by dots, "
             "e.g. 3 or 2.1 or 20261125.143022."
         ) from None
+
+
+def _migration_version(text: str | Version, option: str, fix: str) -> Version:
+    """A version a migration file may have: above 0, which stands for the empty database."""
+    version = _parse_version(text, option)
+    assert version is not None
+    if version.key == (0,):
+        raise UsageError(
+            f"version {text} is 0, which stands for the empty database ('keel rollback --to 0' "
+            f"rolls back everything), so no migration may have it. Fix: {fix}"
+        )
+    return version
 
 
 def _database_errors(method: _Method) -> _Method:
@@ -395,6 +410,7 @@ class Keel:
 
     @contextmanager
     def _locked(self, *, wait: bool) -> Iterator[HistoryStore]:
+        self.dialect.check_writable()  # before waiting for a lock that could not help
         # The lock is taken on the connection that does the work: see Dialect.session_lock.
         try:
             with self.dialect.session_lock(
@@ -585,8 +601,9 @@ class Keel:
     @_database_errors
     def baseline(self, version: str | Version, *, wait: bool = True) -> BaselineResult:
         """Record every versioned file up to ``version`` as applied without running it."""
-        target = _parse_version(version, "version")
-        assert target is not None
+        target = _migration_version(
+            version, "version", "baseline at the version of one of your migration files."
+        )
         found = self.discover()
         with self._locked(wait=wait) as store:
             chosen = plan_baseline(found.files, store.read(), target, found.problems)
@@ -684,12 +701,19 @@ class Keel:
                 continue
             if name.version is not None:
                 existing.append((name.version, path))
-        chosen = _parse_version(version, "--version") or Version.parse(
-            self.clock().astimezone(timezone.utc).strftime("%Y%m%d.%H%M%S")
+        chosen = (
+            _migration_version(version, "--version", "pick a version above 0, e.g. --version 1.")
+            if version is not None
+            else Version.parse(self.clock().astimezone(timezone.utc).strftime("%Y%m%d.%H%M%S"))
         )
         if existing:
             top, top_path = max(existing)
-            if chosen <= top:
+            if chosen <= top and version is None:
+                # The timestamp of the same second as the last `keel new` (or a top file
+                # from a clock that ran ahead): the next version above it, not an error
+                # about a version the user never chose.
+                chosen = _next_version(top)
+            elif chosen <= top:
                 raise UsageError(
                     f"version {chosen} is at or below the highest existing file {top_path} "
                     f"(version {top}); history is linear. Fix: pick a version above {top}."
@@ -699,8 +723,21 @@ class Keel:
             raise UsageError(f"{target} already exists. Fix: choose another description.")
         # "-- V7: ..." so that no description (say "down") can read as a section marker.
         header = f"-- V{chosen}: {description}"
-        target.write_text(f"{header}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8")
+        try:
+            target.write_text(f"{header}\n\n-- upgrade\n\n\n-- rollback\n\n", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create {target}: {exc.strerror} (errno {exc.errno}). Fix: let keel's "
+                f"user write to {directory}, or run keel as a user who may."
+            ) from exc
         return target
+
+
+def _next_version(top: Version) -> Version:
+    """``top`` with its last component one higher, keeping its width (``…192359`` ->
+    ``…192360``): above ``top`` and below any later timestamp."""
+    *rest, last = top.text.split(".")
+    return Version.parse(".".join([*rest, str(int(last) + 1).zfill(len(last))]))
 
 
 def _parsed(plan: Plan) -> Plan:
@@ -709,27 +746,49 @@ def _parsed(plan: Plan) -> Plan:
     return Plan(plan.direction, steps, plan.single_transaction)
 
 
-def init_project(directory: Path) -> InitResult:
-    """Create ``migrations/`` and a commented ``keel.toml`` in ``directory``; keeps what
-    already exists."""
+def _cannot_create(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"cannot create {path}: {exc.strerror} (errno {exc.errno}). Fix: run 'keel init' in a "
+        f"folder keel's user may write to, or let it write to {path.parent}."
+    )
+
+
+def init_project(
+    directory: Path, *, migrations_dir: str | None = None, url: str | None = None
+) -> InitResult:
+    """Create the migrations folder (``migrations_dir``, relative to ``directory``; default
+    ``migrations``) and a commented ``keel.toml`` holding ``url`` and ``migrations_dir``
+    when given; keeps what already exists. Raises ConfigError when it cannot write."""
     created, existing = [], []
-    migrations = directory / "migrations"
+    migrations = directory / (migrations_dir or "migrations")
     if migrations.is_dir():
         existing.append(str(migrations))
     else:
-        migrations.mkdir(parents=True)
+        try:
+            migrations.mkdir(parents=True)
+        except OSError as exc:
+            raise _cannot_create(migrations, exc) from exc
         created.append(str(migrations))
     config = directory / "keel.toml"
     parent_config = None
+    unwritten: tuple[str, ...] = ()
     if config.exists():
         existing.append(str(config))
+        unwritten = tuple(
+            option
+            for option, value in (("--url", url), ("--dir", migrations_dir))
+            if value is not None
+        )
     else:
         # Only a note: a broken config of an enclosing folder must not stop init here.
         with contextlib.suppress(ConfigError):
             parent_config = find_config_file(directory.parent)
-        config.write_text(init_config_text(), encoding="utf-8")
+        try:
+            config.write_text(init_config_text(url, migrations_dir), encoding="utf-8")
+        except OSError as exc:
+            raise _cannot_create(config, exc) from exc
         created.append(str(config))
-    return InitResult(tuple(created), tuple(existing), parent_config)
+    return InitResult(tuple(created), tuple(existing), parent_config, unwritten)
 
 
 __all__ = [

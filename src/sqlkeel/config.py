@@ -441,9 +441,26 @@ def _type_name(value: object) -> str:
     return names.get(type(value), "a table" if isinstance(value, dict) else type(value).__name__)
 
 
-def init_config_text() -> str:
-    """The commented ``keel.toml`` that ``keel init`` writes: every key with its default."""
-    return """\
+def _toml_string(value: str) -> str:
+    """``value`` as a TOML basic string."""
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + "".join(c if c >= " " else f"\\u{ord(c):04x}" for c in escaped) + '"'
+
+
+def init_config_text(url: str | None = None, migrations_dir: str | None = None) -> str:
+    """The commented ``keel.toml`` that ``keel init`` writes: every key with its default,
+    and ``url`` / ``migrations_dir`` set when given (``keel init --url U --dir D``)."""
+    text = _INIT_CONFIG
+    if url is not None:
+        text = text.replace('# url = "${DATABASE_URL}"', f"url = {_toml_string(url)}")
+    if migrations_dir is not None:
+        text = text.replace(
+            '# migrations_dir = "migrations"', f"migrations_dir = {_toml_string(migrations_dir)}"
+        )
+    return text
+
+
+_INIT_CONFIG = """\
 # keel.toml: settings for keel, the raw-SQL migration tool.
 # Precedence: command-line flag > environment (KEEL_URL or DATABASE_URL, KEEL_<KEY>)
 # > this file > [tool.keel] in pyproject.toml. keel finds this file from any sub-folder.

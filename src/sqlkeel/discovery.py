@@ -1,13 +1,16 @@
 """Walk the migrations directory, read and decode every ``.sql`` file, and parse it.
 
 Problems with names or contents are collected (validation reports them all at once);
-files that cannot be read or decoded stop keel with exit 2, since nothing can be checked.
+files and folders that cannot be read, files that cannot be decoded and symbolic-link
+loops stop keel with exit 2, since nothing can be checked: an unread folder is never
+taken for an empty one.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -33,16 +36,75 @@ class Discovery(Value):
         self.problems = problems
 
 
-def sql_paths(directory: Path) -> list[str]:
-    """Relative POSIX paths of every ``.sql`` file below ``directory``, sorted."""
-    if not directory.is_dir():
+def _unreadable_folder(path: str, exc: OSError) -> FileReadError:
+    return FileReadError(
+        f"cannot read folder {path}: {exc.strerror} (errno {exc.errno}). keel does not take a "
+        "folder it cannot read for an empty one. Fix: give keel's user read and execute "
+        "permission on it (and on the folders above it), or run keel as a user who has them."
+    )
+
+
+def _check_directory(directory: Path) -> None:
+    """Raise ConfigError unless ``directory`` is a folder keel can stat."""
+    try:
+        st = os.stat(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        st = None
+    except OSError as exc:  # e.g. a parent folder keel may not enter: not "missing"
+        raise _unreadable_folder(os.fspath(directory), exc) from exc
+    if st is None or not stat.S_ISDIR(st.st_mode):
         raise ConfigError(
             f"the migrations directory {directory} does not exist. Fix: run 'keel init' to "
             "create it, or point --dir / migrations_dir at your migrations."
         )
+
+
+def _raise_unreadable(exc: OSError) -> None:
+    """os.walk's ``onerror``: by default it skips a folder it cannot list, silently."""
+    raise _unreadable_folder(str(exc.filename), exc) from exc
+
+
+class _Folders:
+    """The folders one walk has entered, by (device, inode): a folder reached twice, through
+    a symbolic link, would be read twice, or forever when the link points at an ancestor."""
+
+    __slots__ = ("seen",)
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, int], str] = {}
+
+    def enter(self, folder: str) -> None:
+        try:
+            st = os.stat(folder)
+        except OSError as exc:
+            raise _unreadable_folder(folder, exc) from exc
+        key = (st.st_dev, st.st_ino)
+        first = self.seen.setdefault(key, folder)
+        if first == folder:
+            return
+        if folder.startswith(first.rstrip(os.sep) + os.sep):
+            what = f"a symbolic link loop: {folder} leads back to {first}, which contains it"
+        else:
+            what = f"{folder} is the folder {first} again, through a symbolic link"
+        raise ConfigError(
+            f"the migrations directory holds {what}, so its files would be read more than "
+            "once. Fix: remove or re-point that link; a folder may appear only once below "
+            "the migrations directory."
+        )
+
+
+def sql_paths(directory: Path) -> list[str]:
+    """Relative POSIX paths of every ``.sql`` file below ``directory``, sorted.
+
+    Symbolic links to folders are followed, as links to files are; a folder reached twice
+    (a link loop) and a folder that cannot be read raise ConfigError (exit 2).
+    """
+    _check_directory(directory)
     found = []
+    folders = _Folders()
     top = os.fspath(directory)
-    for root, dirs, names in os.walk(top):
+    for root, dirs, names in os.walk(top, onerror=_raise_unreadable, followlinks=True):
+        folders.enter(root)
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         # String slicing, not Path.relative_to: this runs once per file (10 000 and more).
         prefix = os.path.relpath(root, top).replace(os.sep, "/") + "/" if root != top else ""
@@ -70,9 +132,24 @@ def read_bytes(directory: Path, path: str, directory_fd: int | None = None) -> b
         return b"".join(chunks) if len(chunks) > 2 else chunks[0]
     except OSError as exc:
         raise FileReadError(
-            f"{path}: cannot read the migration file ({exc.strerror}). "
+            f"{path}: cannot read the migration file: {exc.strerror} (errno {exc.errno}). "
             "Fix: check that it exists and that keel's user may read it."
         ) from exc
+
+
+# Byte order marks of the encodings editors on Windows offer besides UTF-8; UTF-32's
+# little-endian mark starts with UTF-16's, so it comes first.
+_WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 when ``data`` starts with that encoding's byte order mark."""
+    return next((name for bom, name in _WIDE_BOMS if data.startswith(bom)), None)
 
 
 def decode(path: str, data: bytes) -> str:
@@ -82,6 +159,13 @@ def decode(path: str, data: bytes) -> str:
         text = data.decode()
         return text[1:] if text.startswith("\ufeff") else text
     except UnicodeDecodeError as exc:
+        wide = _wide_encoding(data)
+        if wide is not None:
+            raise FileReadError(
+                f"{path}: the file is saved as {wide} (it starts with a {wide} byte order "
+                f"mark); keel reads migration files as UTF-8. Fix: save it as UTF-8 (e.g. "
+                f"iconv -f {wide} -t UTF-8, or your editor's 'Save with encoding')."
+            ) from exc
         # Offsets from plain UTF-8 count from the file's first byte, a BOM included
         # (utf-8-sig's would count from after it).
         line = data.count(b"\n", 0, exc.start) + 1

@@ -16,7 +16,7 @@ from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
-from sqlkeel.errors import Problem, ValidationFailed
+from sqlkeel.errors import ConfigError, Problem, ValidationFailed
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
@@ -52,9 +52,20 @@ LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 )
 
 
+# Columns every layout of keel's tables has had: a table that lacks one of them is not
+# keel's (another tool's, of the same name), and keel must neither read nor alter it.
+HISTORY_KEYS = ("id", "version", "kind", "checksum", "state")
+LOG_KEYS = ("id", "action", "outcome")
+
+
 def log_table_for(table: str) -> str:
     """``keel_history`` keeps its log in ``keel_log``; another name ``X`` in ``X_log``."""
     return "keel_log" if table == "keel_history" else f"{table}_log"
+
+
+def _other_name(table: str) -> str:
+    """A table name to suggest instead of ``table``, taken by something else."""
+    return "keel_migrations" if table != "keel_migrations" else "keel_history"
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -138,23 +149,48 @@ class HistoryStore:
             self._queued = None
 
     def exists(self) -> bool:
-        return self.dialect.table_exists(self.conn, self.dialect.table)
+        return self._keel_columns(self.dialect.table, self.history, HISTORY_KEYS) is not None
+
+    def _keel_columns(self, name: str, table: str, keys: Sequence[str]) -> set[str] | None:
+        """The columns of keel's table ``name`` (``table`` as qualified), None when it does
+        not exist yet; raises ConfigError when the name belongs to something else."""
+        kind = self.dialect.relation_kind(self.conn, name)
+        if kind is None:
+            return None
+        other = (
+            f'Fix: set table = "{_other_name(self.dialect.table)}" in keel.toml (or '
+            "KEEL_TABLE, or table= in Keel(...)) to keep keel's history under another name"
+        )
+        if kind != "table":
+            raise ConfigError(
+                f"{table} is a {kind}, not a table, so keel cannot keep its history there. "
+                f"{other}; or rename that {kind} if nothing else needs its name."
+            )
+        present = self._columns(table)
+        lacking = [key for key in keys if key not in present]
+        if lacking:
+            raise ConfigError(
+                f"the table {table} was not made by keel: it lacks keel's columns "
+                f"{', '.join(lacking)} (it has {', '.join(sorted(present))}); another tool may "
+                f"use that name. keel has not read or changed it. {other}."
+            )
+        return present
 
     def ensure(self) -> None:
         """Create both tables, or add columns an older layout lacks. Call under the lock."""
         d = self.dialect
         d.prepare_schema(self.conn)
-        for name, table, columns in (
-            (d.table, self.history, HISTORY_COLUMNS),
-            (log_table_for(d.table), self.log, LOG_COLUMNS),
+        for name, table, columns, keys in (
+            (d.table, self.history, HISTORY_COLUMNS, HISTORY_KEYS),
+            (log_table_for(d.table), self.log, LOG_COLUMNS, LOG_KEYS),
         ):
-            if not d.table_exists(self.conn, name):
+            present = self._keel_columns(name, table, keys)
+            if present is None:
                 cols = ", ".join(
                     f"{c} {d.types[t]}{'' if null else ' NOT NULL'}" for c, t, null in columns
                 )
                 d.execute(self.conn, f"CREATE TABLE {table} (id {d.types['id']}, {cols})")
                 continue
-            present = self._columns(table)
             for c, t, _null in columns:
                 if c not in present:
                     d.execute(self.conn, f"ALTER TABLE {table} ADD COLUMN {c} {d.types[t]}")
@@ -210,11 +246,12 @@ class HistoryStore:
     # -- keel_history ------------------------------------------------------------------
     def read(self) -> tuple[HistoryRow, ...]:
         """Every history row in insertion order; empty when the table does not exist yet."""
-        if not self.exists():
+        present = self._keel_columns(self.dialect.table, self.history, HISTORY_KEYS)
+        if present is None:
             return ()
         # A table from before the digest column reads as having no digests (such files are
         # parsed); ``ensure`` adds the column when this command first writes.
-        digest = "digest" if "digest" in self._columns(self.history) else "NULL"
+        digest = "digest" if "digest" in present else "NULL"
         rows = self.dialect.rows(
             self.conn,
             f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
@@ -323,7 +360,7 @@ class HistoryStore:
         )
 
     def read_log(self) -> tuple[LogRow, ...]:
-        if not self.dialect.table_exists(self.conn, log_table_for(self.dialect.table)):
+        if self._keel_columns(log_table_for(self.dialect.table), self.log, LOG_KEYS) is None:
             return ()
         rows = self.dialect.query(
             self.conn,

@@ -371,3 +371,56 @@ def test_times_are_shown_to_the_second_in_their_own_time_zone() -> None:
     assert when(at.astimezone(timezone(timedelta(hours=2)))) == "2026-11-25 16:30:22"
     assert when(at + timedelta(seconds=1)) == "2026-11-25 14:30:23"
     assert when(at) == "2026-11-25 14:30:22" and when(None) == ""
+
+
+def test_init_honours_dir_and_url_and_later_commands_use_them(
+    keel_cli: Run, tmp_path: Path
+) -> None:
+    out = ok(keel_cli("init", "--dir", "db/migrations", "--url", "sqlite:///app.db", cwd=tmp_path))
+    assert out.stdout == (
+        f"created {tmp_path / 'db' / 'migrations'}\ncreated {tmp_path / 'keel.toml'}\n"
+    )
+    assert not (tmp_path / "migrations").exists()
+    config = tomllib.loads((tmp_path / "keel.toml").read_text(encoding="utf-8"))
+    assert config == {"url": "sqlite:///app.db", "migrations_dir": "db/migrations"}
+    ok(keel_cli("new", "add users", "--version", "1", cwd=tmp_path))
+    created = tmp_path / "db" / "migrations" / "V1__add_users.sql"
+    created.write_text("CREATE TABLE users (id int);\n-- rollback\nDROP TABLE users;\n")
+    ok(keel_cli("upgrade", cwd=tmp_path))
+    assert (tmp_path / "app.db").is_file()
+
+
+def test_init_says_when_an_existing_config_was_left_without_the_given_url(
+    keel_cli: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "keel.toml").write_text('url = "sqlite:///old.db"\n', encoding="utf-8")
+    out = keel_cli("init", "--url", "sqlite:///new.db", cwd=tmp_path)
+    assert out.exit_code == 0, out.stderr
+    assert (tmp_path / "keel.toml").read_text(encoding="utf-8") == 'url = "sqlite:///old.db"\n'
+    assert "was left unchanged: --url was not written into it" in out.stderr
+
+
+def test_new_twice_in_one_second_bumps_the_second_above_the_first(project: Project) -> None:
+    from datetime import datetime, timezone
+
+    from sqlkeel import Keel
+
+    fixed = datetime(2026, 12, 4, 19, 23, 59, tzinfo=timezone.utc)
+    keel = Keel(migrations_dir=project.migrations, clock=lambda: fixed, environ={})
+    first = keel.new("add users")
+    second = keel.new("add orders")
+    third = keel.new("add items")
+    assert [first.name, second.name, third.name] == [
+        "V20261204.192359__add_users.sql",
+        "V20261204.192360__add_orders.sql",
+        "V20261204.192361__add_items.sql",
+    ]
+
+
+def test_new_twice_in_a_row_from_the_command_line_succeeds(
+    keel_cli: Run, project: Project
+) -> None:
+    for description in ("one", "two", "three"):
+        ok(keel_cli("new", description, "--dir", str(project.migrations), cwd=project.root))
+    names = sorted(p.name for p in project.migrations.iterdir())
+    assert [n.split("__")[1] for n in names] == ["one.sql", "two.sql", "three.sql"]

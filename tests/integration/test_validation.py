@@ -336,3 +336,41 @@ def test_an_empty_migrations_directory_is_valid(offline: Run) -> None:
     out = offline("validate", "--offline")
     assert out.exit_code == 0
     assert "0 migration files" in out.stdout
+
+
+def test_a_nul_byte_is_refused_at_validation_naming_file_and_line(
+    keel: Run, project: Project, db: Database
+) -> None:
+    project.write("V1__a.sql", "CREATE TABLE a (id integer);\n")
+    (project.migrations / "V2__nul.sql").write_bytes(
+        b"CREATE TABLE b (id integer);\n\nINSERT INTO b VALUES (1);\x00\n"
+    )
+    for args in (["validate", "--offline"], ["upgrade"]):
+        out = keel(*args)
+        assert out.exit_code == 1, out.stderr
+        assert "V2__nul.sql:3: the file holds a NUL byte (column 26)" in out.stderr
+        assert "Fix: remove it" in out.stderr
+    assert "b" not in db.tables() and "a" not in db.tables()
+
+
+def test_an_applied_file_that_no_longer_parses_is_a_parse_error_and_not_missing(
+    keel: Run, applied_two: Project, db: Database
+) -> None:
+    (applied_two.migrations / "V2__orders.sql").write_text(
+        "CREATE TABLE orders (note text DEFAULT 'unterminated);\n", encoding="utf-8"
+    )
+    for args in (["validate"], ["upgrade"]):
+        out = keel(*args)
+        assert out.exit_code == 1, out.stderr
+        assert "V2__orders.sql:1: unterminated" in out.stderr
+        assert "missing" not in out.stderr
+        assert "repair --missing" not in out.stderr
+    status = keel("status", "--json")
+    assert status.exit_code == 0, status.stderr
+    doc = json.loads(status.stdout)
+    assert [p["code"] for p in doc["problems"]] == ["parse-error"]
+    states = {m["version"]: m["state"] for m in doc["migrations"]}
+    assert states == {"1": "applied", "2": "invalid"}
+    text = keel("status")
+    assert "repair --missing" not in text.stdout
+    assert "missing" not in text.stdout

@@ -21,7 +21,7 @@ from sqlkeel.core.plan import (
 from sqlkeel.core.splitter import SQLITE
 from sqlkeel.core.status import describe
 from sqlkeel.core.versions import Version
-from sqlkeel.errors import PlanError, Problem, UsageError, ValidationFailed
+from sqlkeel.errors import PlanError, Problem, SourceError, UsageError, ValidationFailed
 
 AT = datetime(2026, 11, 25, 14, 30, 22, tzinfo=timezone.utc)
 
@@ -753,3 +753,40 @@ def test_duplicates_are_reported_in_the_order_their_first_file_comes_and_rows_ma
         ("duplicate-version", "V2.0__c.sql"),
     ]
     assert "3 files share version 1: V1__a.sql, V1.0__d.sql, V1.00__e.sql." in problems[0].message
+
+
+def _zero_row(id: int) -> HistoryRow:
+    """The row an older keel wrote for V0__init.sql (keel now refuses version 0)."""
+    file = mf("V1__init.sql")
+    return HistoryRow(
+        id=id,
+        version=Version.parse("0"),
+        description="init",
+        script="sub/V0__init.sql",
+        kind=Kind.VERSIONED,
+        checksum=file.checksum,
+        rollback_checksum=file.rollback_checksum,
+        applied_at=AT,
+        applied_by="tester@host",
+        execution_ms=1,
+        state=State.APPLIED,
+    )
+
+
+@pytest.mark.parametrize("applied", [False, True], ids=["pending", "applied_by_an_older_keel"])
+def test_a_version_0_file_is_one_problem_whose_fix_never_makes_it_run_again(
+    applied: bool,
+) -> None:
+    with pytest.raises(SourceError) as caught:
+        mf("sub/V0__init.sql")
+    source = Problem("version-zero", caught.value.path, caught.value.message, caught.value.fix)
+    history = [_zero_row(1)] if applied else []
+    problems = find_problems(files("V1__users.sql"), history, [source])
+    assert [(p.code, p.path) for p in problems] == [("version-zero", "sub/V0__init.sql")]
+    if applied:
+        assert "rename the file and its history row together" in problems[0].fix
+        assert "SET version = '0.1', script = 'sub/V0.1__init.sql' WHERE version = '0'" in (
+            problems[0].fix
+        )
+    else:
+        assert problems[0].fix.startswith("rename it to V0.1__init.sql")

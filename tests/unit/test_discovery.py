@@ -90,3 +90,24 @@ def test_offline_validation_with_every_profile_accepts_a_file_with_delimiter_lin
         "DROP PROCEDURE p",
         "DELETE FROM t",
     ]
+
+
+@pytest.mark.parametrize(
+    ("codec", "name"),
+    [
+        pytest.param("utf-16-le", "UTF-16", id="utf16_little_endian"),
+        pytest.param("utf-16-be", "UTF-16", id="utf16_big_endian"),
+        pytest.param("utf-32-le", "UTF-32", id="utf32_little_endian"),
+        pytest.param("utf-32-be", "UTF-32", id="utf32_big_endian"),
+    ],
+)
+def test_a_file_saved_as_utf16_or_utf32_is_named_so_not_taken_for_latin1(
+    codec: str, name: str
+) -> None:
+    data = "\ufeffCREATE TABLE café (id integer);\n".encode(codec)  # with its byte order mark
+    with pytest.raises(FileReadError) as caught:
+        decode("V1__x.sql", data)
+    message = str(caught.value)
+    assert message.startswith(f"V1__x.sql: the file is saved as {name}")
+    assert f"Fix: save it as UTF-8 (e.g. iconv -f {name} -t UTF-8" in message
+    assert "latin1" not in message

@@ -328,7 +328,8 @@ def _baseline_options(parser: KeelParser) -> None:
 COMMANDS: dict[str, tuple[str, str, Callable[[KeelParser], None]]] = {
     "init": (
         "",
-        "Create migrations/ and a commented keel.toml in the current directory.",
+        "Create migrations/ and a commented keel.toml in the current directory.\n\n"
+        "With --dir D and --url U: creates D instead and writes both into keel.toml.",
         _no_options,
     ),
     "new": (

@@ -136,11 +136,18 @@ def init(opts: GlobalOptions, args: Namespace) -> int:
 
     from sqlkeel.api import init_project
 
-    result = init_project(Path.cwd())
+    result = init_project(Path.cwd(), migrations_dir=opts.dir, url=opts.url)
     for path in result.created:
         _say(opts, f"created {path}")
     for path in result.existing:
         _say(opts, f"kept existing {path}")
+    if result.unwritten:
+        echo(
+            f"keel: note: keel.toml already exists and was left unchanged: "
+            f"{' and '.join(result.unwritten)} {'was' if len(result.unwritten) == 1 else 'were'} "
+            "not written into it; edit it by hand to change its settings.",
+            err=True,
+        )
     if result.parent_config is not None:
         echo(
             f"keel: note: {result.parent_config} already configures keel for an enclosing "

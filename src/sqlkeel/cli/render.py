@@ -18,6 +18,7 @@ STATE_COLOURS = {
     "pending": "cyan",
     "failed": "red",
     "missing": "red",
+    "invalid": "red",
     "mismatched": "red",
     "below-head": "red",
     "success": "green",

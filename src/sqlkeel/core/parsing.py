@@ -71,9 +71,44 @@ def parse_filename(path: str) -> FileName:
             "if it is not a migration.",
         )
     if match["version"] is not None:
-        return FileName(Kind.VERSIONED, Version.parse(match["version"]), match["desc"])
+        version = Version.parse(match["version"])
+        if version.key == (0,):
+            raise SourceError(
+                f"version {match['version']} is not a migration version: 0 stands for the "
+                "empty database ('keel rollback --to 0' rolls back everything), so a "
+                "migration numbered 0 could never be the one to stay at.",
+                path=path,
+                code="version-zero",
+                fix=f"rename it to {zero_renamed(path)}, a version above 0 that still sorts "
+                "before V1 (or any unused version above 0).",
+            )
+        return FileName(Kind.VERSIONED, version, match["desc"])
     kind = Kind.ALWAYS if match["prefix"].upper() == "RA" else Kind.REPEATABLE
     return FileName(kind, None, match["desc"])
+
+
+def _refuse_nul(path: str, text: str) -> None:
+    """A NUL byte is in no SQL text; drivers cut the statement there or the server rejects
+    it, so it is refused before anything runs."""
+    pos = text.find("\x00")
+    if pos < 0:
+        return
+    line = text.count("\n", 0, pos) + 1
+    raise SourceError(
+        f"the file holds a NUL byte (column {pos - _line_start(text, pos) + 1}), which no SQL "
+        "text contains: the file is damaged, binary, or saved as UTF-16 without a byte "
+        "order mark.",
+        path=path,
+        line=line,
+        code="nul-byte",
+        fix="remove it (e.g. tr -d '\\000' < old > new), or save the file as UTF-8 text.",
+    )
+
+
+def zero_renamed(path: str) -> str:
+    """The base name a version-0 file should take: the same with version 0.1."""
+    name = path.rsplit("/", 1)[-1]
+    return "V0.1__" + name.split("__", 1)[1]
 
 
 def _line_start(text: str, pos: int) -> int:
@@ -326,6 +361,7 @@ def parse_migration(
     Raises SourceError naming the file, line and fix.
     """
     name = parse_filename(path)
+    _refuse_nul(path, text)
     try:
         # The mysql client's DELIMITER lines are not SQL: markers, directives and content
         # are looked for around them, and each section splits on the delimiters they set.

@@ -16,10 +16,15 @@ from sqlkeel.core.model import (
     Plan,
     State,
     Step,
+    identity,
 )
+from sqlkeel.core.parsing import parse_filename, zero_renamed
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
-from sqlkeel.errors import PlanError, Problem, UsageError, ValidationFailed
+from sqlkeel.errors import PlanError, Problem, SourceError, UsageError, ValidationFailed
+
+# The codes of problems that planning finds in the history; every other code is a file's own.
+_HISTORY_CODES = frozenset(("failed", "missing-file", "checksum-mismatch", "below-head"))
 
 
 def _failed_where(row: HistoryRow) -> str:
@@ -66,13 +71,50 @@ def _next_version_hint(top: Version) -> str:
     return str(top.key[0] + 1) if len(top.key) == 1 else f"{top.text}.1"
 
 
+def invalid_files(problems: Sequence[Problem]) -> set[Identity | str]:
+    """The paths, and identities where the name tells them, of files that are there but
+    could not be taken as migrations (they do not parse, or their name is refused): a
+    history row of theirs is not missing, and advice to forget it would erase history."""
+    found: set[Identity | str] = set()
+    for p in problems:
+        if p.code in _HISTORY_CODES:
+            continue
+        found.add(p.path)
+        try:
+            name = parse_filename(p.path)
+        except SourceError:
+            continue
+        found.add(identity(name.version, name.kind, name.description))
+    return found
+
+
+def _applied_zero(problem: Problem, history: Sequence[HistoryRow]) -> Problem:
+    """A version-0 file that an older keel applied: renaming the file alone would make it
+    pending again (above the head 0), so the fix renames its history row too."""
+    row = next((r for r in history if r.script == problem.path and r.version is not None), None)
+    if row is None:
+        return problem
+    new = problem.path[: -len(problem.path.rsplit("/", 1)[-1])] + zero_renamed(problem.path)
+    return Problem(
+        problem.code,
+        problem.path,
+        problem.message,
+        f"it is already applied (by an older keel), so rename the file and its history row "
+        f"together, or it would run again: rename it to {new} and run, in the database, "
+        f"UPDATE <history table> SET version = '0.1', script = '{new}' WHERE version = "
+        f"'{row.version}'.",
+    )
+
+
 def find_problems(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
     source_problems: Sequence[Problem] = (),
 ) -> list[Problem]:
     """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches."""
-    problems = list(source_problems)
+    problems = [
+        _applied_zero(p, history) if p.code == "version-zero" else p for p in source_problems
+    ]
     # Files by identity (the last one of duplicates, as rows are matched), and the groups
     # of duplicates: one list per identity would cost ~1 MB for 10 000 files.
     by_file: dict[Identity, MigrationFile] = {}
@@ -99,8 +141,11 @@ def find_problems(
                     else "give each repeatable file its own description (rename all but one).",
                 )
             )
+    invalid = invalid_files(source_problems) if source_problems else set()
     for row in history:
         file = by_file.get(row.identity)
+        if file is None and (row.identity in invalid or row.script in invalid):
+            continue  # the file is there; its own problem says what is wrong with it
         if row.state is State.FAILED:
             problems.append(
                 Problem(

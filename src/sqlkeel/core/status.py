@@ -7,14 +7,15 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 
 from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, State
-from sqlkeel.core.plan import find_problems, head, pending
+from sqlkeel.core.plan import find_problems, head, invalid_files, pending
 from sqlkeel.core.values import Value
 from sqlkeel.errors import Problem
 
 
 class StatusEntry(Value):
-    """One line of ``status``. ``state`` is applied, pending, failed, missing,
-    mismatched or below-head; ``order`` numbers pending entries in run order."""
+    """One line of ``status``. ``state`` is applied, pending, failed, missing, invalid
+    (the file is there but has a problem of its own), mismatched or below-head; ``order``
+    numbers pending entries in run order."""
 
     __slots__ = (
         "applied_at",
@@ -89,10 +90,13 @@ def status_entries(
     them as they come rather than keep 10 000 of them."""
     flagged = {(p.code, p.path) for p in problems if p.code == "checksum-mismatch"}
     by_identity = {f.identity: f for f in files}
+    invalid = invalid_files(problems) if problems else set()
     for row in history:
         file = by_identity.get(row.identity)
         if row.state is State.FAILED:
             state = "failed"
+        elif file is None and (row.identity in invalid or row.script in invalid):
+            state = "invalid"
         elif file is None:
             state = "missing"
         elif ("checksum-mismatch", file.path) in flagged:

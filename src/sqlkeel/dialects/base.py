@@ -282,6 +282,15 @@ class Dialect(ABC):
         """The SQL creating a unique index on one text column of keel's ``table``."""
         return f"CREATE UNIQUE INDEX {index} ON {table} ({column})"
 
+    def relation_kind(self, conn: Connection, name: str) -> str | None:
+        """What ``name`` is in keel's schema: "table", "view" (or another kind of
+        relation, in the database's words), or None when nothing has that name."""
+        return "table" if self.table_exists(conn, name) else None
+
+    def check_writable(self) -> None:  # noqa: B027 - optional hook
+        """Raise ConfigError when keel could not write to the database for a reason
+        known before it tries (an SQLite file or folder that is read-only)."""
+
     def prepare_schema(self, conn: Connection) -> None:  # noqa: B027 - optional hook
         """Create the configured schema if the dialect has schemas and it is missing."""
 

@@ -245,6 +245,19 @@ class MySQLDialect(Dialect):
         # A key on a LONGTEXT column needs a prefix length; versions are far shorter.
         return f"CREATE UNIQUE INDEX {index} ON {table} ({column}(191))"
 
+    def relation_kind(self, conn: Connection, name: str) -> str | None:
+        # TABLE_TYPE: BASE TABLE, VIEW, SYSTEM VIEW, SEQUENCE (MariaDB), SYSTEM VERSIONED.
+        rows = self.query(
+            conn,
+            "SELECT table_type FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_name = %s",
+            (self.schema or self.url.database, name),
+        )
+        if not rows:
+            return None
+        kind = str(rows[0][0]).lower()
+        return "table" if kind in ("base table", "system versioned") else kind
+
     # -- errors ------------------------------------------------------------------------
     @property
     def error_types(self) -> tuple[type[BaseException], ...]:

@@ -61,6 +61,19 @@ _ELAPSED_MS = (
 # session holds the migration lock until the transaction ends. Not a constant expression,
 # so the planner cannot fold it to an error in advance.
 _FENCE = "SELECT 1 / pg_try_advisory_xact_lock(%s)::int"
+
+# pg_class.relkind, as keel names it to the user.
+_RELATION_KINDS = {
+    "r": "table",
+    "p": "table",  # partitioned
+    "v": "view",
+    "m": "materialized view",
+    "f": "foreign table",
+    "S": "sequence",
+    "i": "index",
+    "I": "index",
+    "c": "composite type",
+}
 # Between the commands of a transaction sent whole: the newline ends a trailing line comment.
 _GLUE = "\n;\n"
 
@@ -164,6 +177,15 @@ class PostgresDialect(Dialect):
     }
 
     def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
+        # Without a name libpq picks a database (the user's name, PGDATABASE): keel would
+        # migrate whichever that is. ``dbname=`` or a ``service=`` file may name it instead.
+        # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING
+        if not url.database and not {"dbname", "service"} & set(url.query):
+            raise ConfigError(
+                f"the PostgreSQL URL {url.masked()} names no database, so the server would "
+                "pick one (its default, named after the user) and keel would migrate that. "
+                "Fix: add it after the host, e.g. postgresql://app@db.example.com:5432/app."
+            )
         super().__init__(url, table=table, schema=schema)
         self._lock_key: int | None = None
         # BEGIN is held back and sent with the transaction's first command, in one pipeline:
@@ -340,6 +362,17 @@ class PostgresDialect(Dialect):
     def table_exists(self, conn: Connection, table: str) -> bool:
         rows = self.query(conn, "SELECT to_regclass(%s) IS NOT NULL", (self.qualify(table),))
         return bool(rows[0][0])
+
+    def relation_kind(self, conn: Connection, name: str) -> str | None:
+        # pg_class.relkind: https://www.postgresql.org/docs/current/catalog-pg-class.html
+        rows = self.query(
+            conn,
+            "SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)",
+            (self.qualify(name),),
+        )
+        if not rows:
+            return None
+        return _RELATION_KINDS.get(str(rows[0][0]), "relation")
 
     @property
     def error_types(self) -> tuple[type[BaseException], ...]:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from typing import Any, ClassVar
 
 
+# The first 16 bytes of every SQLite 3 database file.
+_HEADER = b"SQLite format 3\x00"
 # Page cache for reading keel's tables, in KiB (negative: SQLite's unit for KiB).
 _SCAN_CACHE_KIB = -64
 
@@ -63,6 +65,17 @@ class SQLiteDialect(Dialect):
         self._check_directory()
         return self.url.is_memory or os.path.exists(self.path)
 
+    def _why_unopenable(self, exc: BaseException) -> str:
+        """The operating system's reason, where SQLite says only 'unable to open database
+        file': opening the path as SQLite would (create it only if it is missing)."""
+        flags = os.O_RDWR if os.path.exists(self.path) else os.O_RDWR | os.O_CREAT | os.O_EXCL
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as error:
+            return f"{error.strerror} (errno {error.errno})"
+        os.close(fd)
+        return str(exc)
+
     def connect(self) -> Connection:
         import sqlite3
 
@@ -74,10 +87,28 @@ class SQLiteDialect(Dialect):
             conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         except sqlite3.Error as exc:
             raise ConnectionFailed(
-                f"cannot open SQLite database {self.path}: {exc}. "
+                f"cannot open SQLite database {self.path}: {self._why_unopenable(exc)}. "
                 "Fix: check the path and its permissions."
             ) from exc
+        self._check_header()
         return conn
+
+    def _check_header(self) -> None:
+        """Refuse a file that is not an SQLite database before keel reads or writes it
+        (an empty file is a new database). https://www.sqlite.org/fileformat.html"""
+        if self.url.is_memory:
+            return
+        try:
+            with open(self.path, "rb") as file:
+                header = file.read(len(_HEADER))
+        except OSError:  # not there yet (SQLite creates it on first write), or unreadable
+            return  # sqlite3 then reports what it meets
+        if header and header != _HEADER[: len(header)]:
+            raise ConnectionFailed(
+                f"{self.path} is not an SQLite database file: it does not start with "
+                "SQLite's header 'SQLite format 3'. Fix: check the path in the URL; keel "
+                "reads and writes only SQLite databases and has not changed this file."
+            )
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
@@ -114,6 +145,36 @@ class SQLiteDialect(Dialect):
         )
         return bool(rows)
 
+    def relation_kind(self, conn: Connection, name: str) -> str | None:
+        rows = self.query(
+            conn,
+            "SELECT type FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?",
+            (name,),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def check_writable(self) -> None:
+        """SQLite writes a journal beside the database and keel its lock file there, so the
+        folder must be writable as well as the file. ``os.access`` answers for the real
+        user, as the kernel will (https://www.sqlite.org/tempfiles.html)."""
+        if self.url.is_memory:
+            return
+        folder = os.path.dirname(self.path) or "."
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ConfigError(
+                f"the folder {folder} of the SQLite database is not writable for keel's user: "
+                f"SQLite writes its journal there and keel its lock file {self.lock_path}. "
+                f"Fix: let keel's user write to {folder} (e.g. chmod u+w), or move the "
+                "database to a folder it may write to. Commands that only read still work."
+            )
+        if os.path.exists(self.path) and not os.access(self.path, os.W_OK):
+            raise ConfigError(
+                f"the SQLite database file {self.path} is read-only for keel's user, so "
+                f"nothing could be recorded. Fix: chmod u+w {self.path}, or run keel as a "
+                "user who may write it. Commands that only read, such as 'keel status', "
+                "still work."
+            )
+
     @property
     def error_types(self) -> tuple[type[BaseException], ...]:
         import sqlite3
@@ -134,7 +195,14 @@ class SQLiteDialect(Dialect):
         if self.url.is_memory:
             yield
             return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # e.g. a folder where no file can be made (/proc)
+            raise ConfigError(
+                f"cannot open or create keel's lock file {self.lock_path}: {exc.strerror} "
+                f"(errno {exc.errno}). Fix: put the database in a folder where keel's user may "
+                "create files, and let that user read and write the lock file."
+            ) from exc
         try:
 
             def try_acquire() -> bool:
@@ -166,7 +234,14 @@ class SQLiteDialect(Dialect):
     def lock_holder(self) -> Holder | None:
         if self.url.is_memory or not os.path.exists(self.lock_path):
             return None
-        fd = os.open(self.lock_path, os.O_RDONLY)
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read keel's lock file {self.lock_path}: {exc.strerror} (errno "
+                f"{exc.errno}). Fix: let keel's user read and write it (e.g. chmod u+rw), or "
+                "run keel as the user who migrates this database."
+            ) from exc
         try:
             try:
                 # A shared lock succeeds only when nobody holds the exclusive one.

@@ -169,3 +169,22 @@ def test_a_history_table_from_before_the_noop_column_is_extended_in_place(
     assert [r["noop"] for r in history_rows(keel)] == [False, True]
     ok(keel("rollback", "--to", "0"))
     assert "t" not in db.tables()
+
+
+def test_repair_of_a_file_edited_down_to_comments_records_it_as_a_no_op(
+    keel: Run, project: Project, db: Database
+) -> None:
+    # The history row describes the file repair accepted: its checksum and its no-op mark.
+    project.write("V1__t.sql", FILES["V1__t.sql"])
+    project.write("V2__backfill.sql", "UPDATE t SET id = id;\n-- rollback\n-- nothing\n")
+    ok(keel("upgrade"))
+    project.write(
+        "V2__backfill.sql", "-- moved to the reporting database\n-- rollback\n-- nothing\n"
+    )
+    assert keel("validate").exit_code == 1
+    ok(keel("repair", "--checksums"))
+    ok(keel("validate"))
+    rows = history_rows(keel)
+    assert [(r["version"], r["noop"]) for r in rows] == [("1", False), ("2", True)]
+    assert rows[1]["checksum"] == EMPTY_CHECKSUM
+    assert noop_column(db) == [0, 1]

@@ -36,6 +36,7 @@ COMMENT_ONLY_UPGRADES = [
         id="delimiter_lines",
     ),
     pytest.param(";\n-- only a stray semicolon and this comment\n", SQLITE, id="stray_semicolon"),
+    pytest.param("-- keel: delimiter=GO\n-- nothing to do\n", SQLITE, id="delimiter_directive"),
 ]
 
 
@@ -59,6 +60,7 @@ BLANK_UPGRADES = [
     pytest.param("-- keel: transaction=off\n\n", POSTGRES, id="directive_only"),
     pytest.param("DELIMITER //\n\nDELIMITER ;\n", MYSQL, id="delimiter_lines_only"),
     pytest.param("-- upgrade\n;\n;\n-- rollback\nSELECT 1;\n", SQLITE, id="semicolons_only"),
+    pytest.param("-- keel: delimiter=GO\nGO\n", SQLITE, id="delimiter_directive_and_token"),
 ]
 
 

@@ -32,7 +32,7 @@ def _say(opts: GlobalOptions, message: str = "") -> None:
 
 
 def _make_listener(opts: GlobalOptions) -> Listener:
-    from sqlkeel.execute import Listener
+    from sqlkeel.execute import Listener, is_noop_step
 
     class CliListener(Listener):
         def lock_waiting(self, holder: Holder | None) -> None:
@@ -48,8 +48,6 @@ def _make_listener(opts: GlobalOptions) -> Listener:
         def step_finished(self, step: Step, duration_ms: int) -> None:
             if opts.quiet or opts.json:
                 return
-            from sqlkeel.execute import is_noop_step
-
             f = step.migration
             verb = "applied" if step.direction.value == "upgrade" else "rolled back"
             colour = render.use_colour(sys.stdout)

@@ -285,6 +285,9 @@ def discover(
                     # so only splitting tells whether a section is empty; and whether the
                     # file runs in a transaction only its directives tell: parse those.
                     and not _has_directive_words(data)
+                    # A section whose checksum is that of no statements may be blank or
+                    # hold comments (a no-op, SPEC 12): only its text tells. Such files are few.
+                    and not row.has_empty_section
                 ):
                     files.append(MigrationFile.from_row(row, reader))
                 else:

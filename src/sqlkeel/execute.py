@@ -47,13 +47,14 @@ class Listener:
 class StepResult(Value):
     """One migration that ran."""
 
-    __slots__ = ("description", "direction", "duration_ms", "kind", "path", "version")
+    __slots__ = ("description", "direction", "duration_ms", "is_noop", "kind", "path", "version")
     path: str
     version: str | None
     description: str
     kind: str
     direction: str
     duration_ms: int
+    is_noop: bool  # the section that ran held only comments (SPEC 12)
 
     def __init__(
         self,
@@ -63,6 +64,7 @@ class StepResult(Value):
         kind: str,
         direction: str,
         duration_ms: int,
+        is_noop: bool = False,
     ) -> None:
         self.path = path
         self.version = version
@@ -70,6 +72,17 @@ class StepResult(Value):
         self.kind = kind
         self.direction = direction
         self.duration_ms = duration_ms
+        self.is_noop = is_noop
+
+
+def is_noop_step(step: Step) -> bool:
+    """The section ``step`` runs holds only comments: it changes nothing (SPEC 12)."""
+    f = step.migration
+    return f.is_noop if step.direction is Direction.UPGRADE else f.rollback_is_noop
+
+
+# The log row's detail of a step that ran no statement, so the audit trail says why.
+NOOP_DETAIL = "no-op: its {} section holds only comments"
 
 
 def _ms(start: float) -> int:
@@ -223,6 +236,7 @@ class Runner:
             duration_ms=ms,
             version=file.label,
             script=file.path,
+            detail=NOOP_DETAIL.format(step.direction.value) if is_noop_step(step) else "",
         )
 
     def _failure(
@@ -579,4 +593,5 @@ class Runner:
             f.kind.value,
             step.direction.value,
             ms,
+            is_noop_step(step),
         )

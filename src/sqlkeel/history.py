@@ -39,6 +39,9 @@ HISTORY_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("failed_line", "int", True),
     ("error", "text", True),
     ("digest", "text", True),
+    # 1: the upgrade held only comments and changed nothing (SPEC 12). NULL in the rows of
+    # an older layout, which ``ensure`` extends: those keels refused such files.
+    ("noop", "int", True),
 )
 LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("action", "text", False),
@@ -250,13 +253,15 @@ class HistoryStore:
         if present is None:
             return ()
         # A table from before the digest column reads as having no digests (such files are
-        # parsed); ``ensure`` adds the column when this command first writes.
+        # parsed), one from before the noop column as having no no-ops; ``ensure`` adds the
+        # columns when this command first writes.
         digest = "digest" if "digest" in present else "NULL"
+        noop = "noop" if "noop" in present else "NULL"
         rows = self.dialect.rows(
             self.conn,
             f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
             f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
-            f"error, {digest} FROM {self.history} ORDER BY id",
+            f"error, {digest}, {noop} FROM {self.history} ORDER BY id",
         )
         kinds = {k.value: k for k in Kind}  # a dict lookup: Kind(value) costs ~1 us a row
         states = {s.value: s for s in State}
@@ -277,6 +282,7 @@ class HistoryStore:
                 failed_line=r[12],
                 error=r[13],
                 digest=r[14],
+                is_noop=bool(r[15]),
             )
             for r in rows
         )
@@ -303,12 +309,12 @@ class HistoryStore:
         at = self._at(entry.at, entry.execution_ms, params)
         params.append(entry.by)
         ms = self._ms(entry.execution_ms, params)
-        params += [state.value, failed_statement, failed_line, error, f.digest]
+        params += [state.value, failed_statement, failed_line, error, f.digest, int(f.is_noop)]
         self._write(
             f"INSERT INTO {self.history} (version, description, script, kind, checksum, "
             f"rollback_checksum, applied_at, applied_by, execution_ms, state, failed_statement, "
-            f"failed_line, error, digest) VALUES ({', '.join([p] * 6)}, {at}, {p}, {ms}, "
-            f"{', '.join([p] * 5)})",
+            f"failed_line, error, digest, noop) VALUES ({', '.join([p] * 6)}, {at}, {p}, {ms}, "
+            f"{', '.join([p] * 6)})",
             params,
         )
 
@@ -328,8 +334,15 @@ class HistoryStore:
         p = self.dialect.param
         self._write(
             f"UPDATE {self.history} SET checksum = {p}, rollback_checksum = {p}, script = {p}, "
-            f"digest = {p} WHERE id = {p}",
-            (file.checksum, file.rollback_checksum, file.path, file.digest, row.id),
+            f"digest = {p}, noop = {p} WHERE id = {p}",
+            (
+                file.checksum,
+                file.rollback_checksum,
+                file.path,
+                file.digest,
+                int(file.is_noop),
+                row.id,
+            ),
         )
 
     # -- keel_log ----------------------------------------------------------------------

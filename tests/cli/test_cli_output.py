@@ -292,6 +292,8 @@ def test_json_documents_have_stable_keys(keel: Run, two: Project) -> None:
             "execution_ms",
             "rollback_changed",
             "has_rollback",
+            "noop",
+            "rollback_noop",
         ]
     )
     history = json.loads(ok(keel("history", "--json")).stdout)
@@ -306,6 +308,7 @@ def test_json_documents_have_stable_keys(keel: Run, two: Project) -> None:
             "applied_by",
             "execution_ms",
             "checksum",
+            "noop",
             "failed_statement",
             "failed_line",
             "error",

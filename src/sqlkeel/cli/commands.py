@@ -32,7 +32,7 @@ def _say(opts: GlobalOptions, message: str = "") -> None:
 
 
 def _make_listener(opts: GlobalOptions) -> Listener:
-    from sqlkeel.execute import Listener
+    from sqlkeel.execute import Listener, is_noop_step
 
     class CliListener(Listener):
         def lock_waiting(self, holder: Holder | None) -> None:
@@ -51,10 +51,11 @@ def _make_listener(opts: GlobalOptions) -> Listener:
             f = step.migration
             verb = "applied" if step.direction.value == "upgrade" else "rolled back"
             colour = render.use_colour(sys.stdout)
+            noop = ", no-op" if is_noop_step(step) else ""
             echo(
                 f"{render.paint(verb, 'green', colour)} {f.label:<10} "
                 f"{f.description.replace('_', ' ')}  "
-                f"{render.paint('(' + render.duration(duration_ms) + ')', 'dim', colour)}"
+                f"{render.paint('(' + render.duration(duration_ms) + noop + ')', 'dim', colour)}"
             )
 
     return CliListener()
@@ -96,6 +97,8 @@ def _print_dry_run(
             else "Nothing to roll back.",
         )
         return
+    from sqlkeel.execute import is_noop_step
+
     steps = []
     for step in plan.steps:
         f = step.migration
@@ -120,7 +123,15 @@ def _print_dry_run(
         f"-- plan: {plan.direction.value} {count} migration{'s' if count != 1 else ''}, {layout}",
     )
     for n, (f, statements, mode) in enumerate(steps, start=1):
-        _say(opts, f"-- [{n}/{count}] {f.label} {f.description.replace('_', ' ')} ({f.path}){mode}")
+        step = plan.steps[n - 1]
+        noop = " [no-op]" if is_noop_step(step) else ""
+        _say(
+            opts,
+            f"-- [{n}/{count}] {f.label} {f.description.replace('_', ' ')} ({f.path}){mode}{noop}",
+        )
+        if noop:
+            # No statement to print: say why, rather than leave an empty block to puzzle over.
+            _say(opts, f"-- its {step.direction.value} section holds only comments: nothing runs")
         for statement in statements:
             _say(opts, f"{statement.sql};")
         _say(opts)
@@ -224,6 +235,8 @@ def _status_json(result: Any) -> dict[str, Any]:
                 "execution_ms": e.execution_ms,
                 "rollback_changed": e.rollback_changed,
                 "has_rollback": e.has_rollback,
+                "noop": e.is_noop,
+                "rollback_noop": e.rollback_is_noop,
             }
             for e in result.entries
         ],
@@ -253,8 +266,22 @@ _STATUS_HEADERS = (
 )
 
 
+def _state_notes(e: Any) -> str:
+    """What the State column adds to an entry's state: ' (no-op, rollback no-op)'."""
+    notes = [
+        note
+        for note, shown in (
+            ("no-op", e.is_noop),
+            ("rollback no-op", e.rollback_is_noop),
+            ("rollback section changed", e.rollback_changed),
+        )
+        if shown
+    ]
+    return f" ({', '.join(notes)})" if notes else ""
+
+
 def _status_cells(e: Any) -> list[str]:
-    note = " (rollback section changed)" if e.rollback_changed else ""
+    note = _state_notes(e)
     return [
         str(e.order) if e.order else "",
         e.label,
@@ -372,6 +399,7 @@ def history(opts: GlobalOptions, args: Namespace) -> int:
                         "applied_by": r.applied_by,
                         "execution_ms": r.execution_ms,
                         "checksum": r.checksum,
+                        "noop": r.is_noop,
                         "failed_statement": r.failed_statement,
                         "failed_line": r.failed_line,
                         "error": r.error,
@@ -396,7 +424,7 @@ def history(opts: GlobalOptions, args: Namespace) -> int:
                     render.when(r.applied_at),
                     r.applied_by,
                     render.duration(r.execution_ms),
-                    r.state.value,
+                    r.state.value + (" (no-op)" if r.is_noop else ""),
                     r.script,
                 ]
                 for r in rows

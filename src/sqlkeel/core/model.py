@@ -63,10 +63,12 @@ class Section(Value):
     needs the checksum, running them the statements.
     """
 
-    __slots__ = ("_checksum", "_is_empty", "_split", "_statements", "line", "span")
-    _compared = ("statements", "checksum", "line")
+    __slots__ = ("_checksum", "_is_empty", "_split", "_statements", "is_noop", "line", "span")
+    _compared = ("statements", "checksum", "line", "is_noop")
     line: int  # first line of the section in the file
     span: Span | None  # where parsing found it, if it did
+    # No statements but comments: a deliberate no-op (SPEC 12), run and recorded as usual.
+    is_noop: bool
 
     def __init__(
         self,
@@ -76,11 +78,13 @@ class Section(Value):
         split: Callable[[], tuple[Statement, ...]] | None = None,
         *,
         is_empty: bool | None = None,
+        is_noop: bool = False,
         span: Span | None = None,
     ) -> None:
         """``checksum`` may be a function computing it, called once when first needed;
         ``is_empty``, when known, spares an unsplit section that computation."""
         self.span = span
+        self.is_noop = is_noop
         self._statements = statements
         self._split = split
         self._checksum = checksum
@@ -115,6 +119,12 @@ class Section(Value):
         if self._is_empty is not None:
             return self._is_empty
         return self.checksum == EMPTY_CHECKSUM
+
+    @property
+    def is_blank(self) -> bool:
+        """No statements and no comments either: unfinished work (what ``keel new``
+        leaves), never run (SPEC 12)."""
+        return not self.is_noop and self.is_empty
 
 
 class Span(Value):
@@ -263,10 +273,11 @@ class MigrationFile(Value):
         elif down.span is None or down.span.delimiter is not None or down.span.end >= 1 << 32:
             return self
         else:
-            flags = _ROLLBACK | (_ROLLBACK_EMPTY if down.is_empty else 0)
+            flags = _ROLLBACK | (_ROLLBACK_NOOP if down.is_noop else 0)
+            flags |= _ROLLBACK_BLANK if down.is_blank else 0
             down_line, down_start, down_end = down.line, down.span.start, down.span.end
         packed = _PLACES.pack(
-            flags,
+            flags | (_UPGRADE_NOOP if self.is_noop else 0),
             profile,
             fingerprint,
             span.first_line,
@@ -326,8 +337,10 @@ class MigrationFile(Value):
             return up
         if isinstance(up, bytes):
             line = _PLACES.unpack_from(up)[3]
-            return Section(None, _Sum(self, False), line, _Part(self, False), is_empty=False)
-        return Section(None, up.checksum, 0, _Part(self, False))
+            noop = bool(up[0] & _UPGRADE_NOOP)  # a blank upgrade does not parse
+            part = _Part(self, False)
+            return Section(None, _Sum(self, False), line, part, is_empty=noop, is_noop=noop)
+        return Section(None, up.checksum, 0, _Part(self, False), is_noop=up.is_noop)
 
     @property
     def rollback(self) -> Section | None:
@@ -338,8 +351,10 @@ class MigrationFile(Value):
             if not up[0] & _ROLLBACK:
                 return None
             line = _PLACES.unpack_from(up)[4]
-            empty = bool(up[0] & _ROLLBACK_EMPTY)
-            return Section(None, _Sum(self, True), line, _Part(self, True), is_empty=empty)
+            noop = bool(up[0] & _ROLLBACK_NOOP)
+            empty = noop or bool(up[0] & _ROLLBACK_BLANK)
+            part = _Part(self, True)
+            return Section(None, _Sum(self, True), line, part, is_empty=empty, is_noop=noop)
         checksum = up.rollback_checksum
         return None if checksum is None else Section(None, checksum, 0, _Part(self, True))
 
@@ -378,14 +393,33 @@ class MigrationFile(Value):
         return up.rollback_checksum
 
     @property
+    def is_noop(self) -> bool:
+        """The upgrade section holds only comments: a deliberate no-op (SPEC 12)."""
+        up = self._upgrade
+        if isinstance(up, bytes):  # asked of every file by status: no section made
+            return bool(up[0] & _UPGRADE_NOOP)
+        return up.is_noop
+
+    @property
+    def rollback_is_noop(self) -> bool:
+        """The rollback section holds only comments: rolling back changes nothing."""
+        up = self._upgrade
+        if isinstance(up, bytes):  # asked of every file by status, as is_noop
+            return bool(up[0] & _ROLLBACK_NOOP)
+        if isinstance(up, Section):
+            return self._rollback is not None and self._rollback.is_noop
+        # A history row's stand-in: discovery parses every file with an empty section.
+        return False
+
+    @property
     def can_roll_back(self) -> bool:
-        """A rollback section with statements: an empty one is an unfinished file, not a
-        promise that there is nothing to undo."""
+        """A rollback section with statements, or with comments only (a deliberate no-op):
+        a blank one is an unfinished file, not a promise that there is nothing to undo."""
         up = self._upgrade
         if isinstance(up, Section):
-            return self._rollback is not None and not self._rollback.is_empty
+            return self._rollback is not None and not self._rollback.is_blank
         if isinstance(up, bytes):  # asked of every file by status: no checksum needed
-            return up[0] & (_ROLLBACK | _ROLLBACK_EMPTY) == _ROLLBACK
+            return up[0] & (_ROLLBACK | _ROLLBACK_BLANK) == _ROLLBACK
         sums = up._sums
         if isinstance(sums, bytes):  # no hex: asked of every file by status
             return bool(sums[0] & _HAS_ROLLBACK) and sums[33:65] != _EMPTY
@@ -427,8 +461,9 @@ class MigrationFile(Value):
         return sums
 
 
-# A detached file's flags: it has a rollback section, and that section is empty.
-_ROLLBACK, _ROLLBACK_EMPTY = 1, 2
+# A detached file's flags: it has a rollback section; that section is blank (SPEC 12);
+# it holds only comments; its upgrade section holds only comments.
+_ROLLBACK, _ROLLBACK_BLANK, _ROLLBACK_NOOP, _UPGRADE_NOOP = 1, 2, 4, 8
 # Its packed bytes: flags, profile, fingerprint (8), upgrade and rollback lines, upgrade
 # start and end, rollback start and end (4 each), then its sums once known (``_pack``).
 _PLACES = struct.Struct("<BBqIIIIII")
@@ -489,6 +524,7 @@ class HistoryRow(Value):
         "failed_statement",
         "id",
         "identity",
+        "is_noop",
         "kind",
         "script",
         "state",
@@ -511,6 +547,7 @@ class HistoryRow(Value):
         "failed_line",
         "error",
         "digest",
+        "is_noop",
     )
     id: int  # insertion counter: history is ordered by it, never by timestamps
     version: Version | None
@@ -524,6 +561,9 @@ class HistoryRow(Value):
     failed_statement: int | None
     failed_line: int | None
     error: str | None
+    # The upgrade that ran held only comments (SPEC 12); stored, so that history tells
+    # without the file. Rows of a keel from before no-ops read False, as they were.
+    is_noop: bool
     identity: Identity  # matched on for every file and row, many times per command
     # checksum, rollback_checksum and digest (SHA-256 of the file's bytes when it was
     # applied) packed by ``_pack``: three hex strings cost ~390 bytes a row, the packed
@@ -547,6 +587,7 @@ class HistoryRow(Value):
         failed_line: int | None = None,
         error: str | None = None,
         digest: str | None = None,
+        is_noop: bool = False,
     ) -> None:
         self.id = id
         self.version = version
@@ -561,11 +602,23 @@ class HistoryRow(Value):
         self.failed_statement = failed_statement
         self.failed_line = failed_line
         self.error = error
+        self.is_noop = is_noop
         self.identity = identity(version, kind, description)
 
     @property
     def label(self) -> str:
         return label(self.version, self.kind)
+
+    @property
+    def has_empty_section(self) -> bool:
+        """Its upgrade or rollback checksum is that of no statements: the file's text alone
+        tells whether such a section was blank or held comments (SPEC 12)."""
+        sums = self._sums
+        if isinstance(sums, bytes):
+            # One search rather than two slices (asked of every applied row by discovery):
+            # a match elsewhere in the bytes, were one ever found, only costs a parse.
+            return _EMPTY in sums
+        return EMPTY_CHECKSUM in sums[:2]
 
     @property
     def checksum(self) -> str:

@@ -339,17 +339,39 @@ def _section(
     split = partial(split_span, text, span)
     lazy = partial(span_checksum, text, span)
     if has_lines or needs_words(text, options, start=start, end=end, delimiter=delimiter):
-        return Section(split(), lazy, first_line, span=span), transactional
+        statements = split()
+        is_noop = not statements and _has_comments(lexed, start, end)
+        return Section(statements, lazy, first_line, span=span, is_noop=is_noop), transactional
     if not (transactional and may_contain(text, start, end, _TRANSACTION_WORDS)):
         is_empty = not lexed.has_content(start, end)
-        return Section(None, lazy, first_line, split, is_empty=is_empty, span=span), False
+        is_noop = is_empty and _has_comments(lexed, start, end)
+        section = Section(
+            None, lazy, first_line, split, is_empty=is_empty, is_noop=is_noop, span=span
+        )
+        return section, False
     # A transaction statement is a whole piece between two ';' of the masked canonical text:
     # most files are settled without splitting them.
-    section = text[start:end]
-    canonical, masked = canonical_parts(section, lex(section, options), options)
+    piece = text[start:end]
+    canonical, masked = canonical_parts(piece, lex(piece, options), options)
     known = sha256_hex(canonical.encode("utf-8"))
     suspect = masked is None or any(_TRANSACTION_CONTROL.fullmatch(p) for p in masked.split(";"))
-    return Section(None, known, first_line, split, is_empty=not canonical, span=span), suspect
+    is_noop = not canonical and _has_comments(lexed, start, end)
+    section = Section(
+        None, known, first_line, split, is_empty=not canonical, is_noop=is_noop, span=span
+    )
+    return section, suspect
+
+
+def _has_comments(lexed: Lexed, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` holds a comment that says something: what makes a
+    section without statements a deliberate no-op (SPEC 12) rather than unfinished work.
+    ``-- keel:`` directives configure the file and say nothing; the mysql client's
+    DELIMITER lines are blanked in ``lexed`` already."""
+    text = lexed.text
+    return any(
+        start <= token[1] < end and not _DIRECTIVE.fullmatch(text[token[1] : token[2]].rstrip("\r"))
+        for token in lexed.comments
+    )
 
 
 def parse_migration(
@@ -418,14 +440,17 @@ def parse_migration(
             )
         except SplitError as exc:
             raise _unterminated(path, exc) from exc
-    if upgrade.is_empty:
+    if upgrade.is_blank:
+        # Whitespace alone is what 'keel new' leaves: unfinished, not a decision (SPEC 12).
         raise SourceError(
             "the file has no statements to run"
             + (" before its '-- rollback' marker" if "rollback" in markers else "")
             + ".",
             path=path,
             line=upgrade.line,
-            fix="write the upgrade SQL, or delete the file if it is not needed.",
+            fix="write the upgrade SQL; or, if this migration deliberately changes nothing "
+            "here, say so in a comment (e.g. '-- This file intentionally left blank'), which "
+            "keel applies as a no-op; or delete the file if it is not needed.",
         )
     if up_suspect:
         _refuse_transaction_control(path, upgrade)

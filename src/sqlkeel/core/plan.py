@@ -331,8 +331,9 @@ def plan_rollback(
     for row in chosen:
         file = by_identity[row.identity]  # validation guarantees the file exists
         if not file.can_roll_back:
-            # An empty section is refused too: it is what an unfinished `keel new` file
+            # A blank section is refused too: it is what an unfinished `keel new` file
             # looks like, and "rolling back" by doing nothing would leave the schema behind.
+            # Comments make it a decision (SPEC 12): such a section rolls back as a no-op.
             what = (
                 "no '-- rollback' section"
                 if file.rollback is None
@@ -341,8 +342,9 @@ def plan_rollback(
             raise PlanError(
                 f"{file.path}: migration {file.version} has {what}, so it cannot be rolled "
                 "back; nothing was changed. Fix: write the statements that undo it under "
-                "'-- rollback'; if there is truly nothing to undo, write a harmless statement "
-                "such as SELECT 1;"
+                "'-- rollback'; if there is truly nothing to undo, say so in a comment there "
+                "(e.g. '-- This file intentionally left blank'), and keel rolls it back as "
+                "a no-op."
             )
         steps.append(Step(file, Direction.ROLLBACK))
     return Plan(Direction.ROLLBACK, tuple(steps))

@@ -23,10 +23,12 @@ class StatusEntry(Value):
         "description",
         "execution_ms",
         "has_rollback",
+        "is_noop",
         "kind",
         "label",
         "order",
         "rollback_changed",
+        "rollback_is_noop",
         "script",
         "state",
         "version",
@@ -43,6 +45,8 @@ class StatusEntry(Value):
     order: int | None
     rollback_changed: bool
     has_rollback: bool
+    is_noop: bool  # its upgrade holds (or, applied, held) only comments (SPEC 12)
+    rollback_is_noop: bool  # its file's rollback section holds only comments
 
     def __init__(
         self,
@@ -58,6 +62,8 @@ class StatusEntry(Value):
         order: int | None = None,
         rollback_changed: bool = False,
         has_rollback: bool = False,
+        is_noop: bool = False,
+        rollback_is_noop: bool = False,
     ) -> None:
         self.version = version
         self.kind = kind
@@ -71,6 +77,8 @@ class StatusEntry(Value):
         self.order = order
         self.rollback_changed = rollback_changed
         self.has_rollback = has_rollback
+        self.is_noop = is_noop
+        self.rollback_is_noop = rollback_is_noop
 
 
 def describe(
@@ -122,6 +130,9 @@ def status_entries(
                     and file.rollback_checksum != row.rollback_checksum
                 ),
                 has_rollback=bool(file and file.can_roll_back),
+                # What ran, as its row says: the file may have changed or be gone since.
+                is_noop=row.is_noop,
+                rollback_is_noop=bool(file and file.rollback_is_noop),
             )
         )
     top = head(history)
@@ -141,5 +152,7 @@ def status_entries(
                 state="below-head" if below else "pending",
                 order=None if below else order,
                 has_rollback=file.can_roll_back,
+                is_noop=file.is_noop,
+                rollback_is_noop=file.rollback_is_noop,
             )
         )

@@ -170,3 +170,12 @@ class LockLost(KeelError):
 
 class DatabaseError(KeelError):
     """The database failed keel's own SQL (its tables, its lock), not a migration's."""
+
+
+class HistoryWriteFailed(KeelError):
+    """keel's own write of a migration's history or log row failed after the migration's
+    statements ran; in a transaction both were rolled back together."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)

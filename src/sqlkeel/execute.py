@@ -18,8 +18,15 @@ from datetime import datetime
 from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, State, Step
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
-from sqlkeel.dialects.base import Connection, Dialect, Holder, Transaction, TransactionFailed
-from sqlkeel.errors import MigrationFailed
+from sqlkeel.dialects.base import (
+    Connection,
+    Dialect,
+    Holder,
+    Transaction,
+    TransactionFailed,
+    WriteFailed,
+)
+from sqlkeel.errors import HistoryWriteFailed, KeelError, MigrationFailed
 from sqlkeel.history import Entry, HistoryStore
 from sqlkeel.urls import mask_password
 
@@ -121,7 +128,7 @@ class _StatementFailed(Exception):
 class _Batch:
     """A migration ready to be sent whole: its statements and keel's rows for it."""
 
-    __slots__ = ("at", "section", "start", "statements", "step", "transaction")
+    __slots__ = ("at", "commands", "section", "start", "statements", "step", "transaction")
 
     def __init__(
         self,
@@ -130,7 +137,9 @@ class _Batch:
         statements: tuple[Statement, ...],
         at: datetime,
         transaction: Transaction,
+        commands: int,
     ) -> None:
+        self.commands = commands  # keel's own, sent after the statements
         self.step = step
         self.section = section
         self.statements = statements
@@ -239,7 +248,7 @@ class Runner:
             note=note,
         )
 
-    def _log_failure(self, step: Step, at: datetime, ms: int, error: MigrationFailed) -> None:
+    def _log_failure(self, step: Step, at: datetime, ms: int, error: KeelError) -> None:
         self.store.append_log(
             action=step.direction.value,
             at=at,
@@ -275,7 +284,7 @@ class Runner:
         with contextlib.suppress(*self.dialect.error_types):
             self.dialect.rollback(self.conn)
 
-    def _log_quietly(self, step: Step, at: datetime, ms: int, error: MigrationFailed) -> None:
+    def _log_quietly(self, step: Step, at: datetime, ms: int, error: KeelError) -> None:
         """The failure's log row, where the connection still allows it: the error itself
         is what the user must see."""
         with contextlib.suppress(*self.dialect.error_types):
@@ -295,6 +304,25 @@ class Runner:
         self._log_quietly(step, at, _ms(start), error)
         raise error from failure.cause
 
+    def _write_failed(
+        self, step: Step, cause: BaseException, at: datetime, start: float
+    ) -> NoReturn:
+        """keel's own rows for a transactional step failed: roll the step back with them and
+        say that it was keel's write that failed, not a statement of the file."""
+        self._rollback_quietly()
+        said = mask_password(" ".join(str(cause).split()))
+        section = "upgrade" if step.direction is Direction.UPGRADE else "rollback"
+        error = HistoryWriteFailed(
+            f"{step.migration.path}: the {section} section's statements ran, but keel's write of "
+            f"its history row (in {self.store.history}) and log row (in {self.store.log}) then "
+            f"failed: {said.rstrip('.')}. The migration was rolled back with it and left no "
+            "trace; earlier migrations stay applied. Fix: make sure the migration leaves "
+            "keel's tables alone, then run the command again.",
+            path=step.migration.path,
+        )
+        self._log_quietly(step, at, _ms(start), error)
+        raise error from cause
+
     def _transactional_step(
         self,
         step: Step,
@@ -310,6 +338,8 @@ class Runner:
             ms = _ms(start)
             try:
                 self.store.commit_with(lambda: self._record(step, at, ms))
+            except WriteFailed as exc:
+                self._write_failed(step, exc.cause, at, start)
             except self.dialect.error_types as exc:
                 # Deferred constraints are checked at COMMIT: the migration's own failure.
                 commit = _commit_statement(section, statements)
@@ -455,7 +485,7 @@ class Runner:
         # BEGIN to the rows (the statements' time on the server).
         commands = self.store.queued(lambda: self._record(step, at, None))
         transaction = self.dialect.transaction(self.conn, [s.sql for s in statements], commands)
-        return _Batch(step, section, statements, at, transaction)
+        return _Batch(step, section, statements, at, transaction, len(commands))
 
     def _finish(self, batch: _Batch) -> StepResult:
         step = batch.step
@@ -465,7 +495,9 @@ class Runner:
             if exc.position <= len(batch.statements):
                 statement = batch.statements[exc.position - 1]
                 failure = _StatementFailed(exc.position, statement, exc.cause, exc.offset)
-            else:  # keel's rows or the COMMIT (deferred constraints): the migration's own
+            elif exc.position <= len(batch.statements) + batch.commands:  # keel's own rows
+                self._write_failed(step, exc.cause, batch.at, batch.start)
+            else:  # the COMMIT (deferred constraints): the migration's own
                 commit = _commit_statement(batch.section, batch.statements)
                 failure = _StatementFailed(commit.index, commit, exc.cause, None)
             self._undo(step, failure, batch.at, batch.start)

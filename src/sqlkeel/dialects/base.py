@@ -124,6 +124,15 @@ class TransactionFailed(Exception):
         self.offset = offset
 
 
+class WriteFailed(Exception):
+    """One of keel's own commands given to ``run_and_commit`` failed (not the COMMIT): the
+    failure is keel's write, not the migration's. The transaction is left open for ROLLBACK."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class Transaction(ABC):
     """A migration made ready to travel whole: keel builds it while the server still runs
     the previous one, then sends it and, later, waits for its outcome."""
@@ -231,9 +240,13 @@ class Dialect(ABC):
         self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
     ) -> None:
         """Run keel's own parameterised ``commands``, then COMMIT; a dialect whose driver can
-        send them in one round trip does."""
+        send them in one round trip does. Raises WriteFailed when a command fails, the
+        driver's error when the COMMIT does (a deferred constraint of the migration's)."""
         for sql, params in commands:
-            self.run(conn, sql, params)
+            try:
+                self.run(conn, sql, params)
+            except self.error_types as exc:
+                raise WriteFailed(exc) from exc
         self.commit(conn)
 
     def rows(

@@ -295,11 +295,20 @@ class Runner:
         self._rollback_quietly()
         note = (
             "The migration was rolled back and left no trace; earlier migrations stay "
-            "applied. Fix the statement and run the command again."
+            "applied. "
             if step.direction is Direction.UPGRADE
-            else "Its rollback was undone and left no trace: the migration stays "
-            "applied. Fix the rollback section and run the command again."
+            else "Its rollback was undone and left no trace: the migration stays applied. "
         )
+        if self.dialect.needs_no_transaction(failure.cause):
+            note += (
+                "The statement cannot run inside a transaction. Fix: add '-- keel: "
+                f"transaction=off' as the first line of {step.migration.path} (its statements "
+                "then run one by one, outside a transaction), and run the command again."
+            )
+        elif step.direction is Direction.UPGRADE:
+            note += "Fix the statement and run the command again."
+        else:
+            note += "Fix the rollback section and run the command again."
         error = self._failure(step, failure, recorded=False, note=note)
         self._log_quietly(step, at, _ms(start), error)
         raise error from failure.cause

@@ -292,6 +292,11 @@ class Dialect(ABC):
     def error_types(self) -> tuple[type[BaseException], ...]:
         """Driver exceptions that mean 'the database refused this statement'."""
 
+    def needs_no_transaction(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says that the statement cannot run inside a transaction block
+        (a migration then needs ``-- keel: transaction=off``)."""
+        return False
+
     def describe_error(
         self, exc: BaseException, statement: Statement | None, offset: int | None = 0
     ) -> tuple[str, int]:

@@ -347,6 +347,13 @@ class PostgresDialect(Dialect):
 
         return (psycopg.Error,)
 
+    def needs_no_transaction(self, exc: BaseException) -> bool:
+        # 25001 active_sql_transaction: CREATE INDEX CONCURRENTLY, VACUUM, CREATE DATABASE,
+        # ALTER TYPE ... ADD VALUE before PostgreSQL 12; 55P04 unsafe_new_enum_value_usage:
+        # an enum value added in the same transaction (it must be committed first).
+        # https://www.postgresql.org/docs/current/errcodes-appendix.html
+        return getattr(exc, "sqlstate", None) in ("25001", "55P04")
+
     def describe_error(
         self, exc: BaseException, statement: Statement | None, offset: int | None = 0
     ) -> tuple[str, int]:

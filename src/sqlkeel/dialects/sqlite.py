@@ -108,6 +108,12 @@ class SQLiteDialect(Dialect):
         )
         return bool(rows)
 
+    def needs_no_transaction(self, exc: BaseException) -> bool:
+        # "cannot VACUUM from within a transaction", "cannot change into wal mode from
+        # within a transaction", "Safety level may not be changed inside a transaction".
+        text = str(exc)
+        return "within a transaction" in text or "inside a transaction" in text
+
     @property
     def error_types(self) -> tuple[type[BaseException], ...]:
         import sqlite3

@@ -179,3 +179,8 @@ class HistoryWriteFailed(KeelError):
     def __init__(self, message: str, *, path: str) -> None:
         self.path = path
         super().__init__(message)
+
+
+class HistoryRowUnreadable(KeelError):
+    """A history row holds a value keel never writes (a state, kind or version it does not
+    know): the message names the row, the column, the value and the fix."""

@@ -6,14 +6,18 @@ in place to an older layout. ``keel_log`` is append-only: keel never updates or 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import datetime, timezone
+from pathlib import Path
 from sys import intern
 
 from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
+from sqlkeel.errors import HistoryRowUnreadable
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
@@ -60,6 +64,41 @@ def _as_datetime(value: Any) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def _bad_column(r: Sequence[Any]) -> tuple[str, object, str, str]:
+    """The first column of a raw history row that does not read: its name, its value, what
+    keel expects there and an example value (as SQL) for the fix."""
+    kinds = [k.value for k in Kind]
+    if r[1] is not None:
+        try:
+            Version.parse(str(r[1]))
+        except ValueError:
+            found = re.match(r"V([0-9.]+?)__", Path(str(r[3])).name)
+            return (
+                "version",
+                r[1],
+                "a version is digits separated by dots, e.g. 3 or 2.1",
+                f"'{found.group(1)}'" if found else "'1'",
+            )
+    if r[4] not in kinds:
+        example = "'versioned'" if r[1] is not None else "'repeatable'"
+        return "kind", r[4], f"the kind is one of {', '.join(map(repr, kinds))}", example
+    if r[10] not in [s.value for s in State]:
+        return (
+            "state",
+            r[10],
+            "the state is 'applied', or 'failed' for a migration to be refused until "
+            "'keel repair --failed'",
+            "'applied'",
+        )
+    try:
+        _as_datetime(r[7])
+    except (ValueError, TypeError):
+        return "applied_at", r[7], "applied_at is a UTC timestamp", "CURRENT_TIMESTAMP"
+    if not isinstance(r[8], str):
+        return "applied_by", r[8], "applied_by names who applied it (user@host)", "'unknown'"
+    return "execution_ms", r[9], "execution_ms is a whole number of milliseconds", "0"
 
 
 class Entry(Value):
@@ -180,25 +219,49 @@ class HistoryStore:
         )
         kinds = {k.value: k for k in Kind}  # a dict lookup: Kind(value) costs ~1 us a row
         states = {s.value: s for s in State}
-        return tuple(
-            HistoryRow(
-                id=int(r[0]),
-                version=Version.parse(r[1]) if r[1] is not None else None,
-                description=r[2],
-                script=r[3],
-                kind=kinds[r[4]],
-                checksum=r[5],
-                rollback_checksum=r[6],
-                applied_at=_as_datetime(r[7]),
-                applied_by=intern(r[8]),  # one or a few users write every row
-                execution_ms=int(r[9]),
-                state=states[r[10]],
-                failed_statement=r[11],
-                failed_line=r[12],
-                error=r[13],
-                digest=r[14],
-            )
-            for r in rows
+        read: list[HistoryRow] = []
+        # closing: a row that cannot be read ends the driver's cursor now, not when the
+        # generator is collected (after the connection closed: "Exception ignored ...").
+        with closing(rows):
+            for r in rows:
+                try:
+                    read.append(
+                        HistoryRow(
+                            id=int(r[0]),
+                            version=Version.parse(r[1]) if r[1] is not None else None,
+                            description=r[2],
+                            script=r[3],
+                            kind=kinds[r[4]],
+                            checksum=r[5],
+                            rollback_checksum=r[6],
+                            applied_at=_as_datetime(r[7]),
+                            applied_by=intern(r[8]),  # one or a few users write every row
+                            execution_ms=int(r[9]),
+                            state=states[r[10]],
+                            failed_statement=r[11],
+                            failed_line=r[12],
+                            error=r[13],
+                            digest=r[14],
+                        )
+                    )
+                except (KeyError, ValueError, TypeError) as exc:
+                    raise self._unreadable(r) from exc
+        return tuple(read)
+
+    @property
+    def shown(self) -> str:
+        """The history table as a user would write it in SQL of their own."""
+        return self.history if self.dialect.schema else self.dialect.table
+
+    def _unreadable(self, r: Sequence[Any]) -> HistoryRowUnreadable:
+        """Which column of the raw row ``r`` keel cannot read, what it expects and the fix."""
+        where = f"{self.shown} row id {r[0]} ({r[3]}, version {r[1]})"
+        column, value, expected, example = _bad_column(r)
+        return HistoryRowUnreadable(
+            f"{where} has {column} {value!r}, which keel cannot read: {expected}. keel "
+            "writes its rows itself, so this one was changed by hand or by another tool. "
+            f"Fix: correct it by hand, e.g. UPDATE {self.shown} SET {column} = {example} "
+            f"WHERE id = {r[0]}; then run the command again."
         )
 
     def insert(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -251,7 +251,7 @@ class Dialect(ABC):
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Generator[tuple[Any, ...], None, None]:
         """The rows one at a time: a caller that converts them never holds all the driver's
         tuples at once (10 000 history rows: ~10 MB less at the peak)."""
         cur = conn.cursor()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 
@@ -252,7 +252,7 @@ class PostgresDialect(Dialect):
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Generator[tuple[Any, ...], None, None]:
         self._send_begin(conn)
         return super().rows(conn, sql, params)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -81,7 +81,7 @@ class SQLiteDialect(Dialect):
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Generator[tuple[Any, ...], None, None]:
         """The rows one at a time, read through a small page cache: they are read once, in
         order, and 10 000 history rows would otherwise leave SQLite's whole cache (2 MB)
         allocated for the rest of the command. The connection's own setting comes back
@@ -92,7 +92,10 @@ class SQLiteDialect(Dialect):
             cur.execute(f"PRAGMA cache_size = {_SCAN_CACHE_KIB}")
             try:
                 cur.execute(sql, tuple(params))
-                yield from cur
+                # Not `yield from cur`: closing this generator early would close the cursor
+                # (yield from closes its sub-iterator), before the setting below comes back.
+                for row in cur:  # noqa: UP028 - see above
+                    yield row
             finally:
                 cur.execute(f"PRAGMA cache_size = {int(size)}")
         finally:

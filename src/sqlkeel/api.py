@@ -44,7 +44,7 @@ from sqlkeel.errors import (
     ValidationFailed,
 )
 from sqlkeel.execute import Listener, Runner, StepResult
-from sqlkeel.history import Entry, HistoryStore
+from sqlkeel.history import Entry, HistoryStore, shown_name
 from sqlkeel.urls import mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -486,6 +486,7 @@ class Keel:
                 count=count,
                 single_transaction=single_transaction,
                 source_problems=problems,
+                table=shown_name(self.dialect),
             )
 
         plan, applied, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
@@ -507,7 +508,12 @@ class Keel:
         def make_plan(history: tuple[HistoryRow, ...]) -> Plan:
             files, problems = found(history)
             return plan_rollback(
-                files, history, target=target, count=count, source_problems=problems
+                files,
+                history,
+                target=target,
+                count=count,
+                source_problems=problems,
+                table=shown_name(self.dialect),
             )
 
         plan, done, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
@@ -614,7 +620,9 @@ class Keel:
         CLI prints 10 000 of them without keeping them)."""
         history = self._read_history()
         found = self.discover(history)
-        problems = find_problems(found.files, history, found.problems)
+        problems = find_problems(
+            found.files, history, found.problems, table=shown_name(self.dialect)
+        )
         return StatusStream(
             found.files, history, tuple(problems), _text(head(history)), self._exists()
         )
@@ -645,7 +653,7 @@ class Keel:
         else:
             history = self._read_history()
             found = self.discover(history)
-            validate(found.files, history, found.problems)
+            validate(found.files, history, found.problems, table=shown_name(self.dialect))
         return ValidateResult(len(found.files), offline)
 
     @_database_errors

@@ -66,6 +66,12 @@ def _as_datetime(value: Any) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def shown_name(dialect: Dialect) -> str:
+    """The history table as a user would write it in SQL of their own: qualified only where
+    a schema is configured (keel qualifies it always)."""
+    return dialect.qualify(dialect.table) if dialect.schema else dialect.table
+
+
 def _bad_column(r: Sequence[Any]) -> tuple[str, object, str, str]:
     """The first column of a raw history row that does not read: its name, its value, what
     keel expects there and an example value (as SQL) for the fix."""
@@ -250,8 +256,7 @@ class HistoryStore:
 
     @property
     def shown(self) -> str:
-        """The history table as a user would write it in SQL of their own."""
-        return self.history if self.dialect.schema else self.dialect.table
+        return shown_name(self.dialect)
 
     def _unreadable(self, r: Sequence[Any]) -> HistoryRowUnreadable:
         """Which column of the raw row ``r`` keel cannot read, what it expects and the fix."""

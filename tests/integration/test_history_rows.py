@@ -104,7 +104,7 @@ def test_a_version_recorded_twice_is_a_validation_problem_naming_both_rows(
     # upgrade no longer says "nothing to do", status shows the problem, rollback refuses.
     upgrade = keel("upgrade")
     assert upgrade.exit_code == 1, upgrade
-    assert "duplicate" in upgrade.stderr
+    assert "keel_history holds 2 rows for migration 1" in upgrade.stderr
     assert "Nothing to do" not in upgrade.stdout
     status = json.loads(ok(keel("status", "--json")).stdout)
     assert "duplicate-history-row" in [p["code"] for p in status["problems"]]

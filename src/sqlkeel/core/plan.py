@@ -66,12 +66,47 @@ def _next_version_hint(top: Version) -> str:
     return str(top.key[0] + 1) if len(top.key) == 1 else f"{top.text}.1"
 
 
+def _duplicate_rows(history: Sequence[HistoryRow], table: str) -> list[Problem]:
+    """One problem per migration recorded more than once: keel writes one row per migration,
+    so a second one was added by hand or by another tool. The fix keeps the first row."""
+    groups: dict[Identity, list[HistoryRow]] = {}
+    for row in history:
+        groups.setdefault(row.identity, []).append(row)
+    problems = []
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        listed = ", ".join(
+            f"id {r.id} ({r.state.value}, applied {r.applied_at:%Y-%m-%d %H:%M:%S} by "
+            f"{r.applied_by})"
+            for r in rows
+        )
+        extra = [str(r.id) for r in rows[1:]]
+        where = f"id = {extra[0]}" if len(extra) == 1 else f"id IN ({', '.join(extra)})"
+        problems.append(
+            Problem(
+                "duplicate-history-row",
+                rows[0].script,
+                f"{table} holds {len(rows)} rows for migration {rows[0].label}: {listed}; keel "
+                "records each migration once, so the history was changed by hand or by "
+                "another tool.",
+                f"delete the extra row{'s' if len(extra) > 1 else ''} by hand, keeping the one "
+                f"that describes the database: DELETE FROM {table} WHERE {where}; then run "
+                "'keel validate'.",
+            )
+        )
+    return problems
+
+
 def find_problems(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
     source_problems: Sequence[Problem] = (),
+    *,
+    table: str = "keel_history",
 ) -> list[Problem]:
-    """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches."""
+    """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches.
+    ``table`` names the history table in the fix of a row recorded twice."""
     problems = list(source_problems)
     # Files by identity (the last one of duplicates, as rows are matched), and the groups
     # of duplicates: one list per identity would cost ~1 MB for 10 000 files.
@@ -139,6 +174,8 @@ def find_problems(
     del by_file
     top = head(history)
     recorded = dict.fromkeys(r.identity for r in history)  # a dict: half a set's size
+    if len(recorded) != len(history):
+        problems.extend(_duplicate_rows(history, table))
     if top is not None:
         for f in files:
             if f.version is not None and f.identity not in recorded and f.version <= top:
@@ -159,9 +196,11 @@ def validate(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
     source_problems: Sequence[Problem] = (),
+    *,
+    table: str = "keel_history",
 ) -> None:
     """Raises ValidationFailed holding every problem when there is at least one."""
-    problems = find_problems(files, history, source_problems)
+    problems = find_problems(files, history, source_problems, table=table)
     if problems:
         raise ValidationFailed(problems)
 
@@ -221,12 +260,13 @@ def plan_upgrade(
     count: int | None = None,
     single_transaction: bool = False,
     source_problems: Sequence[Problem] = (),
+    table: str = "keel_history",
 ) -> Plan:
     """Validate, then plan pending versioned files (up to ``target``/``count``).
 
     Repeatables run only when the plan reaches the last pending versioned file.
     """
-    validate(files, history, source_problems)
+    validate(files, history, source_problems, table=table)
     if count is not None and count < 1:
         raise UsageError("--count must be 1 or more.")
     if target is not None:
@@ -259,10 +299,11 @@ def plan_rollback(
     target: Version | None = None,
     count: int | None = None,
     source_problems: Sequence[Problem] = (),
+    table: str = "keel_history",
 ) -> Plan:
     """Validate, then plan the rollback of the last ``count`` (default 1) applied versions,
     or of every applied version above ``target`` (``0`` rolls back everything)."""
-    validate(files, history, source_problems)
+    validate(files, history, source_problems, table=table)
     if target is not None and count is not None:
         raise UsageError("give either --to or --count, not both.")
     if count is not None and count < 1:

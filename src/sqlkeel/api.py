@@ -526,11 +526,13 @@ class Keel:
         checksums: bool = False,
         missing: bool = False,
         failed: bool = False,
+        rolled_back: bool = False,
         dry_run: bool = False,
         wait: bool = True,
     ) -> RepairResult:
         """Accept edited files, forget missing ones, or clear failed rows; each change is
-        recorded in the log."""
+        recorded in the log. A failed rollback is restored as applied, or with
+        ``rolled_back`` recorded as rolled back."""
         found = self.discover()
         if found.problems:
             raise ValidationFailed(found.problems)
@@ -541,13 +543,19 @@ class Keel:
                 checksums=checksums,
                 missing=missing,
                 failed=failed,
+                rolled_back=rolled_back,
             )
             if dry_run or not actions:
                 return RepairResult(tuple(actions), dry_run=dry_run)
         with self._locked(wait=wait) as store:
             history = store.read()
             actions = plan_repair(
-                found.files, history, checksums=checksums, missing=missing, failed=failed
+                found.files,
+                history,
+                checksums=checksums,
+                missing=missing,
+                failed=failed,
+                rolled_back=rolled_back,
             )
             if not actions:
                 return RepairResult(())
@@ -559,6 +567,8 @@ class Keel:
                     if action.action == "update-checksum":
                         assert action.file is not None
                         store.update_checksums(action.row, action.file)
+                    elif action.action == "restore-applied":
+                        store.mark(action.row.id, State.APPLIED)
                     else:
                         store.delete([action.row])
                     store.append_log(

@@ -364,30 +364,123 @@ class Runner:
         self, step: Step, statements: tuple[Statement, ...], at: datetime, start: float
     ) -> int:
         """Run the step statement by statement; a failure leaves a ``failed`` row, and so
-        does a keel killed while it runs (the row is written first)."""
+        does a keel killed while it runs (the row is written first). A failure of its
+        first statement leaves none: nothing of it ran, so the next run simply retries."""
         marker = self._mark_running(step, at)
         try:
             self._run_statements(statements)
         except _StatementFailed as failure:
-            why = (
-                "'-- keel: transaction=off'"
-                if not step.migration.transactional
-                else f"{self.dialect.name} commits DDL implicitly"
+            if failure.index == 1 and self._is_one_command(failure.statement):
+                self._nothing_ran(step, failure, marker, at, start)
+            self._record_failed(step, statements, failure, marker, at, start)
+        ms = _ms(start)
+        self.dialect.begin(self.conn)
+        self.store.delete_id(marker)
+        self._record(step, at, ms)
+        self.dialect.commit(self.conn)
+        return ms
+
+    def _why_outside(self, step: Step) -> str:
+        why = (
+            "'-- keel: transaction=off'"
+            if not step.migration.transactional
+            else f"{self.dialect.name} commits DDL implicitly"
+        )
+        section = "This migration" if step.direction is Direction.UPGRADE else "Its rollback"
+        return f"{section} ran outside a transaction ({why})"
+
+    def _is_one_command(self, statement: Statement) -> bool:
+        """Whether ``statement`` is one command to the server: a chunk of a custom
+        delimiter may hold several, and those before a failing one stay applied."""
+        from sqlkeel.core.splitter import split_statements
+        from sqlkeel.errors import SplitError
+
+        try:
+            return len(split_statements(statement.sql, self.dialect.split_options)) == 1
+        except SplitError:
+            return False
+
+    def _nothing_ran(
+        self, step: Step, failure: _StatementFailed, marker: int, at: datetime, start: float
+    ) -> NoReturn:
+        """The first statement failed, so nothing of the step ran: take back the row that
+        said it was running (a rollback's migration is applied again), log the failure and
+        raise it."""
+        if step.direction is Direction.UPGRADE:
+            note = (
+                f"{self._why_outside(step)}, and its first statement failed, so nothing of it "
+                "ran: it is not recorded as failed, and the next run tries it again. Fix the "
+                "statement and run the command again."
             )
-            ran = f"This migration ran outside a transaction ({why}), so " + _what_ran(
-                statements[: failure.index - 1]
+        else:
+            note = (
+                f"{self._why_outside(step)}, and its first statement failed, so nothing of it "
+                "ran: the migration stays applied. Fix the rollback section and run the "
+                "command again."
             )
-            fix = (
+        error = self._failure(step, failure, recorded=False, note=note)
+        try:
+            self._rollback_quietly()  # a transaction of the migration's own, left open
+            self.dialect.begin(self.conn)
+            if step.direction is Direction.UPGRADE:
+                self.store.delete_id(marker)
+            else:
+                self.store.mark(marker, State.APPLIED)
+            self._log_failure(step, at, _ms(start), error)
+            self.dialect.commit(self.conn)
+        except self.dialect.error_types as exc:
+            # The connection may be gone with the statement: the row written before the step
+            # still says that keel stopped while it ran, which the next run reports.
+            self._rollback_quietly()
+            said = mask_password(" ".join(str(exc).split()))
+            error = self._failure(
+                step,
+                failure,
+                recorded=True,
+                note=f"{self._why_outside(step)}, and its first statement failed, so nothing "
+                f"of it ran; but keel could not take back its history row ({said}), which "
+                "says that keel stopped while it ran. Fix: run 'keel repair --failed' "
+                "(nothing needs undoing), then run the command again.",
+            )
+        raise error from failure.cause
+
+    @staticmethod
+    def _repair_fix(step: Step) -> str:
+        if step.direction is Direction.UPGRADE:
+            return (
                 "Fix: undo or finish its effects by hand, correct the file, run "
                 "'keel repair --failed', then run the command again."
             )
-            error = self._failure(
-                step, failure, recorded=True, note=f"{ran}; it is recorded as failed. {fix}"
-            )
-            ms = _ms(start)
-            try:
-                self._rollback_quietly()  # a transaction of the migration's own, left open
-                self.dialect.begin(self.conn)
+        return (
+            "Fix: either undo what the rollback did (put back what it removed) and run "
+            "'keel repair --failed', which records the migration as applied again; or finish "
+            "the rollback by hand and run 'keel repair --failed --rolled-back', which records "
+            "it as rolled back. Correct the rollback section too."
+        )
+
+    def _record_failed(
+        self,
+        step: Step,
+        statements: tuple[Statement, ...],
+        failure: _StatementFailed,
+        marker: int,
+        at: datetime,
+        start: float,
+    ) -> NoReturn:
+        """Record where the step stopped in its ``failed`` row, log it and raise it."""
+        ran = f"{self._why_outside(step)}, so " + _what_ran(statements[: failure.index - 1])
+        recorded = (
+            "recorded as failed"
+            if step.direction is Direction.UPGRADE
+            else "recorded as a failed rollback"
+        )
+        fix = self._repair_fix(step)
+        error = self._failure(step, failure, recorded=True, note=f"{ran}; it is {recorded}. {fix}")
+        ms = _ms(start)
+        try:
+            self._rollback_quietly()  # a transaction of the migration's own, left open
+            self.dialect.begin(self.conn)
+            if step.direction is Direction.UPGRADE:
                 self.store.delete_id(marker)
                 self.store.insert(
                     Entry(step.migration, at, self.user, ms),
@@ -396,38 +489,49 @@ class Runner:
                     failed_line=error.line,
                     error=error.db_message,
                 )
-                self._log_failure(step, at, ms, error)
-                self.dialect.commit(self.conn)
-            except self.dialect.error_types as exc:
-                # The connection may be gone with the statement: the row written before the
-                # step still says it failed, only not where.
-                self._rollback_quietly()
-                said = mask_password(" ".join(str(exc).split()))
-                error = self._failure(
-                    step,
-                    failure,
-                    recorded=True,
-                    note=f"{ran}. keel could not record where it stopped ({said}): its history "
-                    "row says that keel stopped while it ran. " + fix,
+            else:
+                self.store.mark(
+                    marker,
+                    State.FAILED,
+                    failed_statement=failure.index,
+                    failed_line=error.line,
+                    error=error.db_message,
+                    failed_direction=Direction.ROLLBACK,
                 )
-            raise error from failure.cause
-        ms = _ms(start)
-        self.dialect.begin(self.conn)
-        self.store.delete_id(marker)
-        self._record(step, at, ms)
-        self.dialect.commit(self.conn)
-        return ms
+            self._log_failure(step, at, ms, error)
+            self.dialect.commit(self.conn)
+        except self.dialect.error_types as exc:
+            # The connection may be gone with the statement: the row written before the
+            # step still says it failed, only not where.
+            self._rollback_quietly()
+            said = mask_password(" ".join(str(exc).split()))
+            error = self._failure(
+                step,
+                failure,
+                recorded=True,
+                note=f"{ran}. keel could not record where it stopped ({said}): its history "
+                "row says that keel stopped while it ran. " + fix,
+            )
+        raise error from failure.cause
 
     def _mark_running(self, step: Step, at: datetime) -> int:
         """Record the step as failed before it runs outside a transaction, so that a keel
         killed part-way leaves it refused until repair instead of silently half-applied;
-        returns the row's id. The step replaces the rows it would replace on success."""
+        returns the row's id. An upgrade's row replaces the rows it would replace on
+        success; a rollback marks the row of its migration, which stays until it ends."""
         self.dialect.begin(self.conn)
-        self._forget_earlier_row(step)
-        self.store.insert(
-            Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
-        )
-        marker = self.store.last_id()
+        rows = self._rows.get(step.migration.identity, [])
+        if step.direction is Direction.ROLLBACK and len(rows) == 1:
+            marker = rows[0].id
+            self.store.mark(
+                marker, State.FAILED, error=INTERRUPTED, failed_direction=Direction.ROLLBACK
+            )
+        else:
+            self._forget_earlier_row(step)
+            self.store.insert(
+                Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
+            )
+            marker = self.store.last_id()
         self.dialect.commit(self.conn)
         return marker
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from sys import intern
 
-from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
+from sqlkeel.core.model import Direction, HistoryRow, Kind, LogRow, MigrationFile, State
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
@@ -40,6 +40,8 @@ HISTORY_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("failed_line", "int", True),
     ("error", "text", True),
     ("digest", "text", True),
+    # 'rollback' for a failed rollback (its migration's changes were applied), else NULL.
+    ("failed_direction", "text", True),
 )
 LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("action", "text", False),
@@ -97,6 +99,13 @@ def _bad_column(r: Sequence[Any]) -> tuple[str, object, str, str]:
             "the state is 'applied', or 'failed' for a migration to be refused until "
             "'keel repair --failed'",
             "'applied'",
+        )
+    if r[15] not in (None, *(d.value for d in Direction)):
+        return (
+            "failed_direction",
+            r[15],
+            "failed_direction is 'rollback' for a failed rollback, else NULL",
+            "NULL",
         )
     try:
         _as_datetime(r[7])
@@ -216,15 +225,19 @@ class HistoryStore:
             return ()
         # A table from before the digest column reads as having no digests (such files are
         # parsed); ``ensure`` adds the column when this command first writes.
-        digest = "digest" if "digest" in self._columns(self.history) else "NULL"
+        present = self._columns(self.history)
+        digest = "digest" if "digest" in present else "NULL"
+        direction = "failed_direction" if "failed_direction" in present else "NULL"
         rows = self.dialect.rows(
             self.conn,
             f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
             f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
-            f"error, {digest} FROM {self.history} ORDER BY id",
+            f"error, {digest}, {direction} FROM {self.history} ORDER BY id",
         )
         kinds = {k.value: k for k in Kind}  # a dict lookup: Kind(value) costs ~1 us a row
         states = {s.value: s for s in State}
+        directions: dict[str | None, Direction | None] = {d.value: d for d in Direction}
+        directions[None] = None
         read: list[HistoryRow] = []
         # closing: a row that cannot be read ends the driver's cursor now, not when the
         # generator is collected (after the connection closed: "Exception ignored ...").
@@ -248,6 +261,7 @@ class HistoryStore:
                             failed_line=r[12],
                             error=r[13],
                             digest=r[14],
+                            failed_direction=directions[r[15]],
                         )
                     )
                 except (KeyError, ValueError, TypeError) as exc:
@@ -298,6 +312,32 @@ class HistoryStore:
             f"failed_line, error, digest) VALUES ({', '.join([p] * 6)}, {at}, {p}, {ms}, "
             f"{', '.join([p] * 5)})",
             params,
+        )
+
+    def mark(
+        self,
+        row_id: int,
+        state: State,
+        *,
+        failed_statement: int | None = None,
+        failed_line: int | None = None,
+        error: str | None = None,
+        failed_direction: Direction | None = None,
+    ) -> None:
+        """Set a row's state and failure fields (None clears them) in place: a rollback
+        outside a transaction keeps the row of the migration it began from."""
+        p = self.dialect.param
+        self._write(
+            f"UPDATE {self.history} SET state = {p}, failed_statement = {p}, "
+            f"failed_line = {p}, error = {p}, failed_direction = {p} WHERE id = {p}",
+            (
+                state.value,
+                failed_statement,
+                failed_line,
+                error,
+                failed_direction.value if failed_direction else None,
+                row_id,
+            ),
         )
 
     def delete(self, rows: Sequence[HistoryRow]) -> None:

@@ -252,7 +252,7 @@ def _status_cells(e: Any) -> list[str]:
         str(e.order) if e.order else "",
         e.label,
         e.description.replace("_", " "),
-        e.state + note,
+        e.state.replace("rollback-failed", "rollback failed") + note,
         render.when(e.applied_at),
         e.applied_by or "",
         render.duration(e.execution_ms),
@@ -368,6 +368,9 @@ def history(opts: GlobalOptions, args: Namespace) -> int:
                         "failed_statement": r.failed_statement,
                         "failed_line": r.failed_line,
                         "error": r.error,
+                        "failed_direction": (
+                            r.failed_direction.value if r.failed_direction else None
+                        ),
                     }
                     for r in rows
                 ]
@@ -389,7 +392,7 @@ def history(opts: GlobalOptions, args: Namespace) -> int:
                     render.when(r.applied_at),
                     r.applied_by,
                     render.duration(r.execution_ms),
-                    r.state.value,
+                    r.state_text,
                     r.script,
                 ]
                 for r in rows
@@ -440,6 +443,7 @@ def repair(opts: GlobalOptions, args: Namespace) -> int:
         checksums=args.checksums,
         missing=args.missing,
         failed=args.failed,
+        rolled_back=args.rolled_back,
         dry_run=args.dry_run,
         wait=args.wait,
     )

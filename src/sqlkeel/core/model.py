@@ -485,6 +485,7 @@ class HistoryRow(Value):
         "description",
         "error",
         "execution_ms",
+        "failed_direction",
         "failed_line",
         "failed_statement",
         "id",
@@ -511,6 +512,7 @@ class HistoryRow(Value):
         "failed_line",
         "error",
         "digest",
+        "failed_direction",
     )
     id: int  # insertion counter: history is ordered by it, never by timestamps
     version: Version | None
@@ -524,6 +526,9 @@ class HistoryRow(Value):
     failed_statement: int | None
     failed_line: int | None
     error: str | None
+    # With state FAILED: which section failed. A failed rollback keeps the row it began
+    # from, since the migration was applied; None reads as a failed upgrade (older rows).
+    failed_direction: Direction | None
     identity: Identity  # matched on for every file and row, many times per command
     # checksum, rollback_checksum and digest (SHA-256 of the file's bytes when it was
     # applied) packed by ``_pack``: three hex strings cost ~390 bytes a row, the packed
@@ -547,8 +552,10 @@ class HistoryRow(Value):
         failed_line: int | None = None,
         error: str | None = None,
         digest: str | None = None,
+        failed_direction: Direction | None = None,
     ) -> None:
         self.id = id
+        self.failed_direction = failed_direction
         self.version = version
         self.description = description
         self.script = script
@@ -566,6 +573,15 @@ class HistoryRow(Value):
     @property
     def label(self) -> str:
         return label(self.version, self.kind)
+
+    @property
+    def is_failed_rollback(self) -> bool:
+        return self.state is State.FAILED and self.failed_direction is Direction.ROLLBACK
+
+    @property
+    def state_text(self) -> str:
+        """The state as tables show it: applied, failed, or rollback failed."""
+        return "rollback failed" if self.is_failed_rollback else self.state.value
 
     @property
     def checksum(self) -> str:

@@ -136,7 +136,20 @@ def find_problems(
             )
     for row in history:
         file = by_file.get(row.identity)
-        if row.state is State.FAILED:
+        if row.is_failed_rollback:
+            problems.append(
+                Problem(
+                    "rollback-failed",
+                    row.script,
+                    f"the rollback of migration {row.label} failed{_failed_where(row)}",
+                    "check the database by hand. If you undid what the rollback did, run "
+                    "'keel repair --failed': the migration is recorded as applied again. If "
+                    "you finished the rollback by hand, run 'keel repair --failed "
+                    "--rolled-back': it is recorded as rolled back (pending).",
+                    row.failed_line or 0,
+                )
+            )
+        elif row.state is State.FAILED:
             problems.append(
                 Problem(
                     "failed",
@@ -348,7 +361,9 @@ class RepairAction(Value):
     """One change ``keel repair`` makes to the history."""
 
     __slots__ = ("action", "description", "file", "row")
-    action: str  # "update-checksum" | "forget-missing" | "clear-failed"
+    # "update-checksum" | "forget-missing" | "clear-failed" | "restore-applied" |
+    # "forget-rolled-back"
+    action: str
     row: HistoryRow
     file: MigrationFile | None
     description: str
@@ -362,6 +377,28 @@ class RepairAction(Value):
         self.description = description
 
 
+def _failed_rollback_repair(
+    row: HistoryRow, file: MigrationFile | None, *, rolled_back: bool
+) -> RepairAction:
+    what = f"migration {row.label} ({row.script})"
+    if rolled_back:
+        return RepairAction(
+            "forget-rolled-back",
+            row,
+            file,
+            f"record {what} as rolled back: its rollback failed part-way and was finished "
+            "by hand; it will run again on the next upgrade",
+        )
+    return RepairAction(
+        "restore-applied",
+        row,
+        file,
+        f"restore {what} as applied: its rollback failed part-way and what it did was "
+        "undone by hand (if the rollback was finished by hand instead, use --failed "
+        "--rolled-back)",
+    )
+
+
 def plan_repair(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
@@ -369,17 +406,28 @@ def plan_repair(
     checksums: bool,
     missing: bool,
     failed: bool,
+    rolled_back: bool = False,
 ) -> list[RepairAction]:
-    """What repair would change for the chosen kinds of problem; empty when nothing."""
+    """What repair would change for the chosen kinds of problem; empty when nothing.
+
+    A failed rollback is restored as applied (the rollback did not finish, and the user
+    undid it), or with ``rolled_back`` recorded as rolled back (the user finished it)."""
     if not (checksums or missing or failed):
         raise UsageError(
             "say what to repair: --checksums, --missing and/or --failed (see 'keel repair --help')."
+        )
+    if rolled_back and not failed:
+        raise UsageError(
+            "--rolled-back says how to clear a failed rollback, so it goes with --failed: "
+            "keel repair --failed --rolled-back."
         )
     by_identity = {f.identity: f for f in files}
     actions = []
     for row in history:
         file = by_identity.get(row.identity)
-        if failed and row.state is State.FAILED:
+        if failed and row.is_failed_rollback:
+            actions.append(_failed_rollback_repair(row, file, rolled_back=rolled_back))
+        elif failed and row.state is State.FAILED:
             actions.append(
                 RepairAction(
                     "clear-failed",

@@ -13,8 +13,8 @@ from sqlkeel.errors import Problem
 
 
 class StatusEntry(Value):
-    """One line of ``status``. ``state`` is applied, pending, failed, missing,
-    mismatched or below-head; ``order`` numbers pending entries in run order."""
+    """One line of ``status``. ``state`` is applied, pending, failed, rollback-failed,
+    missing, mismatched or below-head; ``order`` numbers pending entries in run order."""
 
     __slots__ = (
         "applied_at",
@@ -91,7 +91,9 @@ def status_entries(
     by_identity = {f.identity: f for f in files}
     for row in history:
         file = by_identity.get(row.identity)
-        if row.state is State.FAILED:
+        if row.is_failed_rollback:
+            state = "rollback-failed"
+        elif row.state is State.FAILED:
             state = "failed"
         elif file is None:
             state = "missing"

@@ -251,7 +251,12 @@ def _database_errors(method: _Method) -> _Method:
             raise
         except Exception as exc:
             dialect = self._dialect
-            if dialect is None or not isinstance(exc, dialect.error_types):
+            if dialect is None:
+                raise
+            explained = dialect.explain(exc)
+            if explained is not None:
+                raise explained from exc
+            if not isinstance(exc, dialect.error_types):
                 raise
             history = dialect.qualify(dialect.table)
             raise DatabaseError(
@@ -349,6 +354,9 @@ class Keel:
             self._dialect = dialect_for(
                 self.settings.url, table=self.settings.table, schema=self.settings.schema
             )
+            # Another process keeping the database busy is waited for as the lock is.
+            self._dialect.busy_timeout = self.settings.lock_timeout
+            self._dialect.on_busy = self.listener.database_busy
         return self._dialect
 
     def _connection(self) -> Connection:

@@ -184,3 +184,14 @@ class HistoryWriteFailed(KeelError):
 class HistoryRowUnreadable(KeelError):
     """A history row holds a value keel never writes (a state, kind or version it does not
     know): the message names the row, the column, the value and the fix."""
+
+
+class DatabaseBusy(KeelError):
+    """Another process kept the database busy (an SQLite write transaction) for longer than
+    lock_timeout: as for the migration lock, exit 3."""
+
+    exit_code = 3
+
+
+class DiskFull(KeelError):
+    """The disk holding the database filled up; the database says what it kept."""

@@ -26,7 +26,7 @@ from sqlkeel.dialects.base import (
     TransactionFailed,
     WriteFailed,
 )
-from sqlkeel.errors import HistoryWriteFailed, KeelError, MigrationFailed
+from sqlkeel.errors import DatabaseBusy, HistoryWriteFailed, KeelError, MigrationFailed
 from sqlkeel.history import Entry, HistoryStore
 from sqlkeel.urls import mask_password
 
@@ -43,6 +43,10 @@ class Listener:
 
     def notice(self, text: str) -> None:
         """Something the user should know before the run starts (said once per run)."""
+
+    def database_busy(self, text: str) -> None:
+        """Another process keeps the database busy (an SQLite write transaction): keel is
+        waiting for it; ``text`` says for what and how long."""
 
     def step_started(self, step: Step) -> None:
         """A migration is about to run."""
@@ -290,9 +294,23 @@ class Runner:
         with contextlib.suppress(*self.dialect.error_types):
             self._log_failure(step, at, ms, error)
 
+    def _raise_explained(
+        self, step: Step, cause: BaseException, at: datetime, start: float
+    ) -> None:
+        """Raise what the dialect makes of ``cause`` when it is the database's state as a
+        whole (a full disk, another process's lock), not the step's fault; logged where
+        the database still takes a write."""
+        explained = self.dialect.explain(cause)
+        if explained is None:
+            return
+        if not isinstance(explained, DatabaseBusy):  # the log row would wait as long again
+            self._log_quietly(step, at, _ms(start), explained)
+        raise explained from cause
+
     def _undo(self, step: Step, failure: _StatementFailed, at: datetime, start: float) -> NoReturn:
         """Roll the failed transactional step back, log it and raise its MigrationFailed."""
         self._rollback_quietly()
+        self._raise_explained(step, failure.cause, at, start)
         note = (
             "The migration was rolled back and left no trace; earlier migrations stay "
             "applied. "
@@ -319,6 +337,7 @@ class Runner:
         """keel's own rows for a transactional step failed: roll the step back with them and
         say that it was keel's write that failed, not a statement of the file."""
         self._rollback_quietly()
+        self._raise_explained(step, cause, at, start)
         said = mask_password(" ".join(str(cause).split()))
         section = "upgrade" if step.direction is Direction.UPGRADE else "rollback"
         error = HistoryWriteFailed(
@@ -631,6 +650,7 @@ class Runner:
                     last_statements = self._run_statements(self._section(step).statements)
                 except _StatementFailed as failure:
                     self._rollback_quietly()
+                    self._raise_explained(step, failure.cause, at, start)
                     error = self._failure(
                         step,
                         failure,

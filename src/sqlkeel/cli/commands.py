@@ -41,6 +41,9 @@ def _make_listener(opts: GlobalOptions) -> Listener:
                 err=True,
             )
 
+        def database_busy(self, text: str) -> None:
+            echo(f"keel: waiting: {text}", err=True)
+
         def notice(self, text: str) -> None:
             if not opts.quiet:
                 echo(f"keel: note: {text}", err=True)

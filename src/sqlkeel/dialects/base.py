@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
-from sqlkeel.errors import LockLost, LockTimeout
+from sqlkeel.errors import KeelError, LockLost, LockTimeout
 from sqlkeel.urls import DatabaseURL
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -178,6 +178,11 @@ class Dialect(ABC):
         self.url = url
         self.table = table
         self.schema = schema
+        # How long keel waits for another process that keeps the database busy (SQLite: a
+        # write transaction), and what it calls while it waits; the caller sets both from
+        # lock_timeout and its listener.
+        self.busy_timeout = 60.0
+        self.on_busy: Callable[[str], None] | None = None
 
     # -- connections -------------------------------------------------------------------
     @abstractmethod
@@ -291,6 +296,11 @@ class Dialect(ABC):
     @abstractmethod
     def error_types(self) -> tuple[type[BaseException], ...]:
         """Driver exceptions that mean 'the database refused this statement'."""
+
+    def explain(self, exc: BaseException) -> KeelError | None:
+        """The error to raise instead of ``exc`` when it is a state of the database as a
+        whole (busy, disk full) rather than the failure of one statement; else None."""
+        return None
 
     def needs_no_transaction(self, exc: BaseException) -> bool:
         """Whether ``exc`` says that the statement cannot run inside a transaction block

@@ -670,6 +670,7 @@ class Runner:
                 # migration, whose COMMIT this is, and undo everything.
                 self._rollback_quietly()
                 step, ms = results[-1]
+                self._raise_explained(step, exc, self.clock(), time.perf_counter())
                 commit = _commit_statement(self._section(step), last_statements)
                 error = self._failure(
                     step,

@@ -193,3 +193,19 @@ def test_a_full_disk_during_an_sqlite_upgrade_is_one_paragraph_and_the_database_
 def _rows(path: Path) -> list[tuple[object, ...]]:
     with closing(sqlite3.connect(path)) as conn:
         return conn.execute("SELECT * FROM keel_history ORDER BY id").fetchall()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_no_wait_fails_at_once_when_another_process_writes_the_file(
+    keel: Run, project: Project, held_write: sqlite3.Connection
+) -> None:
+    _applied_v1(keel, project)
+    held_write.execute("BEGIN IMMEDIATE")
+    held_write.execute("INSERT INTO t VALUES (42)")
+    start = time.monotonic()
+    out = keel("upgrade", "--no-wait")
+    assert time.monotonic() - start < 5
+    assert out.exit_code == 3, out
+    assert "another process holds a write transaction" in out.stderr
+    assert "--no-wait was given" in out.stderr
+    assert [r["version"] for r in history_rows(keel)] == ["1"]

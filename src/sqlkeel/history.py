@@ -68,6 +68,14 @@ def _as_datetime(value: Any) -> datetime:
     return parsed.astimezone(timezone.utc)
 
 
+def _reads_as_datetime(value: Any) -> bool:
+    try:
+        _as_datetime(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 def shown_name(dialect: Dialect) -> str:
     """The history table as a user would write it in SQL of their own: qualified only where
     a schema is configured (keel qualifies it always)."""
@@ -395,9 +403,34 @@ class HistoryStore:
             f"SELECT id, action, version, script, logged_at, by_user, duration_ms, outcome, detail "
             f"FROM {self.log} ORDER BY id",
         )
-        return tuple(
-            LogRow(
-                int(r[0]), r[1], r[2], r[3], _as_datetime(r[4]), r[5], int(r[6]), r[7], r[8] or ""
-            )
-            for r in rows
-        )
+        read = []
+        for r in rows:
+            try:
+                read.append(
+                    LogRow(
+                        int(r[0]),
+                        r[1],
+                        r[2],
+                        r[3],
+                        _as_datetime(r[4]),
+                        r[5],
+                        int(r[6]),
+                        r[7],
+                        r[8] or "",
+                    )
+                )
+            except (ValueError, TypeError) as exc:
+                column, example = (
+                    ("logged_at", "CURRENT_TIMESTAMP")
+                    if not _reads_as_datetime(r[4])
+                    else ("duration_ms", "0")
+                )
+                value = r[4] if column == "logged_at" else r[6]
+                raise HistoryRowUnreadable(
+                    f"{self.log} row id {r[0]} ({r[1]} of {r[3]}) has {column} {value!r}, "
+                    "which keel cannot read. keel writes its log itself, so this row was "
+                    f"changed by hand or by another tool. Fix: correct it by hand, e.g. UPDATE "
+                    f"{self.log} SET {column} = {example} WHERE id = {r[0]}; then run the "
+                    "command again."
+                ) from exc
+        return tuple(read)

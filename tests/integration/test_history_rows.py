@@ -113,3 +113,15 @@ def test_a_version_recorded_twice_is_a_validation_problem_naming_both_rows(
 
     db.query(f"DELETE FROM keel_history WHERE id = {ids[1]}")
     ok(keel("validate"))
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_log_row_keel_cannot_read_is_explained_with_its_row_and_fix(
+    keel: Run, project: Project, db: Database
+) -> None:
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
+    ok(keel("upgrade"))
+    db.query("UPDATE keel_log SET logged_at = 'last week'")
+    err = _one_clear_error(keel("history", "--log"))
+    assert "keel_log row id 1" in err and "logged_at 'last week'" in err, err
+    assert "UPDATE keel_log SET logged_at = " in err, err

@@ -5,7 +5,9 @@ leaves no trace. Steps that cannot be transactional (``transaction=off``, or sta
 the dialect cannot roll back, such as DDL on MySQL) run statement by statement: they are
 recorded ``failed`` before they start and ``applied`` when they end, so a failure, or a
 keel killed part-way, leaves a ``failed`` row (naming the statement where known), and later
-runs refuse until repair.
+runs refuse until repair. A failure of the first statement (one command) takes that row
+back: nothing ran. A rollback marks its migration's own row (``failed_direction``), so a
+failed rollback can be restored as applied.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ from sqlkeel.errors import (
     ValidationFailed,
 )
 from sqlkeel.execute import Listener, Runner, StepResult
-from sqlkeel.history import Entry, HistoryStore
+from sqlkeel.history import Entry, HistoryStore, shown_name
 from sqlkeel.urls import mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -266,7 +266,12 @@ def _database_errors(method: _Method) -> _Method:
             raise
         except Exception as exc:
             dialect = self._dialect
-            if dialect is None or not isinstance(exc, dialect.error_types):
+            if dialect is None:
+                raise
+            explained = dialect.explain(exc)
+            if explained is not None:
+                raise explained from exc
+            if not isinstance(exc, dialect.error_types):
                 raise
             history = dialect.qualify(dialect.table)
             raise DatabaseError(
@@ -364,6 +369,9 @@ class Keel:
             self._dialect = dialect_for(
                 self.settings.url, table=self.settings.table, schema=self.settings.schema
             )
+            # Another process keeping the database busy is waited for as the lock is.
+            self._dialect.busy_timeout = self.settings.lock_timeout
+            self._dialect.on_busy = self.listener.database_busy
         return self._dialect
 
     def _connection(self) -> Connection:
@@ -514,6 +522,7 @@ class Keel:
                 count=count,
                 single_transaction=single_transaction,
                 source_problems=problems,
+                table=shown_name(self.dialect),
             )
 
         plan, applied, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
@@ -535,7 +544,12 @@ class Keel:
         def make_plan(history: tuple[HistoryRow, ...]) -> Plan:
             files, problems = found(history)
             return plan_rollback(
-                files, history, target=target, count=count, source_problems=problems
+                files,
+                history,
+                target=target,
+                count=count,
+                source_problems=problems,
+                table=shown_name(self.dialect),
             )
 
         plan, done, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
@@ -548,11 +562,13 @@ class Keel:
         checksums: bool = False,
         missing: bool = False,
         failed: bool = False,
+        rolled_back: bool = False,
         dry_run: bool = False,
         wait: bool = True,
     ) -> RepairResult:
         """Accept edited files, forget missing ones, or clear failed rows; each change is
-        recorded in the log."""
+        recorded in the log. A failed rollback is restored as applied, or with
+        ``rolled_back`` recorded as rolled back."""
         found = self.discover()
         if found.problems:
             raise ValidationFailed(found.problems)
@@ -563,13 +579,19 @@ class Keel:
                 checksums=checksums,
                 missing=missing,
                 failed=failed,
+                rolled_back=rolled_back,
             )
             if dry_run or not actions:
                 return RepairResult(tuple(actions), dry_run=dry_run)
         with self._locked(wait=wait) as store:
             history = store.read()
             actions = plan_repair(
-                found.files, history, checksums=checksums, missing=missing, failed=failed
+                found.files,
+                history,
+                checksums=checksums,
+                missing=missing,
+                failed=failed,
+                rolled_back=rolled_back,
             )
             if not actions:
                 return RepairResult(())
@@ -581,6 +603,8 @@ class Keel:
                     if action.action == "update-checksum":
                         assert action.file is not None
                         store.update_checksums(action.row, action.file)
+                    elif action.action == "restore-applied":
+                        store.mark(action.row.id, State.APPLIED)
                     else:
                         store.delete([action.row])
                     store.append_log(
@@ -643,7 +667,9 @@ class Keel:
         CLI prints 10 000 of them without keeping them)."""
         history = self._read_history()
         found = self.discover(history)
-        problems = find_problems(found.files, history, found.problems)
+        problems = find_problems(
+            found.files, history, found.problems, table=shown_name(self.dialect)
+        )
         return StatusStream(
             found.files, history, tuple(problems), _text(head(history)), self._exists()
         )
@@ -674,7 +700,7 @@ class Keel:
         else:
             history = self._read_history()
             found = self.discover(history)
-            validate(found.files, history, found.problems)
+            validate(found.files, history, found.problems, table=shown_name(self.dialect))
         return ValidateResult(len(found.files), offline)
 
     @_database_errors

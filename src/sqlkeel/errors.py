@@ -173,3 +173,28 @@ class LockLost(KeelError):
 
 class DatabaseError(KeelError):
     """The database failed keel's own SQL (its tables, its lock), not a migration's."""
+
+
+class HistoryWriteFailed(KeelError):
+    """keel's own write of a migration's history or log row failed after the migration's
+    statements ran; in a transaction both were rolled back together."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(message)
+
+
+class HistoryRowUnreadable(KeelError):
+    """A history row holds a value keel never writes (a state, kind or version it does not
+    know): the message names the row, the column, the value and the fix."""
+
+
+class DatabaseBusy(KeelError):
+    """Another process kept the database busy (an SQLite write transaction) for longer than
+    lock_timeout: as for the migration lock, exit 3."""
+
+    exit_code = 3
+
+
+class DiskFull(KeelError):
+    """The disk holding the database filled up; the database says what it kept."""

@@ -5,7 +5,9 @@ leaves no trace. Steps that cannot be transactional (``transaction=off``, or sta
 the dialect cannot roll back, such as DDL on MySQL) run statement by statement: they are
 recorded ``failed`` before they start and ``applied`` when they end, so a failure, or a
 keel killed part-way, leaves a ``failed`` row (naming the statement where known), and later
-runs refuse until repair.
+runs refuse until repair. A failure of the first statement (one command) takes that row
+back: nothing ran. A rollback marks its migration's own row (``failed_direction``), so a
+failed rollback can be restored as applied.
 """
 
 from __future__ import annotations
@@ -18,8 +20,21 @@ from datetime import datetime
 from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, State, Step
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
-from sqlkeel.dialects.base import Connection, Dialect, Holder, Transaction, TransactionFailed
-from sqlkeel.errors import LockLost, MigrationFailed
+from sqlkeel.dialects.base import (
+    Connection,
+    Dialect,
+    Holder,
+    Transaction,
+    TransactionFailed,
+    WriteFailed,
+)
+from sqlkeel.errors import (
+    DatabaseBusy,
+    HistoryWriteFailed,
+    KeelError,
+    LockLost,
+    MigrationFailed,
+)
 from sqlkeel.history import Entry, HistoryStore
 from sqlkeel.urls import mask_password
 
@@ -36,6 +51,10 @@ class Listener:
 
     def notice(self, text: str) -> None:
         """Something the user should know before the run starts (said once per run)."""
+
+    def database_busy(self, text: str) -> None:
+        """Another process keeps the database busy (an SQLite write transaction): keel is
+        waiting for it; ``text`` says for what and how long."""
 
     def step_started(self, step: Step) -> None:
         """A migration is about to run."""
@@ -120,6 +139,14 @@ def _what_ran(statements: Sequence[Statement]) -> str:
     return f"statements 1 to {len(statements)} ({shown}) had run and stayed applied"
 
 
+def _said(exc: BaseException) -> str:
+    """A driver error as one masked line for keel's messages."""
+    said = mask_password(" ".join(str(exc).split()))
+    if not any(c.isalpha() for c in said):  # PyMySQL's "(0, '')" for a lost connection
+        return "the connection to the database was lost"
+    return said
+
+
 def _is_integrity_error(exc: BaseException) -> bool:
     """Whether the driver says a constraint refused the write (DB-API's IntegrityError)."""
     return any(cls.__name__ == "IntegrityError" for cls in type(exc).__mro__)
@@ -139,7 +166,7 @@ class _StatementFailed(Exception):
 class _Batch:
     """A migration ready to be sent whole: its statements and keel's rows for it."""
 
-    __slots__ = ("at", "section", "start", "statements", "step", "transaction")
+    __slots__ = ("at", "commands", "section", "start", "statements", "step", "transaction")
 
     def __init__(
         self,
@@ -148,7 +175,9 @@ class _Batch:
         statements: tuple[Statement, ...],
         at: datetime,
         transaction: Transaction,
+        commands: int,
     ) -> None:
+        self.commands = commands  # keel's own, sent after the statements
         self.step = step
         self.section = section
         self.statements = statements
@@ -258,7 +287,7 @@ class Runner:
             note=note,
         )
 
-    def _log_failure(self, step: Step, at: datetime, ms: int, error: MigrationFailed) -> None:
+    def _log_failure(self, step: Step, at: datetime, ms: int, error: KeelError) -> None:
         self.store.append_log(
             action=step.direction.value,
             at=at,
@@ -316,25 +345,68 @@ class Runner:
         with contextlib.suppress(*self.dialect.error_types):
             self.dialect.rollback(self.conn)
 
-    def _log_quietly(self, step: Step, at: datetime, ms: int, error: MigrationFailed) -> None:
+    def _log_quietly(self, step: Step, at: datetime, ms: int, error: KeelError) -> None:
         """The failure's log row, where the connection still allows it: the error itself
         is what the user must see."""
         with contextlib.suppress(*self.dialect.error_types):
             self._log_failure(step, at, ms, error)
 
+    def _raise_explained(
+        self, step: Step, cause: BaseException, at: datetime, start: float
+    ) -> None:
+        """Raise what the dialect makes of ``cause`` when it is the database's state as a
+        whole (a full disk, another process's lock), not the step's fault; logged where
+        the database still takes a write."""
+        explained = self.dialect.explain(cause)
+        if explained is None:
+            return
+        if not isinstance(explained, DatabaseBusy):  # the log row would wait as long again
+            self._log_quietly(step, at, _ms(start), explained)
+        raise explained from cause
+
     def _undo(self, step: Step, failure: _StatementFailed, at: datetime, start: float) -> NoReturn:
         """Roll the failed transactional step back, log it and raise its MigrationFailed."""
         self._rollback_quietly()
+        self._raise_explained(step, failure.cause, at, start)
         note = (
             "The migration was rolled back and left no trace; earlier migrations stay "
-            "applied. Fix the statement and run the command again."
+            "applied. "
             if step.direction is Direction.UPGRADE
-            else "Its rollback was undone and left no trace: the migration stays "
-            "applied. Fix the rollback section and run the command again."
+            else "Its rollback was undone and left no trace: the migration stays applied. "
         )
+        if self.dialect.needs_no_transaction(failure.cause):
+            note += (
+                "The statement cannot run inside a transaction. Fix: add '-- keel: "
+                f"transaction=off' as the first line of {step.migration.path} (its statements "
+                "then run one by one, outside a transaction), and run the command again."
+            )
+        elif step.direction is Direction.UPGRADE:
+            note += "Fix the statement and run the command again."
+        else:
+            note += "Fix the rollback section and run the command again."
         error = self._failure(step, failure, recorded=False, note=note)
         self._log_quietly(step, at, _ms(start), error)
         raise error from failure.cause
+
+    def _write_failed(
+        self, step: Step, cause: BaseException, at: datetime, start: float
+    ) -> NoReturn:
+        """keel's own rows for a transactional step failed: roll the step back with them and
+        say that it was keel's write that failed, not a statement of the file."""
+        self._rollback_quietly()
+        self._raise_explained(step, cause, at, start)
+        said = _said(cause)
+        section = "upgrade" if step.direction is Direction.UPGRADE else "rollback"
+        error = HistoryWriteFailed(
+            f"{step.migration.path}: the {section} section's statements ran, but keel's write of "
+            f"its history row (in {self.store.history}) and log row (in {self.store.log}) then "
+            f"failed: {said.rstrip('.')}. The migration was rolled back with it and left no "
+            "trace; earlier migrations stay applied. Fix: make sure the migration leaves "
+            "keel's tables alone, then run the command again.",
+            path=step.migration.path,
+        )
+        self._log_quietly(step, at, _ms(start), error)
+        raise error from cause
 
     def _transactional_step(
         self,
@@ -352,6 +424,8 @@ class Runner:
             ms = _ms(start)
             try:
                 self.store.commit_with(lambda: self._record(step, at, ms))
+            except WriteFailed as exc:
+                self._write_failed(step, exc.cause, at, start)
             except self.dialect.error_types as exc:
                 # Deferred constraints are checked at COMMIT: the migration's own failure.
                 commit = _commit_statement(section, statements)
@@ -367,55 +441,15 @@ class Runner:
         self, step: Step, statements: tuple[Statement, ...], at: datetime, start: float
     ) -> int:
         """Run the step statement by statement; a failure leaves a ``failed`` row, and so
-        does a keel killed while it runs (the row is written first)."""
+        does a keel killed while it runs (the row is written first). A failure of its
+        first statement leaves none: nothing of it ran, so the next run simply retries."""
         marker = self._mark_running(step, at)
         try:
             self._run_statements(statements)
         except _StatementFailed as failure:
-            why = (
-                "'-- keel: transaction=off'"
-                if not step.migration.transactional
-                else f"{self.dialect.name} commits DDL implicitly"
-            )
-            ran = f"This migration ran outside a transaction ({why}), so " + _what_ran(
-                statements[: failure.index - 1]
-            )
-            fix = (
-                "Fix: undo or finish its effects by hand, correct the file, run "
-                "'keel repair --failed', then run the command again."
-            )
-            error = self._failure(
-                step, failure, recorded=True, note=f"{ran}; it is recorded as failed. {fix}"
-            )
-            ms = _ms(start)
-            try:
-                self._rollback_quietly()  # a transaction of the migration's own, left open
-                self.dialect.begin(self.conn)
-                self.store.delete_id(marker)
-                self.store.insert(
-                    Entry(step.migration, at, self.user, ms),
-                    state=State.FAILED,
-                    failed_statement=failure.index,
-                    failed_line=error.line,
-                    error=error.db_message,
-                )
-                self._log_failure(step, at, ms, error)
-                self.dialect.commit(self.conn)
-            except self.dialect.error_types as exc:
-                # The connection may be gone with the statement: the row written before the
-                # step still says it failed, only not where.
-                self._rollback_quietly()
-                said = mask_password(" ".join(str(exc).split()))
-                if not any(c.isalpha() for c in said):  # PyMySQL's "(0, '')"
-                    said = "the connection to the database was lost"
-                error = self._failure(
-                    step,
-                    failure,
-                    recorded=True,
-                    note=f"{ran}. keel could not record where it stopped ({said}): its history "
-                    "row says that keel stopped while it ran. " + fix,
-                )
-            raise error from failure.cause
+            if failure.index == 1 and self._is_one_command(failure.statement):
+                self._nothing_ran(step, failure, marker, at, start)
+            self._record_failed(step, statements, failure, marker, at, start)
         ms = _ms(start)
         self.dialect.begin(self.conn)
         self._fence(step, ran_outside=True)
@@ -424,24 +458,166 @@ class Runner:
         self.dialect.commit(self.conn)
         return ms
 
+    def _why_outside(self, step: Step) -> str:
+        why = (
+            "'-- keel: transaction=off'"
+            if not step.migration.transactional
+            else f"{self.dialect.name} commits DDL implicitly"
+        )
+        section = "This migration" if step.direction is Direction.UPGRADE else "Its rollback"
+        return f"{section} ran outside a transaction ({why})"
+
+    def _is_one_command(self, statement: Statement) -> bool:
+        """Whether ``statement`` is one command to the server: a chunk of a custom
+        delimiter may hold several, and those before a failing one stay applied."""
+        from sqlkeel.core.splitter import split_statements
+        from sqlkeel.errors import SplitError
+
+        try:
+            return len(split_statements(statement.sql, self.dialect.split_options)) == 1
+        except SplitError:
+            return False
+
+    def _nothing_ran(
+        self, step: Step, failure: _StatementFailed, marker: int, at: datetime, start: float
+    ) -> NoReturn:
+        """The first statement failed, so nothing of the step ran: take back the row that
+        said it was running (a rollback's migration is applied again), log the failure and
+        raise it."""
+        if step.direction is Direction.UPGRADE:
+            note = (
+                f"{self._why_outside(step)}, and its first statement failed, so nothing of it "
+                "ran: it is not recorded as failed, and the next run tries it again. Fix the "
+                "statement and run the command again."
+            )
+        else:
+            note = (
+                f"{self._why_outside(step)}, and its first statement failed, so nothing of it "
+                "ran: the migration stays applied. Fix the rollback section and run the "
+                "command again."
+            )
+        error = self._failure(step, failure, recorded=False, note=note)
+        try:
+            self._rollback_quietly()  # a transaction of the migration's own, left open
+            self.dialect.begin(self.conn)
+            if step.direction is Direction.UPGRADE:
+                self.store.delete_id(marker)
+            else:
+                self.store.mark(marker, State.APPLIED)
+            self._log_failure(step, at, _ms(start), error)
+            self.dialect.commit(self.conn)
+        except self.dialect.error_types as exc:
+            # The connection may be gone with the statement: the row written before the step
+            # still says that keel stopped while it ran, which the next run reports.
+            self._rollback_quietly()
+            said = _said(exc)
+            error = self._failure(
+                step,
+                failure,
+                recorded=True,
+                note=f"{self._why_outside(step)}, and its first statement failed, so nothing "
+                f"of it ran; but keel could not take back its history row ({said}), which "
+                "says that keel stopped while it ran. Fix: run 'keel repair --failed' "
+                "(nothing needs undoing), then run the command again.",
+            )
+        raise error from failure.cause
+
+    @staticmethod
+    def _repair_fix(step: Step) -> str:
+        if step.direction is Direction.UPGRADE:
+            return (
+                "Fix: undo or finish its effects by hand, correct the file, run "
+                "'keel repair --failed', then run the command again."
+            )
+        return (
+            "Fix: either undo what the rollback did (put back what it removed) and run "
+            "'keel repair --failed', which records the migration as applied again; or finish "
+            "the rollback by hand and run 'keel repair --failed --rolled-back', which records "
+            "it as rolled back. Correct the rollback section too."
+        )
+
+    def _record_failed(
+        self,
+        step: Step,
+        statements: tuple[Statement, ...],
+        failure: _StatementFailed,
+        marker: int,
+        at: datetime,
+        start: float,
+    ) -> NoReturn:
+        """Record where the step stopped in its ``failed`` row, log it and raise it."""
+        ran = f"{self._why_outside(step)}, so " + _what_ran(statements[: failure.index - 1])
+        recorded = (
+            "recorded as failed"
+            if step.direction is Direction.UPGRADE
+            else "recorded as a failed rollback"
+        )
+        fix = self._repair_fix(step)
+        error = self._failure(step, failure, recorded=True, note=f"{ran}; it is {recorded}. {fix}")
+        ms = _ms(start)
+        try:
+            self._rollback_quietly()  # a transaction of the migration's own, left open
+            self.dialect.begin(self.conn)
+            if step.direction is Direction.UPGRADE:
+                self.store.delete_id(marker)
+                self.store.insert(
+                    Entry(step.migration, at, self.user, ms),
+                    state=State.FAILED,
+                    failed_statement=failure.index,
+                    failed_line=error.line,
+                    error=error.db_message,
+                )
+            else:
+                self.store.mark(
+                    marker,
+                    State.FAILED,
+                    failed_statement=failure.index,
+                    failed_line=error.line,
+                    error=error.db_message,
+                    failed_direction=Direction.ROLLBACK,
+                )
+            self._log_failure(step, at, ms, error)
+            self.dialect.commit(self.conn)
+        except self.dialect.error_types as exc:
+            # The connection may be gone with the statement: the row written before the
+            # step still says it failed, only not where.
+            self._rollback_quietly()
+            said = _said(exc)
+            error = self._failure(
+                step,
+                failure,
+                recorded=True,
+                note=f"{ran}. keel could not record where it stopped ({said}): its history "
+                "row says that keel stopped while it ran. " + fix,
+            )
+        raise error from failure.cause
+
     def _mark_running(self, step: Step, at: datetime) -> int:
         """Record the step as failed before it runs outside a transaction, so that a keel
         killed part-way leaves it refused until repair instead of silently half-applied;
-        returns the row's id. The step replaces the rows it would replace on success."""
+        returns the row's id. An upgrade's row replaces the rows it would replace on
+        success; a rollback marks the row of its migration, which stays until it ends."""
         self.dialect.begin(self.conn)
         self._fence(step)
-        self._forget_earlier_row(step)
-        try:
-            # The claim: keel_history's unique version refuses a second claimer.
-            self.store.insert(
-                Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
+        rows = self._rows.get(step.migration.identity, [])
+        if step.direction is Direction.ROLLBACK and len(rows) == 1:
+            marker = rows[0].id
+            self.store.mark(
+                marker, State.FAILED, error=INTERRUPTED, failed_direction=Direction.ROLLBACK
             )
-        except self.dialect.error_types as exc:
-            self._rollback_quietly()
-            if _is_integrity_error(exc):
-                raise self._lock_lost(step) from exc
-            raise
-        marker = self.store.last_id()
+        else:
+            self._forget_earlier_row(step)
+            try:
+                # The claim: keel_history's unique version refuses a second claimer.
+                self.store.insert(
+                    Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
+                )
+            except self.dialect.error_types as exc:
+                self._rollback_quietly()
+                if _is_integrity_error(exc):
+                    raise self._lock_lost(step) from exc
+                raise
+            marker = self.store.last_id()
         self.dialect.commit(self.conn)
         return marker
 
@@ -508,7 +684,7 @@ class Runner:
         # BEGIN to the rows (the statements' time on the server).
         commands = self.store.queued(lambda: self._record(step, at, None))
         transaction = self.dialect.transaction(self.conn, [s.sql for s in statements], commands)
-        return _Batch(step, section, statements, at, transaction)
+        return _Batch(step, section, statements, at, transaction, len(commands))
 
     def _finish(self, batch: _Batch) -> StepResult:
         step = batch.step
@@ -521,7 +697,9 @@ class Runner:
             if exc.position <= len(batch.statements):
                 statement = batch.statements[exc.position - 1]
                 failure = _StatementFailed(exc.position, statement, exc.cause, exc.offset)
-            else:  # keel's rows or the COMMIT (deferred constraints): the migration's own
+            elif exc.position <= len(batch.statements) + batch.commands:  # keel's own rows
+                self._write_failed(step, exc.cause, batch.at, batch.start)
+            else:  # the COMMIT (deferred constraints): the migration's own
                 commit = _commit_statement(batch.section, batch.statements)
                 failure = _StatementFailed(commit.index, commit, exc.cause, None)
             self._undo(step, failure, batch.at, batch.start)
@@ -542,6 +720,7 @@ class Runner:
                     last_statements = self._run_statements(self._section(step).statements)
                 except _StatementFailed as failure:
                     self._rollback_quietly()
+                    self._raise_explained(step, failure.cause, at, start)
                     error = self._failure(
                         step,
                         failure,
@@ -563,6 +742,7 @@ class Runner:
                 # migration, whose COMMIT this is, and undo everything.
                 self._rollback_quietly()
                 step, ms = results[-1]
+                self._raise_explained(step, exc, self.clock(), time.perf_counter())
                 commit = _commit_statement(self._section(step), last_statements)
                 error = self._failure(
                     step,

@@ -8,15 +8,18 @@ committing a duplicate. ``keel_log`` is append-only: keel never updates or delet
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from datetime import datetime, timezone
+from pathlib import Path
 from sys import intern
 
-from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
+from sqlkeel.core.model import Direction, HistoryRow, Kind, LogRow, MigrationFile, State
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
-from sqlkeel.errors import ConfigError, Problem, ValidationFailed
+from sqlkeel.errors import ConfigError, HistoryRowUnreadable, Problem, ValidationFailed
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
@@ -39,6 +42,8 @@ HISTORY_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("failed_line", "int", True),
     ("error", "text", True),
     ("digest", "text", True),
+    # 'rollback' for a failed rollback (its migration's changes were applied), else NULL.
+    ("failed_direction", "text", True),
     # 1: the upgrade held only comments and changed nothing (SPEC 12). NULL in the rows of
     # an older layout, which ``ensure`` extends: those keels refused such files.
     ("noop", "int", True),
@@ -77,6 +82,62 @@ def _as_datetime(value: Any) -> datetime:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def _reads_as_datetime(value: Any) -> bool:
+    try:
+        _as_datetime(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def shown_name(dialect: Dialect) -> str:
+    """The history table as a user would write it in SQL of their own: qualified only where
+    a schema is configured (keel qualifies it always)."""
+    return dialect.qualify(dialect.table) if dialect.schema else dialect.table
+
+
+def _bad_column(r: Sequence[Any]) -> tuple[str, object, str, str]:
+    """The first column of a raw history row that does not read: its name, its value, what
+    keel expects there and an example value (as SQL) for the fix."""
+    kinds = [k.value for k in Kind]
+    if r[1] is not None:
+        try:
+            Version.parse(str(r[1]))
+        except ValueError:
+            found = re.match(r"V([0-9.]+?)__", Path(str(r[3])).name)
+            return (
+                "version",
+                r[1],
+                "a version is digits separated by dots, e.g. 3 or 2.1",
+                f"'{found.group(1)}'" if found else "'1'",
+            )
+    if r[4] not in kinds:
+        example = "'versioned'" if r[1] is not None else "'repeatable'"
+        return "kind", r[4], f"the kind is one of {', '.join(map(repr, kinds))}", example
+    if r[10] not in [s.value for s in State]:
+        return (
+            "state",
+            r[10],
+            "the state is 'applied', or 'failed' for a migration to be refused until "
+            "'keel repair --failed'",
+            "'applied'",
+        )
+    if r[15] not in (None, *(d.value for d in Direction)):
+        return (
+            "failed_direction",
+            r[15],
+            "failed_direction is 'rollback' for a failed rollback, else NULL",
+            "NULL",
+        )
+    try:
+        _as_datetime(r[7])
+    except (ValueError, TypeError):
+        return "applied_at", r[7], "applied_at is a UTC timestamp", "CURRENT_TIMESTAMP"
+    if not isinstance(r[8], str):
+        return "applied_by", r[8], "applied_by names who applied it (user@host)", "'unknown'"
+    return "execution_ms", r[9], "execution_ms is a whole number of milliseconds", "0"
 
 
 class Entry(Value):
@@ -256,35 +317,62 @@ class HistoryStore:
         # parsed), one from before the noop column as having no no-ops; ``ensure`` adds the
         # columns when this command first writes.
         digest = "digest" if "digest" in present else "NULL"
+        direction = "failed_direction" if "failed_direction" in present else "NULL"
         noop = "noop" if "noop" in present else "NULL"
         rows = self.dialect.rows(
             self.conn,
             f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
             f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
-            f"error, {digest}, {noop} FROM {self.history} ORDER BY id",
+            f"error, {digest}, {direction}, {noop} FROM {self.history} ORDER BY id",
         )
         kinds = {k.value: k for k in Kind}  # a dict lookup: Kind(value) costs ~1 us a row
         states = {s.value: s for s in State}
-        return tuple(
-            HistoryRow(
-                id=int(r[0]),
-                version=Version.parse(r[1]) if r[1] is not None else None,
-                description=r[2],
-                script=r[3],
-                kind=kinds[r[4]],
-                checksum=r[5],
-                rollback_checksum=r[6],
-                applied_at=_as_datetime(r[7]),
-                applied_by=intern(r[8]),  # one or a few users write every row
-                execution_ms=int(r[9]),
-                state=states[r[10]],
-                failed_statement=r[11],
-                failed_line=r[12],
-                error=r[13],
-                digest=r[14],
-                is_noop=bool(r[15]),
-            )
-            for r in rows
+        directions: dict[str | None, Direction | None] = {d.value: d for d in Direction}
+        directions[None] = None
+        read: list[HistoryRow] = []
+        # closing: a row that cannot be read ends the driver's cursor now, not when the
+        # generator is collected (after the connection closed: "Exception ignored ...").
+        with closing(rows):
+            for r in rows:
+                try:
+                    read.append(
+                        HistoryRow(
+                            id=int(r[0]),
+                            version=Version.parse(r[1]) if r[1] is not None else None,
+                            description=r[2],
+                            script=r[3],
+                            kind=kinds[r[4]],
+                            checksum=r[5],
+                            rollback_checksum=r[6],
+                            applied_at=_as_datetime(r[7]),
+                            applied_by=intern(r[8]),  # one or a few users write every row
+                            execution_ms=int(r[9]),
+                            state=states[r[10]],
+                            failed_statement=r[11],
+                            failed_line=r[12],
+                            error=r[13],
+                            digest=r[14],
+                            failed_direction=directions[r[15]],
+                            is_noop=bool(r[16]),
+                        )
+                    )
+                except (KeyError, ValueError, TypeError) as exc:
+                    raise self._unreadable(r) from exc
+        return tuple(read)
+
+    @property
+    def shown(self) -> str:
+        return shown_name(self.dialect)
+
+    def _unreadable(self, r: Sequence[Any]) -> HistoryRowUnreadable:
+        """Which column of the raw row ``r`` keel cannot read, what it expects and the fix."""
+        where = f"{self.shown} row id {r[0]} ({r[3]}, version {r[1]})"
+        column, value, expected, example = _bad_column(r)
+        return HistoryRowUnreadable(
+            f"{where} has {column} {value!r}, which keel cannot read: {expected}. keel "
+            "writes its rows itself, so this one was changed by hand or by another tool. "
+            f"Fix: correct it by hand, e.g. UPDATE {self.shown} SET {column} = {example} "
+            f"WHERE id = {r[0]}; then run the command again."
         )
 
     def insert(
@@ -316,6 +404,32 @@ class HistoryStore:
             f"failed_line, error, digest, noop) VALUES ({', '.join([p] * 6)}, {at}, {p}, {ms}, "
             f"{', '.join([p] * 6)})",
             params,
+        )
+
+    def mark(
+        self,
+        row_id: int,
+        state: State,
+        *,
+        failed_statement: int | None = None,
+        failed_line: int | None = None,
+        error: str | None = None,
+        failed_direction: Direction | None = None,
+    ) -> None:
+        """Set a row's state and failure fields (None clears them) in place: a rollback
+        outside a transaction keeps the row of the migration it began from."""
+        p = self.dialect.param
+        self._write(
+            f"UPDATE {self.history} SET state = {p}, failed_statement = {p}, "
+            f"failed_line = {p}, error = {p}, failed_direction = {p} WHERE id = {p}",
+            (
+                state.value,
+                failed_statement,
+                failed_line,
+                error,
+                failed_direction.value if failed_direction else None,
+                row_id,
+            ),
         )
 
     def delete(self, rows: Sequence[HistoryRow]) -> None:
@@ -380,9 +494,34 @@ class HistoryStore:
             f"SELECT id, action, version, script, logged_at, by_user, duration_ms, outcome, detail "
             f"FROM {self.log} ORDER BY id",
         )
-        return tuple(
-            LogRow(
-                int(r[0]), r[1], r[2], r[3], _as_datetime(r[4]), r[5], int(r[6]), r[7], r[8] or ""
-            )
-            for r in rows
-        )
+        read = []
+        for r in rows:
+            try:
+                read.append(
+                    LogRow(
+                        int(r[0]),
+                        r[1],
+                        r[2],
+                        r[3],
+                        _as_datetime(r[4]),
+                        r[5],
+                        int(r[6]),
+                        r[7],
+                        r[8] or "",
+                    )
+                )
+            except (ValueError, TypeError) as exc:
+                column, example = (
+                    ("logged_at", "CURRENT_TIMESTAMP")
+                    if not _reads_as_datetime(r[4])
+                    else ("duration_ms", "0")
+                )
+                value = r[4] if column == "logged_at" else r[6]
+                raise HistoryRowUnreadable(
+                    f"{self.log} row id {r[0]} ({r[1]} of {r[3]}) has {column} {value!r}, "
+                    "which keel cannot read. keel writes its log itself, so this row was "
+                    f"changed by hand or by another tool. Fix: correct it by hand, e.g. UPDATE "
+                    f"{self.log} SET {column} = {example} WHERE id = {r[0]}; then run the "
+                    "command again."
+                ) from exc
+        return tuple(read)

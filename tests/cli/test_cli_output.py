@@ -312,6 +312,7 @@ def test_json_documents_have_stable_keys(keel: Run, two: Project) -> None:
             "failed_statement",
             "failed_line",
             "error",
+            "failed_direction",
         ]
     )
     log = json.loads(ok(keel("history", "--log", "--json")).stdout)

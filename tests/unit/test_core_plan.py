@@ -790,3 +790,22 @@ def test_a_version_0_file_is_one_problem_whose_fix_never_makes_it_run_again(
         )
     else:
         assert problems[0].fix.startswith("rename it to V0.1__init.sql")
+
+
+@pytest.mark.parametrize(
+    ("ids", "delete"),
+    [((1, 3), "WHERE id = 3;"), ((1, 3, 4), "WHERE id IN (3, 4);")],
+    ids=["twice", "three-times"],
+)
+def test_a_migration_recorded_more_than_once_is_a_problem_naming_every_row(
+    ids: tuple[int, ...], delete: str
+) -> None:
+    f1, f2 = mf("V1__a.sql"), mf("V2__b.sql")
+    history = [row(f1, ids[0]), row(f2, 2)] + [row(f1, i) for i in ids[1:]]
+    problems = find_problems([f1, f2], history, table="app.keel_history")
+    [problem] = [p for p in problems if p.code == "duplicate-history-row"]
+    assert problem.path == "V1__a.sql"
+    assert all(f"id {i} (applied, applied " in problem.message for i in ids)
+    assert f"DELETE FROM app.keel_history {delete}" in problem.fix
+    with pytest.raises(ValidationFailed):
+        plan_upgrade([f1, f2], history)

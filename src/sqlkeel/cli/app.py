@@ -308,6 +308,12 @@ def _repair_options(parser: KeelParser) -> None:
         "--failed", action="store_true", help="Clear failed rows after you fixed the database."
     )
     parser.add_argument(
+        "--rolled-back",
+        action="store_true",
+        help="With --failed: record a failed rollback you finished by hand as rolled back "
+        "(without it, a failed rollback you undid is restored as applied).",
+    )
+    parser.add_argument(
         "--dry-run", action="store_true", help="Say what would change; change nothing."
     )
     _lock_options(parser)

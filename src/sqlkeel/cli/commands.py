@@ -41,6 +41,9 @@ def _make_listener(opts: GlobalOptions) -> Listener:
                 err=True,
             )
 
+        def database_busy(self, text: str) -> None:
+            echo(f"keel: waiting: {text}", err=True)
+
         def notice(self, text: str) -> None:
             if not opts.quiet:
                 echo(f"keel: note: {text}", err=True)
@@ -286,7 +289,7 @@ def _status_cells(e: Any) -> list[str]:
         str(e.order) if e.order else "",
         e.label,
         e.description.replace("_", " "),
-        e.state + note,
+        e.state.replace("rollback-failed", "rollback failed") + note,
         render.when(e.applied_at),
         e.applied_by or "",
         render.duration(e.execution_ms),
@@ -403,6 +406,9 @@ def history(opts: GlobalOptions, args: Namespace) -> int:
                         "failed_statement": r.failed_statement,
                         "failed_line": r.failed_line,
                         "error": r.error,
+                        "failed_direction": (
+                            r.failed_direction.value if r.failed_direction else None
+                        ),
                     }
                     for r in rows
                 ]
@@ -424,7 +430,7 @@ def history(opts: GlobalOptions, args: Namespace) -> int:
                     render.when(r.applied_at),
                     r.applied_by,
                     render.duration(r.execution_ms),
-                    r.state.value + (" (no-op)" if r.is_noop else ""),
+                    r.state_text + (" (no-op)" if r.is_noop else ""),
                     r.script,
                 ]
                 for r in rows
@@ -475,6 +481,7 @@ def repair(opts: GlobalOptions, args: Namespace) -> int:
         checksums=args.checksums,
         missing=args.missing,
         failed=args.failed,
+        rolled_back=args.rolled_back,
         dry_run=args.dry_run,
         wait=args.wait,
     )

@@ -17,6 +17,7 @@ STATE_COLOURS = {
     "applied": "green",
     "pending": "cyan",
     "failed": "red",
+    "rollback-failed": "red",
     "missing": "red",
     "invalid": "red",
     "mismatched": "red",

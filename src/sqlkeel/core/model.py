@@ -520,6 +520,7 @@ class HistoryRow(Value):
         "description",
         "error",
         "execution_ms",
+        "failed_direction",
         "failed_line",
         "failed_statement",
         "id",
@@ -547,6 +548,7 @@ class HistoryRow(Value):
         "failed_line",
         "error",
         "digest",
+        "failed_direction",
         "is_noop",
     )
     id: int  # insertion counter: history is ordered by it, never by timestamps
@@ -564,6 +566,9 @@ class HistoryRow(Value):
     # The upgrade that ran held only comments (SPEC 12); stored, so that history tells
     # without the file. Rows of a keel from before no-ops read False, as they were.
     is_noop: bool
+    # With state FAILED: which section failed. A failed rollback keeps the row it began
+    # from, since the migration was applied; None reads as a failed upgrade (older rows).
+    failed_direction: Direction | None
     identity: Identity  # matched on for every file and row, many times per command
     # checksum, rollback_checksum and digest (SHA-256 of the file's bytes when it was
     # applied) packed by ``_pack``: three hex strings cost ~390 bytes a row, the packed
@@ -588,8 +593,10 @@ class HistoryRow(Value):
         error: str | None = None,
         digest: str | None = None,
         is_noop: bool = False,
+        failed_direction: Direction | None = None,
     ) -> None:
         self.id = id
+        self.failed_direction = failed_direction
         self.version = version
         self.description = description
         self.script = script
@@ -619,6 +626,15 @@ class HistoryRow(Value):
             # a match elsewhere in the bytes, were one ever found, only costs a parse.
             return _EMPTY in sums
         return EMPTY_CHECKSUM in sums[:2]
+
+    @property
+    def is_failed_rollback(self) -> bool:
+        return self.state is State.FAILED and self.failed_direction is Direction.ROLLBACK
+
+    @property
+    def state_text(self) -> str:
+        """The state as tables show it: applied, failed, or rollback failed."""
+        return "rollback failed" if self.is_failed_rollback else self.state.value
 
     @property
     def checksum(self) -> str:

@@ -106,12 +106,47 @@ def _applied_zero(problem: Problem, history: Sequence[HistoryRow]) -> Problem:
     )
 
 
+def _duplicate_rows(history: Sequence[HistoryRow], table: str) -> list[Problem]:
+    """One problem per migration recorded more than once: keel writes one row per migration,
+    so a second one was added by hand or by another tool. The fix keeps the first row."""
+    groups: dict[Identity, list[HistoryRow]] = {}
+    for row in history:
+        groups.setdefault(row.identity, []).append(row)
+    problems = []
+    for rows in groups.values():
+        if len(rows) < 2:
+            continue
+        listed = ", ".join(
+            f"id {r.id} ({r.state.value}, applied {r.applied_at:%Y-%m-%d %H:%M:%S} by "
+            f"{r.applied_by})"
+            for r in rows
+        )
+        extra = [str(r.id) for r in rows[1:]]
+        where = f"id = {extra[0]}" if len(extra) == 1 else f"id IN ({', '.join(extra)})"
+        problems.append(
+            Problem(
+                "duplicate-history-row",
+                rows[0].script,
+                f"{table} holds {len(rows)} rows for migration {rows[0].label}: {listed}; keel "
+                "records each migration once, so the history was changed by hand or by "
+                "another tool.",
+                f"delete the extra row{'s' if len(extra) > 1 else ''} by hand, keeping the one "
+                f"that describes the database: DELETE FROM {table} WHERE {where}; then run "
+                "'keel validate'.",
+            )
+        )
+    return problems
+
+
 def find_problems(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
     source_problems: Sequence[Problem] = (),
+    *,
+    table: str = "keel_history",
 ) -> list[Problem]:
-    """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches."""
+    """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches.
+    ``table`` names the history table in the fix of a row recorded twice."""
     problems = [
         _applied_zero(p, history) if p.code == "version-zero" else p for p in source_problems
     ]
@@ -146,7 +181,20 @@ def find_problems(
         file = by_file.get(row.identity)
         if file is None and (row.identity in invalid or row.script in invalid):
             continue  # the file is there; its own problem says what is wrong with it
-        if row.state is State.FAILED:
+        if row.is_failed_rollback:
+            problems.append(
+                Problem(
+                    "rollback-failed",
+                    row.script,
+                    f"the rollback of migration {row.label} failed{_failed_where(row)}",
+                    "check the database by hand. If you undid what the rollback did, run "
+                    "'keel repair --failed': the migration is recorded as applied again. If "
+                    "you finished the rollback by hand, run 'keel repair --failed "
+                    "--rolled-back': it is recorded as rolled back (pending).",
+                    row.failed_line or 0,
+                )
+            )
+        elif row.state is State.FAILED:
             problems.append(
                 Problem(
                     "failed",
@@ -184,6 +232,8 @@ def find_problems(
     del by_file
     top = head(history)
     recorded = dict.fromkeys(r.identity for r in history)  # a dict: half a set's size
+    if len(recorded) != len(history):
+        problems.extend(_duplicate_rows(history, table))
     if top is not None:
         for f in files:
             if f.version is not None and f.identity not in recorded and f.version <= top:
@@ -204,9 +254,11 @@ def validate(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
     source_problems: Sequence[Problem] = (),
+    *,
+    table: str = "keel_history",
 ) -> None:
     """Raises ValidationFailed holding every problem when there is at least one."""
-    problems = find_problems(files, history, source_problems)
+    problems = find_problems(files, history, source_problems, table=table)
     if problems:
         raise ValidationFailed(problems)
 
@@ -266,12 +318,13 @@ def plan_upgrade(
     count: int | None = None,
     single_transaction: bool = False,
     source_problems: Sequence[Problem] = (),
+    table: str = "keel_history",
 ) -> Plan:
     """Validate, then plan pending versioned files (up to ``target``/``count``).
 
     Repeatables run only when the plan reaches the last pending versioned file.
     """
-    validate(files, history, source_problems)
+    validate(files, history, source_problems, table=table)
     if count is not None and count < 1:
         raise UsageError("--count must be 1 or more.")
     if target is not None:
@@ -304,10 +357,11 @@ def plan_rollback(
     target: Version | None = None,
     count: int | None = None,
     source_problems: Sequence[Problem] = (),
+    table: str = "keel_history",
 ) -> Plan:
     """Validate, then plan the rollback of the last ``count`` (default 1) applied versions,
     or of every applied version above ``target`` (``0`` rolls back everything)."""
-    validate(files, history, source_problems)
+    validate(files, history, source_problems, table=table)
     if target is not None and count is not None:
         raise UsageError("give either --to or --count, not both.")
     if count is not None and count < 1:
@@ -354,7 +408,9 @@ class RepairAction(Value):
     """One change ``keel repair`` makes to the history."""
 
     __slots__ = ("action", "description", "file", "row")
-    action: str  # "update-checksum" | "forget-missing" | "clear-failed"
+    # "update-checksum" | "forget-missing" | "clear-failed" | "restore-applied" |
+    # "forget-rolled-back"
+    action: str
     row: HistoryRow
     file: MigrationFile | None
     description: str
@@ -368,6 +424,28 @@ class RepairAction(Value):
         self.description = description
 
 
+def _failed_rollback_repair(
+    row: HistoryRow, file: MigrationFile | None, *, rolled_back: bool
+) -> RepairAction:
+    what = f"migration {row.label} ({row.script})"
+    if rolled_back:
+        return RepairAction(
+            "forget-rolled-back",
+            row,
+            file,
+            f"record {what} as rolled back: its rollback failed part-way and was finished "
+            "by hand; it will run again on the next upgrade",
+        )
+    return RepairAction(
+        "restore-applied",
+        row,
+        file,
+        f"restore {what} as applied: its rollback failed part-way and what it did was "
+        "undone by hand (if the rollback was finished by hand instead, use --failed "
+        "--rolled-back)",
+    )
+
+
 def plan_repair(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
@@ -375,17 +453,28 @@ def plan_repair(
     checksums: bool,
     missing: bool,
     failed: bool,
+    rolled_back: bool = False,
 ) -> list[RepairAction]:
-    """What repair would change for the chosen kinds of problem; empty when nothing."""
+    """What repair would change for the chosen kinds of problem; empty when nothing.
+
+    A failed rollback is restored as applied (the rollback did not finish, and the user
+    undid it), or with ``rolled_back`` recorded as rolled back (the user finished it)."""
     if not (checksums or missing or failed):
         raise UsageError(
             "say what to repair: --checksums, --missing and/or --failed (see 'keel repair --help')."
+        )
+    if rolled_back and not failed:
+        raise UsageError(
+            "--rolled-back says how to clear a failed rollback, so it goes with --failed: "
+            "keel repair --failed --rolled-back."
         )
     by_identity = {f.identity: f for f in files}
     actions = []
     for row in history:
         file = by_identity.get(row.identity)
-        if failed and row.state is State.FAILED:
+        if failed and row.is_failed_rollback:
+            actions.append(_failed_rollback_repair(row, file, rolled_back=rolled_back))
+        elif failed and row.state is State.FAILED:
             actions.append(
                 RepairAction(
                     "clear-failed",

@@ -13,9 +13,9 @@ from sqlkeel.errors import Problem
 
 
 class StatusEntry(Value):
-    """One line of ``status``. ``state`` is applied, pending, failed, missing, invalid
-    (the file is there but has a problem of its own), mismatched or below-head; ``order``
-    numbers pending entries in run order."""
+    """One line of ``status``. ``state`` is applied, pending, failed, rollback-failed,
+    missing, invalid (the file is there but has a problem of its own), mismatched or
+    below-head; ``order`` numbers pending entries in run order."""
 
     __slots__ = (
         "applied_at",
@@ -101,7 +101,9 @@ def status_entries(
     invalid = invalid_files(problems) if problems else set()
     for row in history:
         file = by_identity.get(row.identity)
-        if row.state is State.FAILED:
+        if row.is_failed_rollback:
+            state = "rollback-failed"
+        elif row.state is State.FAILED:
             state = "failed"
         elif file is None and (row.identity in invalid or row.script in invalid):
             state = "invalid"

@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
 from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
-from sqlkeel.errors import LockLost, LockTimeout
+from sqlkeel.errors import KeelError, LockLost, LockTimeout
 from sqlkeel.urls import DatabaseURL
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -128,6 +128,15 @@ class TransactionFailed(Exception):
         self.lock_lost = lock_lost  # the transaction's lock fence failed (Dialect.fence)
 
 
+class WriteFailed(Exception):
+    """One of keel's own commands given to ``run_and_commit`` failed (not the COMMIT): the
+    failure is keel's write, not the migration's. The transaction is left open for ROLLBACK."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
 class Transaction(ABC):
     """A migration made ready to travel whole: keel builds it while the server still runs
     the previous one, then sends it and, later, waits for its outcome."""
@@ -173,6 +182,11 @@ class Dialect(ABC):
         self.url = url
         self.table = table
         self.schema = schema
+        # How long keel waits for another process that keeps the database busy (SQLite: a
+        # write transaction), and what it calls while it waits; the caller sets both from
+        # lock_timeout and its listener.
+        self.busy_timeout = 60.0
+        self.on_busy: Callable[[str], None] | None = None
 
     # -- connections -------------------------------------------------------------------
     @abstractmethod
@@ -235,14 +249,18 @@ class Dialect(ABC):
         self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
     ) -> None:
         """Run keel's own parameterised ``commands``, then COMMIT; a dialect whose driver can
-        send them in one round trip does."""
+        send them in one round trip does. Raises WriteFailed when a command fails, the
+        driver's error when the COMMIT does (a deferred constraint of the migration's)."""
         for sql, params in commands:
-            self.run(conn, sql, params)
+            try:
+                self.run(conn, sql, params)
+            except self.error_types as exc:
+                raise WriteFailed(exc) from exc
         self.commit(conn)
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Generator[tuple[Any, ...], None, None]:
         """The rows one at a time: a caller that converts them never holds all the driver's
         tuples at once (10 000 history rows: ~10 MB less at the peak)."""
         cur = conn.cursor()
@@ -299,6 +317,16 @@ class Dialect(ABC):
     @abstractmethod
     def error_types(self) -> tuple[type[BaseException], ...]:
         """Driver exceptions that mean 'the database refused this statement'."""
+
+    def explain(self, exc: BaseException) -> KeelError | None:
+        """The error to raise instead of ``exc`` when it is a state of the database as a
+        whole (busy, disk full) rather than the failure of one statement; else None."""
+        return None
+
+    def needs_no_transaction(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says that the statement cannot run inside a transaction block
+        (a migration then needs ``-- keel: transaction=off``)."""
+        return False
 
     def describe_error(
         self, exc: BaseException, statement: Statement | None, offset: int | None = 0

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 
@@ -35,6 +35,7 @@ from sqlkeel.dialects.base import (
     LockWait,
     Transaction,
     TransactionFailed,
+    WriteFailed,
     holder_name,
 )
 from sqlkeel.errors import ConfigError, ConnectionFailed
@@ -192,6 +193,10 @@ class PostgresDialect(Dialect):
         # a migration step costs one round trip less.
         self._begin_pending: int | None = None  # id() of the connection whose BEGIN waits
         self._mogrifier: tuple[Connection, Any] | None = None  # (its connection, cursor)
+        # Without a configured schema: the session's current schema when keel connected.
+        # keel's own tables are always named with it, so a migration that changes
+        # search_path (every pg_dump output empties it) never moves keel's history.
+        self._own_schema: str | None = None
 
     def lock_key(self, conn: Connection) -> int:
         """The advisory-lock key of the history table keel uses. Without a configured
@@ -244,6 +249,9 @@ class PostgresDialect(Dialect):
             self.execute(conn, "SET client_connection_check_interval = '1s'")
         if self.schema:
             self.execute(conn, f"SET search_path TO {_quote_ident(self.schema)}, public")
+        elif self._own_schema is None:
+            # NULL when no schema of the search_path exists: names then stay unqualified.
+            self._own_schema = self.query(conn, "SELECT current_schema()")[0][0]
         return conn
 
     # -- transactions: BEGIN rides with the next command -------------------------------
@@ -281,7 +289,7 @@ class PostgresDialect(Dialect):
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Generator[tuple[Any, ...], None, None]:
         self._send_begin(conn)
         return super().rows(conn, sql, params)
 
@@ -341,16 +349,27 @@ class PostgresDialect(Dialect):
     ) -> None:
         # Pipeline mode: history row, log row and COMMIT travel together, one round trip
         # instead of one per command; an error still surfaces here, at the sync.
-        with conn.pipeline():
-            if self._begin_pending == id(conn):
-                self._begin_pending = None
-                conn.execute("BEGIN")
-            for sql, params in commands:
-                conn.execute(sql, tuple(params))
-            conn.execute("COMMIT")
+        import psycopg
+
+        cursors = []
+        try:
+            with conn.pipeline():
+                if self._begin_pending == id(conn):
+                    self._begin_pending = None
+                    conn.execute("BEGIN")
+                for sql, params in commands:
+                    cursors.append(conn.execute(sql, tuple(params)))
+                conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            # The failing command, and every one after it, got no result: if one of keel's
+            # own did not, the failure is keel's write, else the COMMIT's.
+            if any(cur.pgresult is None for cur in cursors):
+                raise WriteFailed(exc) from exc
+            raise
 
     def qualify(self, table: str) -> str:
-        return f"{_quote_ident(self.schema)}.{table}" if self.schema else table
+        schema = self.schema or self._own_schema
+        return f"{_quote_ident(schema)}.{table}" if schema else table
 
     def prepare_schema(self, conn: Connection) -> None:
         if self.schema:
@@ -379,6 +398,13 @@ class PostgresDialect(Dialect):
         import psycopg
 
         return (psycopg.Error,)
+
+    def needs_no_transaction(self, exc: BaseException) -> bool:
+        # 25001 active_sql_transaction: CREATE INDEX CONCURRENTLY, VACUUM, CREATE DATABASE,
+        # ALTER TYPE ... ADD VALUE before PostgreSQL 12; 55P04 unsafe_new_enum_value_usage:
+        # an enum value added in the same transaction (it must be committed first).
+        # https://www.postgresql.org/docs/current/errcodes-appendix.html
+        return getattr(exc, "sqlstate", None) in ("25001", "55P04")
 
     def describe_error(
         self, exc: BaseException, statement: Statement | None, offset: int | None = 0

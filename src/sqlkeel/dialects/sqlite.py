@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlkeel.core.splitter import SQLITE
 from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
-from sqlkeel.errors import ConfigError, ConnectionFailed
+from sqlkeel.errors import ConfigError, ConnectionFailed, DatabaseBusy, DiskFull, KeelError
 from sqlkeel.urls import DatabaseURL
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -30,6 +31,27 @@ if TYPE_CHECKING:
 _HEADER = b"SQLite format 3\x00"
 # Page cache for reading keel's tables, in KiB (negative: SQLite's unit for KiB).
 _SCAN_CACHE_KIB = -64
+# Primary result codes, https://www.sqlite.org/rescode.html: another connection holds the
+# lock keel needs; the disk (or the file's size limit) is full.
+_SQLITE_BUSY, _SQLITE_FULL = 5, 13
+_MESSAGES = {_SQLITE_BUSY: "database is locked", _SQLITE_FULL: "database or disk is full"}
+
+
+def _is(exc: BaseException, code: int) -> bool:
+    """Whether ``exc`` carries SQLite's primary result ``code`` (from its message before
+    Python 3.11, which added ``sqlite_errorcode``)."""
+    found = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(found, int):
+        return found & 0xFF == code
+    return _MESSAGES[code] in str(exc)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    import errno
+
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    return _is(exc, _SQLITE_FULL)
 
 
 class SQLiteDialect(Dialect):
@@ -84,13 +106,27 @@ class SQLiteDialect(Dialect):
             # isolation_level=None: autocommit; keel writes BEGIN/COMMIT itself.
             # Connection settings stay SQLite's defaults: a migration must behave as it
             # would in the sqlite3 shell (e.g. foreign_keys off, so table rebuilds are safe).
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            # No busy timeout until the file could be read: waiting is said, below.
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=0)
         except sqlite3.Error as exc:
             raise ConnectionFailed(
                 f"cannot open SQLite database {self.path}: {self._why_unopenable(exc)}. "
                 "Fix: check the path and its permissions."
             ) from exc
         self._check_header()
+        try:
+            # A reader waits only for a writer that holds the whole file (committing, or
+            # with more changes than its page cache holds): a migration running elsewhere.
+            self._patiently(
+                lambda: conn.execute("SELECT count(*) FROM sqlite_master").fetchone(),
+                timeout=self.busy_timeout,
+                wait=True,
+            )
+            # Later waits (a writer that came after this check) are SQLite's own, as long.
+            conn.execute(f"PRAGMA busy_timeout = {round(self.busy_timeout * 1000)}")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     def _check_header(self) -> None:
@@ -110,9 +146,73 @@ class SQLiteDialect(Dialect):
                 "reads and writes only SQLite databases and has not changed this file."
             )
 
+    # -- another process's write transaction -------------------------------------------
+    def _patiently(self, attempt: Callable[[], object], *, timeout: float, wait: bool) -> None:
+        """Call ``attempt`` (on a connection without a busy timeout) until no other
+        connection's lock refuses it, for up to ``timeout`` seconds, saying once through
+        ``on_busy`` that keel waits. Raises DatabaseBusy (exit 3)."""
+        import sqlite3
+
+        deadline = time.monotonic() + timeout
+        delay, told = 0.02, False
+        while True:
+            try:
+                attempt()
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is(exc, _SQLITE_BUSY):
+                    raise
+                if not wait or time.monotonic() >= deadline:
+                    raise self._busy_error(timeout if wait else None) from exc
+                if not told and self.on_busy is not None:
+                    self.on_busy(
+                        f"another process holds a write transaction on {self.path}; waiting "
+                        f"up to {timeout:g} s (lock_timeout) for it to end"
+                    )
+                    told = True
+                time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+                delay = min(delay * 1.5, 0.5)
+
+    def _busy_error(self, waited: float | None) -> DatabaseBusy:
+        how = f"keel waited {waited:g} s (lock_timeout) for it" if waited is not None else (
+            "--no-wait was given"
+        )
+        longer = " To wait longer, raise --lock-timeout / lock_timeout." if waited else ""
+        return DatabaseBusy(
+            f"another process holds a write transaction on the SQLite database {self.path} "
+            "(a migration running elsewhere, an open sqlite3 shell, an application's long "
+            f"transaction), and {how}. Fix: wait for it to finish or stop it, then run the "
+            f"command again.{longer}"
+        )
+
+    def _wait_for_writers(self, timeout: float, wait: bool) -> None:
+        """Wait until no other process holds a write transaction on the file: keel's own
+        lock keeps other keel runs out, not the applications that share the file."""
+        import sqlite3
+
+        probe = sqlite3.connect(self.path, isolation_level=None, timeout=0)
+        try:
+            self._patiently(lambda: probe.execute("BEGIN IMMEDIATE"), timeout=timeout, wait=wait)
+            probe.execute("ROLLBACK")
+        finally:
+            probe.close()
+
+    def explain(self, exc: BaseException) -> KeelError | None:
+        if _is_disk_full(exc):
+            return DiskFull(
+                f"the disk is full: SQLite could not write {self.path} ({exc}). SQLite undoes "
+                "a transaction it cannot write, so the database is intact: nothing of the "
+                "transaction that failed was kept, and what was committed before stays. Fix: "
+                "free space on that disk (or move the database to a larger one), then run "
+                "the command again."
+            )
+        if _is(exc, _SQLITE_BUSY):
+            return self._busy_error(self.busy_timeout)
+        return None
+
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> Iterator[tuple[Any, ...]]:
+    ) -> Generator[tuple[Any, ...], None, None]:
         """The rows one at a time, read through a small page cache: they are read once, in
         order, and 10 000 history rows would otherwise leave SQLite's whole cache (2 MB)
         allocated for the rest of the command. The connection's own setting comes back
@@ -123,7 +223,10 @@ class SQLiteDialect(Dialect):
             cur.execute(f"PRAGMA cache_size = {_SCAN_CACHE_KIB}")
             try:
                 cur.execute(sql, tuple(params))
-                yield from cur
+                # Not `yield from cur`: closing this generator early would close the cursor
+                # (yield from closes its sub-iterator), before the setting below comes back.
+                for row in cur:  # noqa: UP028 - see above
+                    yield row
             finally:
                 cur.execute(f"PRAGMA cache_size = {int(size)}")
         finally:
@@ -175,6 +278,12 @@ class SQLiteDialect(Dialect):
                 "still work."
             )
 
+    def needs_no_transaction(self, exc: BaseException) -> bool:
+        # "cannot VACUUM from within a transaction", "cannot change into wal mode from
+        # within a transaction", "Safety level may not be changed inside a transaction".
+        text = str(exc)
+        return "within a transaction" in text or "inside a transaction" in text
+
     @property
     def error_types(self) -> tuple[type[BaseException], ...]:
         import sqlite3
@@ -221,9 +330,19 @@ class SQLiteDialect(Dialect):
                 what=self.path,
             )
             since = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{holder_name()}\n{since}\n".encode(), 0)
             try:
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, f"{holder_name()}\n{since}\n".encode(), 0)
+            except OSError as exc:
+                if not _is_disk_full(exc):
+                    raise
+                raise DiskFull(
+                    f"the disk is full: keel could not write its lock file {self.lock_path} "
+                    f"({exc.strerror}); nothing was changed and the database is intact. Fix: "
+                    "free space on that disk, then run the command again."
+                ) from exc
+            try:
+                self._wait_for_writers(timeout, wait)
                 yield
             finally:
                 os.ftruncate(fd, 0)

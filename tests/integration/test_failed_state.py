@@ -1,0 +1,185 @@
+"""The failed state outside a transaction (issue 10, points 2.10 and 2.14): nothing is
+recorded failed when nothing ran (the first statement failed), and a failed rollback is
+told apart from a failed upgrade, with a repair for each outcome the user chose by hand."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import Database, Project, Run, failed, history_rows, log, ok, user_tables
+
+
+# -- 2.14: the first statement failed, so nothing ran --------------------------------------
+def test_a_transaction_off_file_whose_first_statement_fails_is_retried_without_repair(
+    keel: Run, project: Project, db: Database
+) -> None:
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
+    project.write(
+        "V2__off.sql",
+        "-- keel: transaction=off\nINSERT INTO nowhere VALUES (1);\nCREATE TABLE later (id INT);\n",
+    )
+    err = failed(keel("upgrade"))
+    assert "V2__off.sql:2: upgrade failed at statement 1" in err
+    assert "repair" not in err, err
+    assert "not recorded as failed" in err, err
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [("1", "applied")]
+    assert log(keel)[-1] == ("upgrade", "2", "failed")
+    assert user_tables(db) == {"t"}
+    # The user fixes the file; the next run simply applies it.
+    project.write(
+        "V2__off.sql",
+        "-- keel: transaction=off\nINSERT INTO t VALUES (1);\nCREATE TABLE later (id INT);\n",
+    )
+    ok(keel("upgrade"))
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
+        ("1", "applied"),
+        ("2", "applied"),
+    ]
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_a_mysql_ddl_migration_whose_first_statement_fails_is_not_recorded_failed(
+    keel: Run, project: Project, db: Database
+) -> None:
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
+    project.write(
+        "V2__ddl.sql", "ALTER TABLE nowhere ADD COLUMN x INT;\nCREATE TABLE u (id INT);\n"
+    )
+    err = failed(keel("upgrade"))
+    assert "not recorded as failed" in err, err
+    assert "repair" not in err, err
+    assert [r["version"] for r in history_rows(keel)] == ["1"]
+    status = json.loads(ok(keel("status", "--json")).stdout)
+    assert status["problems"] == []
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_a_chunk_of_several_statements_failing_part_way_is_still_recorded_failed(
+    keel: Run, project: Project, db: Database
+) -> None:
+    # The first chunk holds two statements: its first one ran (and committed) before the
+    # second failed, so "statement 1 failed" does not mean that nothing ran.
+    project.write(
+        "V1__chunk.sql",
+        "-- keel: delimiter=GO\nCREATE TABLE a (id INT); CREATE TABLE a (id INT)\nGO\n",
+    )
+    failed(keel("upgrade"))
+    [row] = history_rows(keel)
+    assert row["state"] == "failed"
+    assert "a" in user_tables(db)
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_a_mysql_rollback_whose_first_statement_fails_leaves_the_migration_applied(
+    keel: Run, project: Project, db: Database
+) -> None:
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n-- rollback\nDROP TABLE nowhere;\n")
+    ok(keel("upgrade"))
+    err = failed(keel("rollback"))
+    assert "repair" not in err, err
+    assert "stays applied" in err, err
+    [row] = history_rows(keel)
+    assert (row["version"], row["state"]) == ("1", "applied")
+    ok(keel("validate"))
+    assert log(keel)[-1] == ("rollback", "1", "failed")
+
+
+# -- 2.10: a failed rollback ------------------------------------------------------------
+HALF_ROLLBACK = """\
+CREATE TABLE u (id INT);
+-- rollback
+DROP TABLE u;
+DROP TABLE nowhere;
+"""
+
+
+def _fail_a_rollback_half_way(keel: Run, project: Project) -> str:
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n-- rollback\nDROP TABLE t;\n")
+    project.write("V2__u.sql", HALF_ROLLBACK)
+    ok(keel("upgrade"))
+    return failed(keel("rollback"))
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_a_failed_rollback_is_described_as_a_failed_rollback(
+    keel: Run, project: Project, db: Database
+) -> None:
+    err = _fail_a_rollback_half_way(keel, project)
+    assert "V2__u.sql:4: rollback failed at statement 2" in err
+    assert "repair --failed --rolled-back" in err, err
+    [_, row] = history_rows(keel)
+    assert (row["version"], row["state"], row["failed_direction"]) == ("2", "failed", "rollback")
+
+    status = json.loads(ok(keel("status", "--json")).stdout)
+    assert [(m["version"], m["state"]) for m in status["migrations"]] == [
+        ("1", "applied"),
+        ("2", "rollback-failed"),
+    ]
+    [problem] = status["problems"]
+    assert problem["code"] == "rollback-failed"
+    assert "rollback" in problem["message"] and "upgrade" not in problem["message"]
+    text = ok(keel("status")).stdout
+    assert "rollback failed" in text
+    assert "rollback failed" in ok(keel("history")).stdout
+
+    dry = ok(keel("repair", "--failed", "--dry-run")).stdout
+    assert "restore migration 2 (V2__u.sql) as applied" in dry, dry
+    assert "run again on the next upgrade" not in dry
+    assert "--rolled-back" in dry
+    validate = keel("validate")
+    assert validate.exit_code == 1
+    assert "rollback of migration 2" in validate.stderr
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_repair_failed_restores_a_failed_rollback_as_applied_after_it_was_undone_by_hand(
+    keel: Run, project: Project, db: Database
+) -> None:
+    _fail_a_rollback_half_way(keel, project)
+    db.query("CREATE TABLE u (id INT)")  # the user puts back what the rollback dropped
+    out = ok(keel("repair", "--failed"))
+    assert "restore migration 2 (V2__u.sql) as applied" in out.stdout
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
+        ("1", "applied"),
+        ("2", "applied"),
+    ]
+    ok(keel("validate"))
+    assert json.loads(ok(keel("status", "--json")).stdout)["head"] == "2"
+    assert log(keel)[-1] == ("repair", "2", "success")
+    # Its rollback, once fixed, runs as usual.
+    project.write("V2__u.sql", HALF_ROLLBACK.replace("DROP TABLE nowhere;\n", ""))
+    ok(keel("repair", "--checksums"))
+    ok(keel("rollback"))
+    assert user_tables(db) == {"t"}
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_repair_failed_rolled_back_records_a_failed_rollback_finished_by_hand(
+    keel: Run, project: Project, db: Database
+) -> None:
+    _fail_a_rollback_half_way(keel, project)
+    out = ok(keel("repair", "--failed", "--rolled-back"))
+    assert "record migration 2 (V2__u.sql) as rolled back" in out.stdout, out.stdout
+    assert [r["version"] for r in history_rows(keel)] == ["1"]
+    status = json.loads(ok(keel("status", "--json")).stdout)
+    assert [(m["version"], m["state"]) for m in status["migrations"]] == [
+        ("1", "applied"),
+        ("2", "pending"),
+    ]
+    ok(keel("upgrade"))
+    assert user_tables(db) == {"t", "u"}
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_rolled_back_without_failed_is_a_usage_error(keel: Run, project: Project) -> None:
+    out = keel("repair", "--rolled-back")
+    assert out.exit_code == 2, out
+    assert "--failed" in out.stderr

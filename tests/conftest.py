@@ -329,7 +329,7 @@ def holding_lock(
     """Hold ``dialect``'s migration lock on a connection of its own, as a running keel does."""
     conn = dialect.connect()
     try:
-        with dialect.session_lock(conn, timeout=timeout, wait=wait, on_wait=on_wait):
+        with dialect.session_lock(lambda: conn, timeout=timeout, wait=wait, on_wait=on_wait):
             yield
     finally:
         conn.close()

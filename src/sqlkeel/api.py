@@ -422,7 +422,7 @@ class Keel:
         # The lock is taken on the connection that does the work: see Dialect.session_lock.
         try:
             with self.dialect.session_lock(
-                self._connection(),
+                self._connection,
                 timeout=self.settings.lock_timeout,
                 wait=wait,
                 on_wait=self.listener.lock_waiting,

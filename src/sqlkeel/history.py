@@ -289,7 +289,7 @@ class HistoryStore:
                 Problem(
                     "duplicate-history-row",
                     self.history,
-                    f"version {version} is recorded {len(same)} times in {self.history}: "
+                    f"{self.history} holds {len(same)} rows for migration {version}: "
                     f"{ids}; keel needs one row per version before it can add the unique key "
                     "that stops two runs from recording it twice.",
                     "check that the migration's effects are there once, then delete the extra "

@@ -65,7 +65,7 @@ def test_the_lock_dies_with_its_holder_process(db_url: str) -> None:
         from sqlkeel.dialects import dialect_for
         from sqlkeel.urls import parse_url
         d = dialect_for(parse_url({db_url!r}), table="keel_history", schema=None)
-        with d.session_lock(d.connect(), timeout=0, wait=False, on_wait=None):
+        with d.session_lock(d.connect, timeout=0, wait=False, on_wait=None):
             print("held", flush=True)
             time.sleep(60)
     """)

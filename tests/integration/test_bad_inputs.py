@@ -363,7 +363,7 @@ def test_a_read_only_sqlite_file_is_exit_2_and_still_readable(
     assert Database(url).query("SELECT version FROM keel_history") == [("1",)]
 
 
-def test_an_sqlite_database_where_no_file_can_be_made_is_exit_2_naming_it_and_the_errno(
+def test_an_sqlite_database_where_no_file_can_be_made_is_exit_2_naming_the_lock_file(
     keel_cli: Run, project: Project
 ) -> None:
     project.write("V1__a.sql", _a_table("a"))
@@ -371,9 +371,7 @@ def test_an_sqlite_database_where_no_file_can_be_made_is_exit_2_naming_it_and_th
     assert out.exit_code == 2, out.stderr
     assert out.stderr.count("\n") == 1
     assert "bug in keel" not in out.stderr
-    # keel connects before it locks (the lock lives on the working connection), so the
-    # database file is the first that cannot be made.
-    assert "/proc/x.db: No such file or directory (errno 2)" in out.stderr
+    assert "/proc/x.db.keel-lock: No such file or directory (errno 2)" in out.stderr
     assert "Fix:" in out.stderr
 
 

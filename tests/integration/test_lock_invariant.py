@@ -216,6 +216,6 @@ def test_an_older_history_table_holding_a_version_twice_is_refused_naming_the_ro
     code, err = _keel(db_url, applied_twice, "upgrade")
     assert code == 1, err
     assert "Traceback" not in err and "unexpected" not in err
-    assert "version 1" in err and all(f"id {i}" in err for i in ids), err
+    assert "rows for migration 1" in err and all(f"id {i}" in err for i in ids), err
     assert "DELETE FROM" in err
     assert "two" not in db.tables()

@@ -345,10 +345,16 @@ class Dialect(ABC):
     @abstractmethod
     @contextmanager
     def session_lock(
-        self, conn: Connection, *, timeout: float, wait: bool, on_wait: LockWait | None
+        self,
+        connect: Callable[[], Connection],
+        *,
+        timeout: float,
+        wait: bool,
+        on_wait: LockWait | None,
     ) -> Iterator[None]:
-        """Hold the migration lock on ``conn`` for the block; it dies with the session. If
-        the block raises, the lock is left to the caller, who closes ``conn``."""
+        """Hold the migration lock for the block on the connection ``connect`` returns (the
+        one that runs the migrations), opened when the lock needs it; it dies with the
+        session. If the block raises, the lock is left to the caller, who closes it."""
         yield
 
     def fence(self, conn: Connection) -> bool:

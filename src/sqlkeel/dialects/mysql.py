@@ -22,7 +22,7 @@ Gaps: DML on a non-transactional engine (MyISAM) cannot be rolled back either.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -299,8 +299,15 @@ class MySQLDialect(Dialect):
 
     @contextmanager
     def session_lock(
-        self, conn: Connection, *, timeout: float, wait: bool, on_wait: LockWait | None
+        self,
+        connect: Callable[[], Connection],
+        *,
+        timeout: float,
+        wait: bool,
+        on_wait: LockWait | None,
     ) -> Iterator[None]:
+        conn = connect()
+
         def prepare() -> str:
             # keel reads the next file between two migrations: the server's idle timeout
             # (often short on managed servers) must not end the connection, and the lock.

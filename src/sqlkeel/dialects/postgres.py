@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 from bisect import bisect_right
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 
@@ -429,8 +429,15 @@ class PostgresDialect(Dialect):
     # -- locking -----------------------------------------------------------------------
     @contextmanager
     def session_lock(
-        self, conn: Connection, *, timeout: float, wait: bool, on_wait: LockWait | None
+        self,
+        connect: Callable[[], Connection],
+        *,
+        timeout: float,
+        wait: bool,
+        on_wait: LockWait | None,
     ) -> Iterator[None]:
+        conn = connect()
+
         def prepare() -> int:
             import psycopg
 

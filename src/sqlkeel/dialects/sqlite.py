@@ -190,6 +190,7 @@ class SQLiteDialect(Dialect):
         lock keeps other keel runs out, not the applications that share the file."""
         import sqlite3
 
+        self._check_header()  # the probe would meet another file as "not a database"
         probe = sqlite3.connect(self.path, isolation_level=None, timeout=0)
         try:
             self._patiently(lambda: probe.execute("BEGIN IMMEDIATE"), timeout=timeout, wait=wait)
@@ -297,10 +298,17 @@ class SQLiteDialect(Dialect):
 
     @contextmanager
     def session_lock(
-        self, conn: Connection, *, timeout: float, wait: bool, on_wait: LockWait | None
+        self,
+        connect: Callable[[], Connection],
+        *,
+        timeout: float,
+        wait: bool,
+        on_wait: LockWait | None,
     ) -> Iterator[None]:
         # The lock is this process's, and so is the work: SQLite runs it in-process, and a
         # killed keel's open transaction is rolled back from the journal on the next open.
+        # The connection opens only once the lock is held: opening it waits for another
+        # process's write transaction, which --no-wait must not do before the lock.
         if self.url.is_memory:
             yield
             return

@@ -19,7 +19,7 @@ from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, S
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import Connection, Dialect, Holder, Transaction, TransactionFailed
-from sqlkeel.errors import MigrationFailed
+from sqlkeel.errors import ConnectionLost, MigrationFailed
 from sqlkeel.history import Entry, HistoryStore
 from sqlkeel.urls import mask_password
 
@@ -105,6 +105,18 @@ def _what_ran(statements: Sequence[Statement]) -> str:
     else:
         shown = f"lines {', '.join(lines[:-1])} and {lines[-1]}"
     return f"statements 1 to {len(statements)} ({shown}) had run and stayed applied"
+
+
+def _lost_note(address: str, *, at_commit: bool) -> str:
+    """What a transactional migration left when its connection broke, and the fix."""
+    fix = f"Fix: when the server at {address} answers again, run 'keel status', then the command."
+    if at_commit:
+        # The COMMIT may have reached the server before the connection broke.
+        return f"keel cannot tell whether its COMMIT took effect. {fix}"
+    return (
+        "Its transaction was not committed, so it left no trace; earlier migrations stay "
+        f"applied. {fix}"
+    )
 
 
 class _StatementFailed(Exception):
@@ -228,7 +240,16 @@ class Runner:
         )
         # Masked here, once, so the history row and the log hold what the user sees.
         message = mask_password(message)
-        return MigrationFailed(
+        kind = MigrationFailed
+        if self.dialect.is_connection_lost(self.conn, failure.cause):
+            kind = ConnectionLost
+            message = f"the connection to the server at {self.dialect.address} was lost: {message}"
+            if not recorded:
+                note = _lost_note(
+                    self.dialect.address,
+                    at_commit=failure.index > len(self._section(step).statements),
+                )
+        return kind(
             path=step.migration.path,
             line=line,
             statement_index=failure.index,

@@ -9,6 +9,7 @@ A server that cannot start fails the tests loudly, with the end of its log.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -100,19 +101,44 @@ class Server:
             data = self.root / "data"
             shutil.chown(self.root, "postgres")
             self._check(
-                ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "-D", str(data),
-                 "-U", "postgres", "--auth=trust", "-N", "-E", "UTF8", "--locale=C"],
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-N",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                ],
                 "initdb",
             )
         else:
             self._check(
-                [MARIADB_INSTALL, "--no-defaults", f"--datadir={self.root / 'data'}",
-                 "--user=root", "--auth-root-authentication-method=normal", "--skip-test-db"],
+                [
+                    MARIADB_INSTALL,
+                    "--no-defaults",
+                    f"--datadir={self.root / 'data'}",
+                    "--user=root",
+                    "--auth-root-authentication-method=normal",
+                    "--skip-test-db",
+                ],
                 "mariadb-install-db",
             )
 
+    def _as_owner(self) -> dict[str, Any]:
+        """PostgreSQL refuses to run as root: its programs run as the postgres user (not
+        through runuser, which stops itself when its child is stopped by SIGSTOP)."""
+        if self.kind != "postgres" or os.geteuid() != 0:
+            return {}
+        return {"user": "postgres", "group": "postgres", "extra_groups": []}
+
     def _check(self, argv: list[str], what: str) -> None:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=120, cwd=self.root, **self._as_owner()
+        )
         if done.returncode != 0:
             pytest.fail(
                 f"the private {self.kind} server could not be created: {what} exited "
@@ -124,7 +150,7 @@ class Server:
         """Start the server and wait until it takes connections (fails loudly otherwise)."""
         if self.kind == "postgres":
             argv = [
-                "runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"),
+                str(PG_BIN / "postgres"),
                 "-D", str(self.root / "data"), "-p", str(self.port), "-k", str(self.root),
                 "-c", f"listen_addresses={HOST}", "-c", "fsync=off",
                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
@@ -140,7 +166,9 @@ class Server:
                 "--innodb-flush-log-at-trx-commit=0", "--max-connections=200",
             ]  # fmt: skip
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.root, **self._as_owner()
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -158,11 +186,8 @@ class Server:
         )
 
     def server_pid(self) -> int:
-        """The postmaster's or mariadbd's pid (runuser forks PostgreSQL as a child)."""
+        """The postmaster's or mariadbd's pid."""
         assert self.process is not None
-        if self.kind == "postgres":
-            pidfile = self.root / "data" / "postmaster.pid"
-            return int(pidfile.read_text().split()[0])
         return self.process.pid
 
     def processes(self) -> list[int]:
@@ -184,10 +209,8 @@ class Server:
         if self.process is None or self.process.poll() is not None:
             return
         for pid in self.processes():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self.process.wait(timeout=30)
 
     def freeze(self) -> None:
@@ -200,10 +223,8 @@ class Server:
         if self.process is None or self.process.poll() is not None:
             return
         for pid in self.processes():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
 
     # -- SQL -----------------------------------------------------------------------------
     def connect(self, database: str | None = None) -> Any:
@@ -271,8 +292,11 @@ def _param(dialect: str) -> Any:
     return pytest.param(dialect, marks=marks, id=dialect)
 
 
+DIALECTS = ("sqlite", "postgres", "mysql")
 # Tests taking ``dialect`` run once per dialect: the server ones in their server's group.
-ALL_DIALECTS = pytest.mark.parametrize("dialect", [_param(d) for d in ("sqlite", "postgres", "mysql")])
+ALL_DIALECTS = pytest.mark.parametrize(
+    "dialect", [_param(d) for d in ("sqlite", "postgres", "mysql")]
+)
 SERVER_DIALECTS = pytest.mark.parametrize("dialect", [_param(d) for d in ("postgres", "mysql")])
 
 
@@ -281,7 +305,9 @@ def server(dialect: str, request: pytest.FixtureRequest) -> Server | None:
     """The private server of the test's dialect (None for SQLite), running and thawed."""
     if dialect == "sqlite":
         return None
-    s: Server = request.getfixturevalue({"postgres": "private_pg", "mysql": "private_mysql"}[dialect])
+    s: Server = request.getfixturevalue(
+        {"postgres": "private_pg", "mysql": "private_mysql"}[dialect]
+    )
     if s.process is None or s.process.poll() is not None:  # a test before it stopped it
         s.start()
     s.thaw()
@@ -328,10 +354,7 @@ class Target:
         if self.dialect == "sqlite":
             sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
         elif self.dialect == "mysql":
-            sql = (
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = DATABASE()"
-            )
+            sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
         else:
             sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
         return {str(r[0]) for r in self.query(sql)}

@@ -30,6 +30,30 @@ if TYPE_CHECKING:
 _SCAN_CACHE_KIB = -64
 
 
+# SQLite VM instructions between two calls of the progress handler (see connect).
+_PROGRESS_STEPS = 100_000
+
+
+def _progress() -> int:
+    return 0  # go on; a signal handler that raises here stops the statement instead
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Re-raise a statement stopped by a signal as the interruption it was: sqlite3 drops
+    the exception raised in the progress handler and reports only "interrupted"."""
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if str(exc) != "interrupted":
+            raise
+        from sqlkeel.signals import last_interrupt
+
+        raise last_interrupt() from None
+
+
 class SQLiteDialect(Dialect):
     name = "sqlite"
     split_options = SQLITE
@@ -77,7 +101,27 @@ class SQLiteDialect(Dialect):
                 f"cannot open SQLite database {self.path}: {exc}. "
                 "Fix: check the path and its permissions."
             ) from exc
+        # A statement runs in C without returning to Python, so Ctrl-C or SIGTERM would
+        # wait for its end. Python runs signal handlers when it next runs Python code: this
+        # callback, every _PROGRESS_STEPS VM instructions (~1 ms). The exception a handler
+        # raises there makes SQLite abort the statement ("interrupted"), which
+        # ``_interruptible`` turns back into that interruption.
+        conn.set_progress_handler(_progress, _PROGRESS_STEPS)
         return conn
+
+    def execute(self, conn: Connection, sql: str) -> None:
+        with _interruptible():
+            super().execute(conn, sql)
+
+    def run(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
+        with _interruptible():
+            super().run(conn, sql, params)
+
+    def query(
+        self, conn: Connection, sql: str, params: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        with _interruptible():
+            return super().query(conn, sql, params)
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()

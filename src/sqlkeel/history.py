@@ -14,6 +14,7 @@ from sqlkeel.core.model import HistoryRow, Kind, LogRow, MigrationFile, State
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
+from sqlkeel.errors import Problem, ValidationFailed
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
@@ -166,8 +167,11 @@ class HistoryStore:
 
     # -- keel_history ------------------------------------------------------------------
     def read(self) -> tuple[HistoryRow, ...]:
-        """Every history row in insertion order; empty when the table does not exist yet."""
+        """Every history row in insertion order; empty when the table does not exist yet.
+
+        Raises ValidationFailed when it is gone but the log records applied migrations."""
         if not self.exists():
+            self._refuse_lost_history()
             return ()
         # A table from before the digest column reads as having no digests (such files are
         # parsed); ``ensure`` adds the column when this command first writes.
@@ -199,6 +203,36 @@ class HistoryStore:
                 digest=r[14],
             )
             for r in rows
+        )
+
+    def _refuse_lost_history(self) -> None:
+        """A history table dropped by hand while its log stays would make keel run every
+        migration again on top of the schema they built: refuse, naming both tables."""
+        d = self.dialect
+        log = log_table_for(d.table)
+        if not d.table_exists(self.conn, log):
+            return
+        applied = d.query(
+            self.conn,
+            f"SELECT count(*) FROM {self.log} WHERE action = 'upgrade' AND outcome = 'success'",
+        )[0][0]
+        if not applied:
+            return
+        raise ValidationFailed(
+            [
+                Problem(
+                    "history-missing",
+                    self.history,
+                    f"the history table {self.history} does not exist, but {self.log} "
+                    f"records {applied} successful upgrade(s): it was dropped or renamed by "
+                    "hand, and running the migrations again on top of their schema would "
+                    "apply them twice.",
+                    f"restore {self.history} from a backup ({self.log} lists what was "
+                    f"applied and when); or, to adopt the database as it is, rename {log} "
+                    "(e.g. to keel_log_old) and record the applied versions with "
+                    "'keel baseline VERSION'.",
+                )
+            ]
         )
 
     def insert(

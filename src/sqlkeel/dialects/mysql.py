@@ -276,7 +276,8 @@ class MySQLDialect(Dialect):
     def table_exists(self, conn: Connection, table: str) -> bool:
         rows = self.query(
             conn,
-            "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+            "SELECT 1 FROM information_schema.tables "
+            "WHERE table_schema = %s AND table_name = %s",
             (self.schema or self.url.database, table),
         )
         return bool(rows)

@@ -8,6 +8,7 @@ lock; SQLite's statement is aborted by its progress handler.
 
 from __future__ import annotations
 
+import select
 import signal
 import subprocess
 import time
@@ -50,17 +51,35 @@ def sleeping_statements(target: Target) -> int:
 
 
 def wait_until_migrating(target: Target, proc: subprocess.Popen[str]) -> None:
-    """Until the migration's sleep runs (SQLite: until it must have started)."""
-    if target.dialect == "sqlite":
-        time.sleep(1.5)
-        return
+    """Until the migration's sleep runs (SQLite: its lock file names a holder, then the
+    time it takes to begin the migration)."""
+    lock_file = Path(target.url.removeprefix("sqlite:///") + ".keel-lock")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
-        if sleeping_statements(target):
+        if target.dialect == "sqlite":
+            if lock_file.exists() and lock_file.read_text():
+                time.sleep(0.5)
+                return
+        elif sleeping_statements(target):
             return
         time.sleep(0.05)
     raise AssertionError("the migration did not start")
+
+
+def wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 30) -> str:
+    """Read ``proc``'s stderr until a line holding ``text``; that line."""
+    assert proc.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stderr], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            break
+        line = proc.stderr.readline()
+        if text in line:
+            return line
+        assert line, f"keel ended before saying {text!r}: {proc.communicate()}"
+    raise AssertionError(f"keel did not say {text!r} within {timeout} s")
 
 
 def nothing_recorded(target: Target) -> None:
@@ -116,10 +135,9 @@ def test_a_signal_while_waiting_for_the_lock_ends_the_waiter_within_a_second(
     holder = keel(target, migrations, "upgrade")
     wait_until_migrating(target, holder)
     waiter = keel(target, migrations, "upgrade", "--lock-timeout", "60")
-    time.sleep(1.5)  # started, found the lock taken, and waiting
-    assert waiter.poll() is None, waiter.communicate()
-    stderr = stopped_within_a_second(waiter, signum)
-    assert "waiting for the migration lock" in stderr, stderr
+    wait_for_line(waiter, "waiting for the migration lock")
+    time.sleep(0.2)  # back in its wait
+    stopped_within_a_second(waiter, signum)
     stopped_within_a_second(holder, signum)
     no_statement_left_running(target)
     nothing_recorded(target)

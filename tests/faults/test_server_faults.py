@@ -18,6 +18,7 @@ import pytest
 
 from faults.conftest import (
     HOST,
+    Finished,
     SERVER_DIALECTS,
     Server,
     Target,
@@ -52,10 +53,8 @@ def recovers(target: Target, migrations: Path, count: int) -> None:
     assert_applied_once(target, count)
 
 
-def refused_naming(result: object, address: str, bound: float) -> None:
-    from faults.conftest import Finished
-
-    assert isinstance(result, Finished)
+def refused_naming(result: Finished, address: str, bound: float) -> None:
+    """Exit 2 within ``bound`` seconds, one paragraph naming ``address``."""
     assert result.code == 2, (result.code, result.stderr)
     assert result.seconds < bound, result.seconds
     assert address in result.stderr, result.stderr

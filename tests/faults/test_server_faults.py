@@ -18,8 +18,8 @@ import pytest
 
 from faults.conftest import (
     HOST,
-    Finished,
     SERVER_DIALECTS,
+    Finished,
     Server,
     Target,
     counted_migration,

@@ -379,7 +379,7 @@ def sleep_sql(dialect: str, seconds: float) -> str:
         return f"SELECT pg_sleep({seconds})"
     if dialect == "mysql":
         return f"DO SLEEP({seconds})"
-    # SQLite has no sleep(): a recursive count keeps the statement busy (~3 M rows/s here).
+    # SQLite has no sleep(): a recursive count keeps the statement busy (3-5 M rows/s here).
     rows = max(1, int(seconds * 3_000_000))
     return (
         f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows}) "

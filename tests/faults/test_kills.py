@@ -33,7 +33,7 @@ PER_ROUND = 3
 # Server time of each round's three migrations: the middle one outlasts the start of the
 # next keel (~0.3 s), so a kill inside it leaves the server still working when that keel
 # arrives. SQLite runs in the killed process itself; it needs no more than a busy moment.
-SECONDS = {"postgres": (0.02, 0.5, 0.02), "mysql": (0.02, 0.5, 0.02), "sqlite": (0.02, 0.1, 0.02)}
+SECONDS = {"postgres": (0.02, 0.5, 0.02), "mysql": (0.02, 0.5, 0.02), "sqlite": (0.05, 0.3, 0.05)}
 
 
 def write_round(migrations: Path, dialect: str, round_: int) -> list[int]:

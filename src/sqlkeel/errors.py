@@ -154,6 +154,13 @@ class MigrationFailed(KeelError):
         super().__init__(text)
 
 
+class ConnectionLost(MigrationFailed):
+    """The connection broke while a migration ran (the server stopped or ended keel's
+    session): not the migration's fault, so exit 2 like a connection that failed."""
+
+    exit_code = 2
+
+
 class LockTimeout(KeelError):
     """The migration lock was not acquired in time; ``holder`` describes who has it."""
 

@@ -29,6 +29,7 @@ from sqlkeel.dialects.base import (
     WriteFailed,
 )
 from sqlkeel.errors import (
+    ConnectionLost,
     DatabaseBusy,
     HistoryWriteFailed,
     KeelError,
@@ -150,6 +151,18 @@ def _said(exc: BaseException) -> str:
 def _is_integrity_error(exc: BaseException) -> bool:
     """Whether the driver says a constraint refused the write (DB-API's IntegrityError)."""
     return any(cls.__name__ == "IntegrityError" for cls in type(exc).__mro__)
+
+
+def _lost_note(address: str, *, at_commit: bool) -> str:
+    """What a transactional migration left when its connection broke, and the fix."""
+    fix = f"Fix: when the server at {address} answers again, run 'keel status', then the command."
+    if at_commit:
+        # The COMMIT may have reached the server before the connection broke.
+        return f"keel cannot tell whether its COMMIT took effect. {fix}"
+    return (
+        "Its transaction was not committed, so it left no trace; earlier migrations stay "
+        f"applied. {fix}"
+    )
 
 
 class _StatementFailed(Exception):
@@ -276,7 +289,16 @@ class Runner:
         )
         # Masked here, once, so the history row and the log hold what the user sees.
         message = mask_password(message)
-        return MigrationFailed(
+        kind = MigrationFailed
+        if self.dialect.is_connection_lost(self.conn, failure.cause):
+            kind = ConnectionLost
+            message = f"the connection to the server at {self.dialect.address} was lost: {message}"
+            if not recorded:
+                note = _lost_note(
+                    self.dialect.address,
+                    at_commit=failure.index > len(self._section(step).statements),
+                )
+        return kind(
             path=step.migration.path,
             line=line,
             statement_index=failure.index,

@@ -309,9 +309,12 @@ class HistoryStore:
 
     # -- keel_history ------------------------------------------------------------------
     def read(self) -> tuple[HistoryRow, ...]:
-        """Every history row in insertion order; empty when the table does not exist yet."""
+        """Every history row in insertion order; empty when the table does not exist yet.
+
+        Raises ValidationFailed when it is gone but the log records applied migrations."""
         present = self._keel_columns(self.dialect.table, self.history, HISTORY_KEYS)
         if present is None:
+            self._refuse_lost_history()
             return ()
         # A table from before the digest column reads as having no digests (such files are
         # parsed), one from before the noop column as having no no-ops; ``ensure`` adds the
@@ -373,6 +376,36 @@ class HistoryStore:
             "writes its rows itself, so this one was changed by hand or by another tool. "
             f"Fix: correct it by hand, e.g. UPDATE {self.shown} SET {column} = {example} "
             f"WHERE id = {r[0]}; then run the command again."
+        )
+
+    def _refuse_lost_history(self) -> None:
+        """A history table dropped by hand while its log stays would make keel run every
+        migration again on top of the schema they built: refuse, naming both tables."""
+        d = self.dialect
+        log = log_table_for(d.table)
+        if not d.table_exists(self.conn, log):
+            return
+        applied = d.query(
+            self.conn,
+            f"SELECT count(*) FROM {self.log} WHERE action = 'upgrade' AND outcome = 'success'",
+        )[0][0]
+        if not applied:
+            return
+        raise ValidationFailed(
+            [
+                Problem(
+                    "history-missing",
+                    self.history,
+                    f"the history table {self.history} does not exist, but {self.log} "
+                    f"records {applied} successful upgrade(s): it was dropped or renamed by "
+                    "hand, and running the migrations again on top of their schema would "
+                    "apply them twice.",
+                    f"restore {self.history} from a backup ({self.log} lists what was "
+                    f"applied and when); or, to adopt the database as it is, rename {log} "
+                    "(e.g. to keel_log_old) and record the applied versions with "
+                    "'keel baseline VERSION'.",
+                )
+            ]
         )
 
     def insert(

@@ -494,8 +494,10 @@ def _dispatch(argv: list[str], opts: GlobalOptions) -> int:
     parser.reject_extras(extras, after)
     _remember(opts, namespace)
 
+    from sqlkeel import signals
     from sqlkeel.cli import commands
 
+    signals.install()  # SIGTERM, too, unwinds like Ctrl-C: statement stopped, lock released
     command: Callable[[GlobalOptions, argparse.Namespace], int] = getattr(
         commands, name.replace("-", "_")
     )
@@ -512,7 +514,8 @@ def run(argv: list[str]) -> int:
     """Run keel on ``argv``; return the exit code.
 
     The single error boundary: a usage error or KeelError prints one paragraph on stderr
-    (with a traceback under -v) and exits with its code; Ctrl-C exits 130; a closed
+    (with a traceback under -v) and exits with its code; Ctrl-C exits 130 and SIGTERM 143
+    (128 + the signal, as a shell reports it); a closed
     output pipe ends quietly; anything else is reported as a bug, exit 1.
     """
     opts = GlobalOptions()
@@ -526,9 +529,10 @@ def run(argv: list[str]) -> int:
     except CommandLineError as exc:  # never a traceback: the command line is the problem
         _report(opts, f"{exc.message}. Fix: {exc.fix}", traceback=False)
         return 2
-    except KeyboardInterrupt:
-        _write_stderr("keel: interrupted.")
-        return 130
+    except KeyboardInterrupt as exc:
+        exit_code: int = getattr(exc, "exit_code", 130)
+        _write_stderr(f"keel: interrupted by {'SIGTERM' if exit_code == 143 else 'Ctrl-C'}.")
+        return exit_code
     except BrokenPipeError:
         # The reader (e.g. `| head`) went away: not an error worth a message. Point stdout
         # at devnull so the interpreter's final flush does not complain again.

@@ -193,6 +193,19 @@ class Dialect(ABC):
     def connect(self) -> Connection:
         """Open an autocommit connection; raises ConnectionFailed with a masked message."""
 
+    # The port a URL without one means (None: the dialect has no server).
+    default_port: ClassVar[int | None] = None
+
+    @property
+    def address(self) -> str:
+        """host:port of the server, as errors name it (a connection that failed or broke)."""
+        return f"{self.url.host or 'localhost'}:{self.url.port or self.default_port}"
+
+    def is_connection_lost(self, conn: Connection, exc: BaseException) -> bool:
+        """Whether ``exc`` means the connection itself is gone (server stopped or killed the
+        session), rather than the database refusing a statement."""
+        return False
+
     def database_exists(self) -> bool:
         """False only when connecting would create the database (SQLite files)."""
         return True

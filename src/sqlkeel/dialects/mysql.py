@@ -73,6 +73,11 @@ _SYNTAX_ERRORS = (1064, 1149)
 _LOCK_NAME_MAX = 64
 # A year, the largest wait_timeout the server accepts on every platform.
 _LOCK_IDLE_TIMEOUT = 31_536_000
+# Seconds a connection may take, handshake included, unless the URL says connect_timeout.
+_CONNECT_TIMEOUT = 10
+# The connection is gone: server shutdown, connection killed, server gone away, lost
+# during a query (https://mariadb.com/kb/en/mariadb-error-codes/).
+_CONNECTION_LOST = (1053, 1927, 2006, 2013)
 
 
 def _is_transactional(sql: str) -> bool:
@@ -100,6 +105,7 @@ class MySQLDialect(Dialect):
     name = "mysql"
     split_options = MYSQL
     transactional_ddl = False
+    default_port = 3306
     param = "%s"
     types: ClassVar[dict[str, str]] = {
         "id": "BIGINT AUTO_INCREMENT PRIMARY KEY",
@@ -145,7 +151,7 @@ class MySQLDialect(Dialect):
             "password": url.password or "",
             "database": url.database,
             "charset": "utf8mb4",
-            "connect_timeout": 10,
+            "connect_timeout": _CONNECT_TIMEOUT,
             "autocommit": True,  # keel issues BEGIN/COMMIT itself
             # As the mysql client does: a chunk between custom delimiters may hold several
             # statements. keel's own SQL is one statement with values escaped by PyMySQL.
@@ -172,15 +178,38 @@ class MySQLDialect(Dialect):
                 "which the driver does not know. Fix: use a MySQL character set name such "
                 "as utf8mb4 (the default)."
             )
+        # PyMySQL's connect_timeout bounds only the TCP connect: a server that accepts and
+        # never answers (frozen, SIGSTOPped) would hold the handshake forever. So the
+        # handshake's reads and writes get the same bound, and the URL's own read and
+        # write timeouts (none by default: a migration may run for hours) apply after.
+        after = {key: kwargs.get(key) for key in ("read_timeout", "write_timeout")}
+        timeout = kwargs["connect_timeout"]
+        kwargs.update(read_timeout=timeout, write_timeout=timeout)
         try:
-            return pymysql.connect(**kwargs)
+            conn = pymysql.connect(**kwargs)
         except pymysql.err.MySQLError as exc:
-            raise ConnectionFailed(
-                f"cannot connect to MySQL at {self.url.masked()}: "
-                f"{' '.join(mask_password(self._message(exc)).split())}. "
-                "Fix: check that the server is running and that host, port, user, password "
-                "and database in the URL are right."
-            ) from exc
+            raise ConnectionFailed(self._connect_failure(exc, timeout)) from exc
+        # Private attributes, read again before each packet (PyMySQL 0.9 to 1.2): the only
+        # way to give a connection a handshake timeout without keeping it for every query.
+        conn._read_timeout = after["read_timeout"]
+        conn._write_timeout = after["write_timeout"]
+        return conn
+
+    def _connect_failure(self, exc: BaseException, timeout: int) -> str:
+        said = " ".join(mask_password(self._message(exc)).split())
+        if "timed out" in said:
+            return (
+                f"cannot connect to MySQL at {self.url.masked()}: the server at "
+                f"{self.address} did not answer within {timeout} s ({said}); it may be "
+                "frozen or overloaded, or a firewall drops the packets. Fix: check that "
+                "server; if it is only slow, raise connect_timeout in the URL "
+                "(?connect_timeout=30)."
+            )
+        return (
+            f"cannot connect to MySQL at {self.url.masked()} ({self.address}): {said}. "
+            "Fix: check that the server is running and that host, port, user, password "
+            "and database in the URL are right."
+        )
 
     def connect(self) -> Connection:
         # Named as the lock's holder: this connection takes the lock when keel writes.
@@ -203,8 +232,35 @@ class MySQLDialect(Dialect):
             # only when its result is read, so read them all here, as this statement's.
             while cur.nextset():
                 pass
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (sqlkeel.signals)
+            self._kill_query(conn)
+            raise
         finally:
             cur.close()
+
+    def _kill_query(self, conn: Connection) -> None:
+        """Stop the statement ``conn`` is running. PyMySQL drops the socket when a read is
+        interrupted, but the server runs the statement on to its end (holding its locks,
+        committing its DDL) after keel has released the migration lock; PostgreSQL's
+        driver cancels it instead. https://mariadb.com/kb/en/kill/"""
+        import pymysql
+
+        thread_id = conn.thread_id()
+        try:
+            killer = self._open("keel (stopping an interrupted statement)")
+        except ConnectionFailed:  # the server is gone: so is the statement
+            return
+        try:
+            with killer.cursor() as cur:
+                cur.execute(f"KILL QUERY {int(thread_id)}")
+        except pymysql.err.MySQLError:  # it had ended already
+            pass
+        finally:
+            killer.close()
+
+    def is_connection_lost(self, conn: Connection, exc: BaseException) -> bool:
+        coded = _coded(exc)
+        return not conn.open or (coded is not None and coded[0] in _CONNECTION_LOST)
 
     def is_transactional(self, statements: Sequence[str]) -> bool:
         return all(_is_transactional(sql) for sql in statements)

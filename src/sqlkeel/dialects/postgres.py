@@ -168,6 +168,7 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     split_options = POSTGRES
     transactional_ddl = True
+    default_port = 5432
     reads_beside_writers = True
     param = "%s"
     types: ClassVar[dict[str, str]] = {
@@ -230,15 +231,31 @@ class PostgresDialect(Dialect):
             raise ConfigError(
                 "PostgreSQL support needs psycopg 3. Fix: pip install 'sqlkeel[postgres]'."
             ) from exc
+        kwargs = self._connect_kwargs(application_name)
         try:
-            return psycopg.connect(autocommit=True, **self._connect_kwargs(application_name))
+            # connect_timeout bounds the whole start-up, TCP and handshake (libpq's rule),
+            # so a frozen server is given up on too.
+            return psycopg.connect(autocommit=True, **kwargs)
         except psycopg.Error as exc:
+            said = " ".join(mask_password(str(exc)).split())
+            if isinstance(exc, getattr(psycopg.errors, "ConnectionTimeout", ())) or (
+                "timeout expired" in said
+            ):
+                raise ConnectionFailed(
+                    f"cannot connect to PostgreSQL at {self.url.masked()}: the server at "
+                    f"{self.address} did not answer within {kwargs['connect_timeout']} s "
+                    f"({said}); it may be frozen or overloaded, or a firewall drops the "
+                    "packets. Fix: check that server; if it is only slow, raise "
+                    "connect_timeout in the URL (?connect_timeout=30)."
+                ) from exc
             raise ConnectionFailed(
-                f"cannot connect to PostgreSQL at {self.url.masked()}: "
-                f"{' '.join(mask_password(str(exc)).split())} "
-                "Fix: check that the server is running and "
+                f"cannot connect to PostgreSQL at {self.url.masked()} ({self.address}): "
+                f"{said} Fix: check that the server is running and "
                 "that host, port, user, password and database in the URL are right."
             ) from exc
+
+    def is_connection_lost(self, conn: Connection, exc: BaseException) -> bool:
+        return bool(conn.closed or conn.broken)
 
     def connect(self) -> Connection:
         # Named as the lock's holder: this session takes the lock when keel writes.

@@ -54,6 +54,30 @@ def _is_disk_full(exc: BaseException) -> bool:
     return _is(exc, _SQLITE_FULL)
 
 
+# SQLite VM instructions between two calls of the progress handler (see connect).
+_PROGRESS_STEPS = 100_000
+
+
+def _progress() -> int:
+    return 0  # go on; a signal handler that raises here stops the statement instead
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Re-raise a statement stopped by a signal as the interruption it was: sqlite3 drops
+    the exception raised in the progress handler and reports only "interrupted"."""
+    import sqlite3
+
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if str(exc) != "interrupted":
+            raise
+        from sqlkeel.signals import last_interrupt
+
+        raise last_interrupt() from None
+
+
 class SQLiteDialect(Dialect):
     name = "sqlite"
     split_options = SQLITE
@@ -127,6 +151,12 @@ class SQLiteDialect(Dialect):
         except BaseException:
             conn.close()
             raise
+        # A statement runs in C without returning to Python, so Ctrl-C or SIGTERM would
+        # wait for its end. Python runs signal handlers when it next runs Python code: this
+        # callback, every _PROGRESS_STEPS VM instructions (~1 ms). The exception a handler
+        # raises there makes SQLite abort the statement ("interrupted"), which
+        # ``_interruptible`` turns back into that interruption.
+        conn.set_progress_handler(_progress, _PROGRESS_STEPS)
         return conn
 
     def _check_header(self) -> None:
@@ -210,6 +240,20 @@ class SQLiteDialect(Dialect):
         if _is(exc, _SQLITE_BUSY):
             return self._busy_error(self.busy_timeout)
         return None
+
+    def execute(self, conn: Connection, sql: str) -> None:
+        with _interruptible():
+            super().execute(conn, sql)
+
+    def run(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
+        with _interruptible():
+            super().run(conn, sql, params)
+
+    def query(
+        self, conn: Connection, sql: str, params: Sequence[object] = ()
+    ) -> list[tuple[Any, ...]]:
+        with _interruptible():
+            return super().query(conn, sql, params)
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()

@@ -382,9 +382,8 @@ class HistoryStore:
         """A history table dropped by hand while its log stays would make keel run every
         migration again on top of the schema they built: refuse, naming both tables."""
         d = self.dialect
-        log = log_table_for(d.table)
-        if not d.table_exists(self.conn, log):
-            return
+        if self._keel_columns(log_table_for(d.table), self.log, LOG_KEYS) is None:
+            return  # (or refused: another tool's table of that name)
         applied = d.query(
             self.conn,
             f"SELECT count(*) FROM {self.log} WHERE action = 'upgrade' AND outcome = 'success'",
@@ -401,7 +400,7 @@ class HistoryStore:
                     "hand, and running the migrations again on top of their schema would "
                     "apply them twice.",
                     f"restore {self.history} from a backup ({self.log} lists what was "
-                    f"applied and when); or, to adopt the database as it is, rename {log} "
+                    f"applied and when); or, to adopt the database as it is, rename {self.log} "
                     "(e.g. to keel_log_old) and record the applied versions with "
                     "'keel baseline VERSION'.",
                 )

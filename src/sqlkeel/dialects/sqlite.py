@@ -62,17 +62,11 @@ def _progress() -> int:
     return 0  # go on; a signal handler that raises here stops the statement instead
 
 
-@contextmanager
-def _interruptible() -> Iterator[None]:
+def _raise_if_interrupted(exc: Exception) -> None:
     """Re-raise a statement stopped by a signal as the interruption it was: sqlite3 drops
-    the exception raised in the progress handler and reports only "interrupted"."""
-    import sqlite3
-
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if str(exc) != "interrupted":
-            raise
+    the exception raised in the progress handler and reports only "interrupted". A plain
+    function, not a context manager: it is on the path of every statement keel sends."""
+    if type(exc).__name__ == "OperationalError" and str(exc) == "interrupted":
         from sqlkeel.signals import last_interrupt
 
         raise last_interrupt() from None
@@ -155,7 +149,7 @@ class SQLiteDialect(Dialect):
         # wait for its end. Python runs signal handlers when it next runs Python code: this
         # callback, every _PROGRESS_STEPS VM instructions (~1 ms). The exception a handler
         # raises there makes SQLite abort the statement ("interrupted"), which
-        # ``_interruptible`` turns back into that interruption.
+        # ``_raise_if_interrupted`` turns back into that interruption.
         conn.set_progress_handler(_progress, _PROGRESS_STEPS)
         return conn
 
@@ -242,18 +236,27 @@ class SQLiteDialect(Dialect):
         return None
 
     def execute(self, conn: Connection, sql: str) -> None:
-        with _interruptible():
+        try:
             super().execute(conn, sql)
+        except Exception as exc:
+            _raise_if_interrupted(exc)
+            raise
 
     def run(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
-        with _interruptible():
+        try:
             super().run(conn, sql, params)
+        except Exception as exc:
+            _raise_if_interrupted(exc)
+            raise
 
     def query(
         self, conn: Connection, sql: str, params: Sequence[object] = ()
     ) -> list[tuple[Any, ...]]:
-        with _interruptible():
+        try:
             return super().query(conn, sql, params)
+        except Exception as exc:
+            _raise_if_interrupted(exc)
+            raise
 
     def rows(
         self, conn: Connection, sql: str, params: Sequence[object] = ()

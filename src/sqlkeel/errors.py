@@ -145,10 +145,13 @@ class MigrationFailed(KeelError):
         first_line = statement.strip().splitlines()[0] if statement.strip() else ""
         if len(first_line) > _QUOTED_MAX:  # a 90 KB INSERT on one line names itself briefly
             first_line = first_line[: _QUOTED_MAX - 1] + "…"
-        text = (
-            f"{path}:{line}: {direction} failed at statement {statement_index} "
-            f"(`{first_line}`): {db_message.strip().rstrip('.')}."
-        )
+        if statement_index:
+            text = (
+                f"{path}:{line}: {direction} failed at statement {statement_index} "
+                f"(`{first_line}`): {db_message.strip().rstrip('.')}."
+            )
+        else:  # sent whole: the server did not say which statement was running
+            text = f"{path}:{line}: {direction} did not finish: {db_message.strip().rstrip('.')}."
         if note:
             text += f" {note}"
         super().__init__(text)

@@ -165,6 +165,14 @@ def _lost_note(address: str, *, at_commit: bool) -> str:
     )
 
 
+def _unknown_statement(step: Step, cause: BaseException) -> _StatementFailed:
+    """A failure the server tied to no statement of the step (index 0)."""
+    section = (
+        step.migration.upgrade if step.direction is Direction.UPGRADE else step.migration.rollback
+    )
+    return _StatementFailed(0, Statement("", section.line if section else 0, 0), cause, None)
+
+
 class _StatementFailed(Exception):
     def __init__(
         self, index: int, statement: Statement, cause: BaseException, offset: int | None = 0
@@ -294,9 +302,11 @@ class Runner:
             kind = ConnectionLost
             message = f"the connection to the server at {self.dialect.address} was lost: {message}"
             if not recorded:
+                # Index 0: lost while the whole transaction was on its way, COMMIT included.
                 note = _lost_note(
                     self.dialect.address,
-                    at_commit=failure.index > len(self._section(step).statements),
+                    at_commit=failure.index == 0
+                    or failure.index > len(self._section(step).statements),
                 )
         return kind(
             path=step.migration.path,
@@ -415,6 +425,8 @@ class Runner:
     ) -> NoReturn:
         """keel's own rows for a transactional step failed: roll the step back with them and
         say that it was keel's write that failed, not a statement of the file."""
+        if self.dialect.is_connection_lost(self.conn, cause):
+            self._undo(step, _unknown_statement(step, cause), at, start)
         self._rollback_quietly()
         self._raise_explained(step, cause, at, start)
         said = _said(cause)
@@ -442,7 +454,12 @@ class Runner:
         self.dialect.begin(self.conn)
         try:
             self._run_statements(statements)
-            self._fence(step)
+            try:
+                self._fence(step)
+            except self.dialect.error_types as exc:
+                if not self.dialect.is_connection_lost(self.conn, exc):
+                    raise
+                raise _unknown_statement(step, exc) from exc
             ms = _ms(start)
             try:
                 self.store.commit_with(lambda: self._record(step, at, ms))
@@ -725,6 +742,12 @@ class Runner:
                 commit = _commit_statement(batch.section, batch.statements)
                 failure = _StatementFailed(commit.index, commit, exc.cause, None)
             self._undo(step, failure, batch.at, batch.start)
+        except self.dialect.error_types as exc:
+            # No result for a statement: the connection itself broke while the migration,
+            # its rows and its COMMIT were on their way.
+            if not self.dialect.is_connection_lost(self.conn, exc):
+                raise
+            self._undo(step, _unknown_statement(step, exc), batch.at, batch.start)
         ms = int(value) if value is not None else _ms(batch.start)
         self.listener.step_finished(step, ms)
         return self._result(step, ms)

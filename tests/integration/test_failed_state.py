@@ -324,3 +324,19 @@ def test_rolled_back_without_failed_is_a_usage_error(keel: Run, project: Project
     out = keel("repair", "--rolled-back")
     assert out.exit_code == 2, out
     assert "--failed" in out.stderr
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_a_mysql_repeatable_whose_first_statement_fails_unproven_stays_recorded_failed(
+    keel: Run, project: Project, db: Database
+) -> None:
+    # A missing table (1146) proves nothing on MySQL: the row says failed, it is not gone.
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
+    project.write("R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT id FROM t;\n")
+    ok(keel("upgrade"))
+    project.write("R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT id FROM nosuch;\n")
+    err = failed(keel("upgrade"))
+    assert "repair --failed" in err, err
+    [_, row] = history_rows(keel)
+    assert (row["kind"], row["state"]) == ("repeatable", "failed")

@@ -5,9 +5,10 @@ leaves no trace. Steps that cannot be transactional (``transaction=off``, or sta
 the dialect cannot roll back, such as DDL on MySQL) run statement by statement: they are
 recorded ``failed`` before they start and ``applied`` when they end, so a failure, or a
 keel killed part-way, leaves a ``failed`` row (naming the statement where known), and later
-runs refuse until repair. A failure of the first statement (one command) takes that row
-back: nothing ran. A rollback marks its migration's own row (``failed_direction``), so a
-failed rollback can be restored as applied.
+runs refuse until repair. A failure of the first statement takes that row back when the
+dialect proves that it changed nothing (``Dialect.failure_left_nothing``). A rollback
+marks its migration's own row (``failed_direction``), so a failed rollback can be
+restored as applied.
 """
 
 from __future__ import annotations
@@ -481,13 +482,14 @@ class Runner:
     ) -> int:
         """Run the step statement by statement; a failure leaves a ``failed`` row, and so
         does a keel killed while it runs (the row is written first). A failure of its
-        first statement leaves none: nothing of it ran, so the next run simply retries."""
-        marker = self._mark_running(step, at)
+        first statement that provably changed nothing leaves none (or the earlier row it
+        replaces, as it was): the next run simply retries."""
+        marker, claimed = self._mark_running(step, at)
         try:
             self._run_statements(statements)
         except _StatementFailed as failure:
-            if failure.index == 1 and self._is_one_command(failure.statement):
-                self._nothing_ran(step, failure, marker, at, start)
+            if self._left_nothing(failure):
+                self._nothing_ran(step, failure, marker, claimed, at, start)
             self._record_failed(step, statements, failure, marker, at, start)
         ms = _ms(start)
         self.dialect.begin(self.conn)
@@ -517,12 +519,29 @@ class Runner:
         except SplitError:
             return False
 
+    def _left_nothing(self, failure: _StatementFailed) -> bool:
+        """Whether the failure proves that nothing of the step ran: its first statement, one
+        command, on a connection still open (a lost connection or a timeout proves nothing:
+        the server may have finished the statement), and the dialect's proof."""
+        return (
+            failure.index == 1
+            and self._is_one_command(failure.statement)
+            and not self.dialect.is_connection_lost(self.conn, failure.cause)
+            and self.dialect.failure_left_nothing(failure.statement.sql, failure.cause)
+        )
+
     def _nothing_ran(
-        self, step: Step, failure: _StatementFailed, marker: int, at: datetime, start: float
+        self,
+        step: Step,
+        failure: _StatementFailed,
+        marker: int,
+        claimed: bool,
+        at: datetime,
+        start: float,
     ) -> NoReturn:
-        """The first statement failed, so nothing of the step ran: take back the row that
-        said it was running (a rollback's migration is applied again), log the failure and
-        raise it."""
+        """The first statement failed and provably changed nothing: take back the row that
+        said the step was running (a new claim is deleted, an earlier row it marked is as it
+        was: a rollback's migration, a repeatable's earlier run), log the failure, raise it."""
         if step.direction is Direction.UPGRADE:
             note = (
                 f"{self._why_outside(step)}, and its first statement failed, so nothing of it "
@@ -539,7 +558,7 @@ class Runner:
         try:
             self._rollback_quietly()  # a transaction of the migration's own, left open
             self.dialect.begin(self.conn)
-            if step.direction is Direction.UPGRADE:
+            if claimed:
                 self.store.delete_id(marker)
             else:
                 self.store.mark(marker, State.APPLIED)
@@ -631,18 +650,24 @@ class Runner:
             )
         raise error from failure.cause
 
-    def _mark_running(self, step: Step, at: datetime) -> int:
+    def _mark_running(self, step: Step, at: datetime) -> tuple[int, bool]:
         """Record the step as failed before it runs outside a transaction, so that a keel
         killed part-way leaves it refused until repair instead of silently half-applied;
-        returns the row's id. An upgrade's row replaces the rows it would replace on
-        success; a rollback marks the row of its migration, which stays until it ends."""
+        returns the row's id and whether it is a new row (a claim). The one earlier row of
+        its migration (a rollback's, a repeatable's previous run) is marked in place, so
+        that a failure that changed nothing can put it back as it was."""
         self.dialect.begin(self.conn)
         self._fence(step)
         rows = self._rows.get(step.migration.identity, [])
-        if step.direction is Direction.ROLLBACK and len(rows) == 1:
+        claimed = len(rows) != 1
+        if not claimed:
             marker = rows[0].id
+            rollback = step.direction is Direction.ROLLBACK
             self.store.mark(
-                marker, State.FAILED, error=INTERRUPTED, failed_direction=Direction.ROLLBACK
+                marker,
+                State.FAILED,
+                error=INTERRUPTED,
+                failed_direction=Direction.ROLLBACK if rollback else None,
             )
         else:
             self._forget_earlier_row(step)
@@ -658,7 +683,7 @@ class Runner:
                 raise
             marker = self.store.last_id()
         self.dialect.commit(self.conn)
-        return marker
+        return marker, claimed
 
     # -- migrations sent whole -----------------------------------------------------------
     def _apply_sent(self, steps: Sequence[Step], ran: list[Step]) -> list[StepResult]:

@@ -1,10 +1,12 @@
 """The failed state outside a transaction (issue 10, points 2.10 and 2.14): nothing is
-recorded failed when nothing ran (the first statement failed), and a failed rollback is
-told apart from a failed upgrade, with a repair for each outcome the user chose by hand."""
+recorded failed when the dialect proves that nothing ran (the first statement failed and
+changed nothing), everything else is, and a failed rollback is told apart from a failed
+upgrade, with a repair for each outcome the user chose by hand."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -12,6 +14,8 @@ from conftest import Database, Project, Run, failed, history_rows, log, ok, user
 
 
 # -- 2.14: the first statement failed, so nothing ran --------------------------------------
+# Only where the dialect proves it: SQLite and PostgreSQL run one plain statement atomically.
+@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 def test_a_transaction_off_file_whose_first_statement_fails_is_retried_without_repair(
     keel: Run, project: Project, db: Database
 ) -> None:
@@ -45,9 +49,8 @@ def test_a_mysql_ddl_migration_whose_first_statement_fails_is_not_recorded_faile
     keel: Run, project: Project, db: Database
 ) -> None:
     project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
-    project.write(
-        "V2__ddl.sql", "ALTER TABLE nowhere ADD COLUMN x INT;\nCREATE TABLE u (id INT);\n"
-    )
+    # A syntax error: MariaDB parsed nothing of the statement, so it ran nothing.
+    project.write("V2__ddl.sql", "ALTER TABLE t ADD COLUMN;\nCREATE TABLE u (id INT);\n")
     err = failed(keel("upgrade"))
     assert "not recorded as failed" in err, err
     assert "repair" not in err, err
@@ -78,7 +81,7 @@ def test_a_chunk_of_several_statements_failing_part_way_is_still_recorded_failed
 def test_a_mysql_rollback_whose_first_statement_fails_leaves_the_migration_applied(
     keel: Run, project: Project, db: Database
 ) -> None:
-    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n-- rollback\nDROP TABLE nowhere;\n")
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n-- rollback\nDROP TABL t;\n")
     ok(keel("upgrade"))
     err = failed(keel("rollback"))
     assert "repair" not in err, err
@@ -87,6 +90,144 @@ def test_a_mysql_rollback_whose_first_statement_fails_leaves_the_migration_appli
     assert (row["version"], row["state"]) == ("1", "applied")
     ok(keel("validate"))
     assert log(keel)[-1] == ("rollback", "1", "failed")
+
+
+# A failure of the first statement does not always mean that nothing ran: then keel records
+# the migration failed, as for any later statement.
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_a_mysql_first_statement_failing_with_other_than_a_syntax_error_is_recorded_failed(
+    keel: Run, project: Project, db: Database
+) -> None:
+    # DROP TABLE of several tables drops the ones that exist, then raises 1051.
+    project.write(
+        "V1__a.sql", "CREATE TABLE a (id INT);\n-- rollback\nDROP TABLE a, bb;\nSELECT 1;\n"
+    )
+    ok(keel("upgrade"))
+    err = failed(keel("rollback"))
+    assert "nothing" not in err and "stays applied" not in err, err
+    assert "repair --failed" in err, err
+    [row] = history_rows(keel)
+    assert (row["state"], row["failed_direction"]) == ("failed", "rollback")
+    assert "a" not in user_tables(db)
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_a_mysql_statement_whose_connection_timed_out_is_recorded_failed_not_retried(
+    keel_cli: Run, project: Project, db: Database, db_url: str
+) -> None:
+    # The client gives up after 2 s; the server goes on and finishes the INSERT.
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
+    project.write("V2__ins.sql", "INSERT INTO t SELECT SLEEP(4);\nCREATE TABLE u (id INT);\n")
+    outcome = keel_cli(
+        "upgrade",
+        "--url",
+        f"{db_url}?read_timeout=2",
+        "--dir",
+        str(project.migrations),
+        cwd=project.root,
+    )
+    assert outcome.exit_code == 2, outcome.stderr
+    assert "Traceback" not in outcome.stderr
+    assert "nothing" not in outcome.stderr, outcome.stderr
+    assert "repair --failed" in outcome.stderr, outcome.stderr
+    deadline = time.monotonic() + 15
+    while not db.query("SELECT COUNT(*) FROM t")[0][0] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert db.query("SELECT COUNT(*) FROM t") == [(1,)]  # it did run
+    rows = db.query("SELECT version, state FROM keel_history ORDER BY id")
+    assert rows == [("1", "applied"), ("2", "failed")]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize(
+    "body",
+    [
+        "CALL batches();",
+        "DO $$ BEGIN INSERT INTO t VALUES (1); COMMIT; INSERT INTO t VALUES (2); COMMIT; "
+        "PERFORM 1 / 0; END $$;",
+    ],
+    ids=["call", "do"],
+)
+def test_a_postgres_procedure_that_commits_before_failing_is_recorded_failed(
+    keel: Run, project: Project, db: Database, body: str
+) -> None:
+    # Outside a transaction block a procedure or DO block may COMMIT, and what it committed
+    # stays: https://www.postgresql.org/docs/current/sql-call.html
+    project.write(
+        "V1__t.sql",
+        "CREATE TABLE t (id INT);\n"
+        "CREATE PROCEDURE batches() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO t VALUES (1); "
+        "COMMIT; INSERT INTO t VALUES (2); COMMIT; PERFORM 1 / 0; END $$;\n",
+    )
+    project.write("V2__off.sql", f"-- keel: transaction=off\n{body}\nSELECT 1;\n")
+    err = failed(keel("upgrade"))
+    assert "nothing" not in err, err
+    assert "repair --failed" in err, err
+    assert db.query("SELECT COUNT(*) FROM t") == [(2,)]
+    assert [(r["version"], r["state"]) for r in history_rows(keel)] == [
+        ("1", "applied"),
+        ("2", "failed"),
+    ]
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+def test_a_failed_postgres_concurrent_index_build_is_recorded_failed(
+    keel: Run, project: Project, db: Database
+) -> None:
+    # It leaves an INVALID index behind:
+    # https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
+    project.write("V1__d.sql", "CREATE TABLE d (x INT);\nINSERT INTO d VALUES (1), (1);\n")
+    project.write(
+        "V2__idx.sql", "-- keel: transaction=off\nCREATE UNIQUE INDEX CONCURRENTLY d_x ON d (x);\n"
+    )
+    err = failed(keel("upgrade"))
+    assert "nothing" not in err, err
+    assert db.query("SELECT indisvalid FROM pg_index WHERE indexrelid = 'd_x'::regclass") == [
+        (False,)
+    ]
+    assert [r["state"] for r in history_rows(keel)] == ["applied", "failed"]
+
+
+# A repeatable's earlier run stays recorded when its new version's first statement fails.
+@pytest.mark.parametrize(
+    ("db_url", "first", "broken"),
+    [
+        pytest.param(
+            "sqlite",
+            "-- keel: transaction=off\nINSERT INTO t VALUES (1);\n",
+            "-- keel: transaction=off\nINSERT INTO nosuch VALUES (1);\n",
+            id="sqlite",
+        ),
+        pytest.param(
+            "mysql",
+            "CREATE OR REPLACE VIEW v AS SELECT id FROM t;\n",
+            "CREATE OR REPLACE VIEW v AS SELEC id FROM t;\n",
+            id="mysql",
+            marks=pytest.mark.mysql,
+        ),
+    ],
+    indirect=["db_url"],
+)
+def test_a_repeatable_keeps_its_earlier_row_when_its_first_statement_fails(
+    keel: Run, project: Project, db: Database, first: str, broken: str
+) -> None:
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
+    project.write("R__fill.sql", first)
+    ok(keel("upgrade"))
+    [_, before] = history_rows(keel)
+    project.write("R__fill.sql", broken)
+    err = failed(keel("upgrade"))
+    assert "repair" not in err, err
+    [_, after] = history_rows(keel)
+    assert after == before
+    status = json.loads(ok(keel("status", "--json")).stdout)
+    assert status["problems"] == []
+    project.write("R__fill.sql", first)
+    ok(keel("upgrade"))
+    [_, row] = history_rows(keel)
+    assert (row["kind"], row["state"]) == (before["kind"], "applied")
 
 
 # -- 2.10: a failed rollback ------------------------------------------------------------
@@ -183,3 +324,19 @@ def test_rolled_back_without_failed_is_a_usage_error(keel: Run, project: Project
     out = keel("repair", "--rolled-back")
     assert out.exit_code == 2, out
     assert "--failed" in out.stderr
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+def test_a_mysql_repeatable_whose_first_statement_fails_unproven_stays_recorded_failed(
+    keel: Run, project: Project, db: Database
+) -> None:
+    # A missing table (1146) proves nothing on MySQL: the row says failed, it is not gone.
+    project.write("V1__t.sql", "CREATE TABLE t (id INT);\n")
+    project.write("R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT id FROM t;\n")
+    ok(keel("upgrade"))
+    project.write("R__v.sql", "CREATE OR REPLACE VIEW v AS SELECT id FROM nosuch;\n")
+    err = failed(keel("upgrade"))
+    assert "repair --failed" in err, err
+    [_, row] = history_rows(keel)
+    assert (row["kind"], row["state"]) == ("repeatable", "failed")

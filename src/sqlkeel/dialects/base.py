@@ -341,6 +341,12 @@ class Dialect(ABC):
         (a migration then needs ``-- keel: transaction=off``)."""
         return False
 
+    def failure_left_nothing(self, sql: str, exc: BaseException) -> bool:
+        """Whether the failure ``exc`` of ``sql``, one command sent outside a transaction
+        on a connection that is still open, proves that the database changed nothing (so
+        the migration may simply run again). False unless the dialect can prove it."""
+        return False
+
     def describe_error(
         self, exc: BaseException, statement: Statement | None, offset: int | None = 0
     ) -> tuple[str, int]:

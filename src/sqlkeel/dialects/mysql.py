@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
+from sqlkeel.core.lexer import Lexed
 from sqlkeel.core.splitter import MYSQL, Statement, split_statements
 from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name
 from sqlkeel.errors import ConfigError, ConnectionFailed, SplitError
@@ -69,6 +70,9 @@ _ERROR_LINE = re.compile(r" at line (\d+)\s*$")
 _USE = re.compile(r"(?<![\w$])USE(?![\w$])", re.IGNORECASE)
 # ER_PARSE_ERROR, ER_SYNTAX_ERROR: their messages end in "at line N".
 _SYNTAX_ERRORS = (1064, 1149)
+# Statements that run others, which may have changed data before one of them (a PREPARE
+# of dynamic SQL) fails with a syntax error.
+_RUNS_OTHERS = re.compile(r"(?:CALL|EXECUTE)(?![\w$])", re.IGNORECASE)
 # GET_LOCK names are limited to 64 characters (MySQL 5.7+).
 _LOCK_NAME_MAX = 64
 # A year, the largest wait_timeout the server accepts on every platform.
@@ -257,6 +261,17 @@ class MySQLDialect(Dialect):
             pass
         finally:
             killer.close()
+
+    def failure_left_nothing(self, sql: str, exc: BaseException) -> bool:
+        # Only a syntax error proves it: the server parsed nothing of the statement, so it
+        # ran nothing. Any other error may come after part of the work: DROP TABLE a, b
+        # drops a, then fails on b (https://mariadb.com/kb/en/drop-table/), and a statement
+        # on a non-transactional table (MyISAM) keeps the rows it changed before failing.
+        coded = _coded(exc)
+        if coded is None or coded[0] not in _SYNTAX_ERRORS:
+            return False
+        start = Lexed(sql, self.split_options).first_significant()
+        return not _RUNS_OTHERS.match(sql, start)
 
     def is_connection_lost(self, conn: Connection, exc: BaseException) -> bool:
         coded = _coded(exc)

@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 
+from sqlkeel.core.lexer import Lexed
 from sqlkeel.core.splitter import POSTGRES, Statement
 from sqlkeel.dialects.base import (
     Connection,
@@ -48,6 +50,20 @@ if TYPE_CHECKING:
 
 def _quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+# Outside a transaction block one statement runs in an implicit transaction of its own
+# (https://www.postgresql.org/docs/current/sql-begin.html), so its failure undoes it; these
+# may commit part of their work first: a procedure or DO block with COMMIT inside
+# (https://www.postgresql.org/docs/current/plpgsql-transactions.html), statements that run
+# in several transactions (VACUUM, CLUSTER and REINDEX of several tables, DROP DATABASE),
+# and CONCURRENTLY, which leaves an INVALID index behind when it fails
+# (https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY).
+_MAY_COMMIT_PART_WAY = re.compile(
+    r"(?:CALL|DO|VACUUM|CLUSTER|REINDEX|DROP\s+DATABASE)(?![\w$])", re.IGNORECASE
+)
+# Anywhere, even in a literal or a comment: a false alarm only asks for a repair.
+_CONCURRENTLY = re.compile(r"(?<![\w$])CONCURRENTLY(?![\w$])", re.IGNORECASE)
 
 
 # From BEGIN, which reaches the server with the statements, to keel's first row. The first
@@ -415,6 +431,10 @@ class PostgresDialect(Dialect):
         import psycopg
 
         return (psycopg.Error,)
+
+    def failure_left_nothing(self, sql: str, exc: BaseException) -> bool:
+        start = Lexed(sql, self.split_options).first_significant()
+        return not (_MAY_COMMIT_PART_WAY.match(sql, start) or _CONCURRENTLY.search(sql))
 
     def needs_no_transaction(self, exc: BaseException) -> bool:
         # 25001 active_sql_transaction: CREATE INDEX CONCURRENTLY, VACUUM, CREATE DATABASE,

@@ -326,6 +326,11 @@ class SQLiteDialect(Dialect):
                 "still work."
             )
 
+    def failure_left_nothing(self, sql: str, exc: BaseException) -> bool:
+        # Outside a transaction every statement runs in a transaction of its own, which
+        # its failure rolls back: https://www.sqlite.org/lang_transaction.html
+        return True
+
     def needs_no_transaction(self, exc: BaseException) -> bool:
         # "cannot VACUUM from within a transaction", "cannot change into wal mode from
         # within a transaction", "Safety level may not be changed inside a transaction".

@@ -9,7 +9,7 @@ committing a duplicate. ``keel_log`` is append-only: keel never updates or delet
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
@@ -64,6 +64,14 @@ LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 # keel's (another tool's, of the same name), and keel must neither read nor alter it.
 HISTORY_KEYS = ("id", "version", "kind", "checksum", "state")
 LOG_KEYS = ("id", "action", "outcome")
+
+
+# How repair's log rows begin (core.plan.plan_repair's descriptions): one that restores a
+# migration as applied, and one that keeps it applied (new checksums); every other repair
+# (forget a missing file, clear a failed row, record a rollback finished by hand) removes
+# the migration's row.
+_RESTORED = "restore "
+_KEPT = "accept "
 
 
 def log_table_for(table: str) -> str:
@@ -517,6 +525,35 @@ class HistoryStore:
             + (" RETURNING duration_ms" if duration_ms is None else ""),
             params,
         )
+
+    def applied_in_log(self, versions: Collection[Version]) -> dict[Version, LogRow]:
+        """Of ``versions``, those whose last successful action in the log left them applied,
+        each with that log row: an upgrade, a baseline up to it or beyond, or a repair that
+        restored it, not followed by a rollback or by a repair that forgot it. Reads the
+        whole log: call it only for a file found below the head, never on the usual path."""
+        wanted = set(versions)
+        applied: dict[Version, LogRow] = {}
+        for row in self.read_log():
+            if row.outcome != "success" or row.version is None:
+                continue
+            try:
+                version = Version.parse(row.version)
+            except ValueError:
+                continue  # a repeatable's R/RA, or a row changed by hand
+            if row.action == "baseline":
+                # 'keel baseline V' records every versioned file up to V (api.baseline).
+                applied.update((v, row) for v in wanted if v <= version)
+            elif version not in wanted:
+                continue
+            elif row.action == "upgrade" or (
+                row.action == "repair" and row.detail.startswith(_RESTORED)
+            ):
+                applied[version] = row
+            elif row.action == "rollback" or (
+                row.action == "repair" and not row.detail.startswith(_KEPT)
+            ):
+                applied.pop(version, None)
+        return applied
 
     def read_log(self) -> tuple[LogRow, ...]:
         if self._keel_columns(log_table_for(self.dialect.table), self.log, LOG_KEYS) is None:

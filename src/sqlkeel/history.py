@@ -16,6 +16,7 @@ from pathlib import Path
 from sys import intern
 
 from sqlkeel.core.model import Direction, HistoryRow, Kind, LogRow, MigrationFile, State
+from sqlkeel.core.plan import duplicate_rows
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
@@ -275,37 +276,19 @@ class HistoryStore:
         index = f"{d.table}_version_key"
         if d.index_exists(self.conn, index):
             return
-        duplicates = d.query(
+        duplicated = d.query(
             self.conn,
-            f"SELECT version, id, applied_at FROM {self.history} WHERE version IN "
+            f"SELECT DISTINCT version FROM {self.history} WHERE version IN "
             f"(SELECT version FROM {self.history} WHERE version IS NOT NULL "
-            f"GROUP BY version HAVING COUNT(*) > 1) ORDER BY version, id",
+            f"GROUP BY version HAVING COUNT(*) > 1)",
         )
-        if duplicates:
-            raise ValidationFailed(self._duplicate_problems(duplicates))
+        if duplicated:
+            # The same problem as validation's (which runs first on upgrade and rollback,
+            # but not on repair or baseline), from the rows read in full: it is rare.
+            versions = {str(r[0]) for r in duplicated}
+            rows = [r for r in self.read() if r.version is not None and r.label in versions]
+            raise ValidationFailed(duplicate_rows(rows, self.shown))
         d.execute(self.conn, d.unique_index_sql(index, self.history, "version"))
-
-    def _duplicate_problems(self, rows: Sequence[tuple[Any, ...]]) -> list[Problem]:
-        by_version: dict[str, list[tuple[Any, ...]]] = {}
-        for row in rows:
-            by_version.setdefault(str(row[0]), []).append(row)
-        problems = []
-        for version, same in by_version.items():
-            ids = ", ".join(f"id {r[1]} (applied at {r[2]})" for r in same)
-            keep = same[0][1]
-            problems.append(
-                Problem(
-                    "duplicate-history-row",
-                    self.history,
-                    f"{self.history} holds {len(same)} rows for migration {version}: "
-                    f"{ids}; keel needs one row per version before it can add the unique key "
-                    "that stops two runs from recording it twice.",
-                    "check that the migration's effects are there once, then delete the extra "
-                    f"rows by hand, e.g. DELETE FROM {self.history} WHERE version = "
-                    f"'{version}' AND id <> {keep}; and run the command again.",
-                )
-            )
-        return problems
 
     def _columns(self, table: str) -> set[str]:
         cur = self.conn.cursor()

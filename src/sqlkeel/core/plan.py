@@ -109,9 +109,11 @@ def _applied_zero(problem: Problem, history: Sequence[HistoryRow]) -> Problem:
     )
 
 
-def _duplicate_rows(history: Sequence[HistoryRow], table: str) -> list[Problem]:
+def duplicate_rows(history: Sequence[HistoryRow], table: str) -> list[Problem]:
     """One problem per migration recorded more than once: keel writes one row per migration,
-    so a second one was added by hand or by another tool. The fix keeps the first row."""
+    so a second one was added by hand or by another tool (or by two racing runs of a keel
+    without the unique key). The DELETE given keeps the first row; validation and the
+    unique key's backstop (HistoryStore.ensure) both report it so."""
     groups: dict[Identity, list[HistoryRow]] = {}
     for row in history:
         groups.setdefault(row.identity, []).append(row)
@@ -133,9 +135,10 @@ def _duplicate_rows(history: Sequence[HistoryRow], table: str) -> list[Problem]:
                 f"{table} holds {len(rows)} rows for migration {rows[0].label}: {listed}; keel "
                 "records each migration once, so the history was changed by hand or by "
                 "another tool.",
-                f"delete the extra row{'s' if len(extra) > 1 else ''} by hand, keeping the one "
-                f"that describes the database: DELETE FROM {table} WHERE {where}; then run "
-                "'keel validate'.",
+                "check that the migration's effects are in the database once, then delete "
+                f"the extra row{'s' if len(extra) > 1 else ''} by hand: DELETE FROM {table} "
+                f"WHERE {where}; this keeps the first row, id {rows[0].id} (to keep another, "
+                "change the ids in the DELETE); then run 'keel validate'.",
             )
         )
     return problems
@@ -299,7 +302,7 @@ def find_problems(
     top = head(history)
     recorded = dict.fromkeys(r.identity for r in history)  # a dict: half a set's size
     if len(recorded) != len(history):
-        problems.extend(_duplicate_rows(history, table))
+        problems.extend(duplicate_rows(history, table))
     if top is not None:
         for f in files:
             if f.version is None or f.identity in recorded or f.version > top:

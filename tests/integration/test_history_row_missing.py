@@ -76,3 +76,22 @@ def test_a_file_rolled_back_and_then_put_below_the_head_is_still_advised_to_be_r
     err = refused(keel("validate"))
     assert "rename it above the head, e.g. V4__s2.sql" in err, err
     assert "keel_log records it applied" not in err, err
+
+
+def test_a_deleted_row_of_a_baselined_migration_is_restored_not_renamed(
+    keel: Run, project: Project, db: Database
+) -> None:
+    """keel_log's baseline row covers every version up to it: a row it recorded and that
+    was deleted by hand is restored, and the migration is never run."""
+    project.write("V1__t1.sql", T1)
+    project.write("V2__s2.sql", S2)
+    project.write("V3__t3.sql", T3)
+    ok(keel("baseline", "3"))
+    db.query("DELETE FROM keel_history WHERE version = '2'")
+    err = refused(keel("upgrade"))
+    assert "'keel baseline 3'" in err and "rename it above the head, e.g." not in err, err
+    found = re.search(r"INSERT INTO keel_history \(.*?\) VALUES \(.*?\);", err)
+    assert found, err
+    db.query(found.group(0).rstrip(";"))
+    ok(keel("upgrade"))
+    assert sorted(db.tables()) == ["keel_history", "keel_log"]  # nothing ran

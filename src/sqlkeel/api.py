@@ -10,7 +10,7 @@ import contextlib
 import functools
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     _Method = TypeVar("_Method", bound=Callable[..., Any])
+    _T = TypeVar("_T")
 
 
 class UpgradeResult(Value):
@@ -392,6 +393,29 @@ class Keel:
     def _read_log(self) -> tuple[LogRow, ...]:
         return self._store().read_log() if self._exists() else ()
 
+    def _explained(self, check: Callable[[Mapping[Version, LogRow]], _T]) -> _T:
+        """``check()`` (a validation or plan); when it finds files below the head, again
+        with what keel_log says of them: a file whose history row was deleted by hand is
+        not a new file to rename above the head. The log is read only then."""
+        try:
+            return check({})
+        except ValidationFailed as exc:
+            logged = self._logged_below_head(exc.problems)
+            if not logged:
+                raise
+            return check(logged)
+
+    def _logged_below_head(self, problems: Sequence[Problem]) -> dict[Version, LogRow]:
+        """keel_log's record of the versions of below-head files that it says are applied."""
+        versions = {
+            name.version
+            for p in problems
+            if p.code == "below-head" and (name := parse_filename(p.path)).version is not None
+        }
+        if not versions or not self._exists():
+            return {}
+        return self._store().applied_in_log(versions)
+
     def discover(self, applied: tuple[HistoryRow, ...] = ()) -> Discovery:
         """Parse every migration file; problems are collected, not raised. Files exactly as
         an ``applied`` row recorded them are parsed only if they must run."""
@@ -451,7 +475,7 @@ class Keel:
 
     def _apply(
         self,
-        make_plan: Callable[[tuple[HistoryRow, ...]], Plan],
+        make_plan: Callable[[tuple[HistoryRow, ...], Mapping[Version, LogRow]], Plan],
         *,
         dry_run: bool,
         wait: bool,
@@ -468,7 +492,7 @@ class Keel:
             # again under the lock: a concurrent run may have applied it meanwhile.
             history = self._read_history()
             try:
-                plan: Plan | None = make_plan(history)
+                plan: Plan | None = self._explained(functools.partial(make_plan, history))
             except ValidationFailed:
                 # A migration another keel runs outside a transaction is recorded failed
                 # until it ends: only under the lock is such a row really a failure.
@@ -479,7 +503,7 @@ class Keel:
                 return _parsed(plan), (), _text(head_after(history, plan))
         with self._locked(wait=wait) as store:
             history = store.read()
-            plan = make_plan(history)
+            plan = self._explained(functools.partial(make_plan, history))
             done: list[StepResult] = []
             if not plan.is_empty:
                 # Each file is read and parsed again only as its turn comes (its section's
@@ -513,7 +537,7 @@ class Keel:
             )
         found = self._discoverer()
 
-        def make_plan(history: tuple[HistoryRow, ...]) -> Plan:
+        def make_plan(history: tuple[HistoryRow, ...], logged: Mapping[Version, LogRow]) -> Plan:
             files, problems = found(history)
             return plan_upgrade(
                 files,
@@ -523,6 +547,7 @@ class Keel:
                 single_transaction=single_transaction,
                 source_problems=problems,
                 table=shown_name(self.dialect),
+                logged=logged,
             )
 
         plan, applied, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
@@ -541,7 +566,7 @@ class Keel:
         target = _parse_version(to, "--to")
         found = self._discoverer()
 
-        def make_plan(history: tuple[HistoryRow, ...]) -> Plan:
+        def make_plan(history: tuple[HistoryRow, ...], logged: Mapping[Version, LogRow]) -> Plan:
             files, problems = found(history)
             return plan_rollback(
                 files,
@@ -550,6 +575,7 @@ class Keel:
                 count=count,
                 source_problems=problems,
                 table=shown_name(self.dialect),
+                logged=logged,
             )
 
         plan, done, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
@@ -670,6 +696,11 @@ class Keel:
         problems = find_problems(
             found.files, history, found.problems, table=shown_name(self.dialect)
         )
+        logged = self._logged_below_head(problems)
+        if logged:
+            problems = find_problems(
+                found.files, history, found.problems, table=shown_name(self.dialect), logged=logged
+            )
         return StatusStream(
             found.files, history, tuple(problems), _text(head(history)), self._exists()
         )
@@ -700,7 +731,15 @@ class Keel:
         else:
             history = self._read_history()
             found = self.discover(history)
-            validate(found.files, history, found.problems, table=shown_name(self.dialect))
+            self._explained(
+                lambda logged: validate(
+                    found.files,
+                    history,
+                    found.problems,
+                    table=shown_name(self.dialect),
+                    logged=logged,
+                )
+            )
         return ValidateResult(len(found.files), offline)
 
     @_database_errors

@@ -9,13 +9,14 @@ committing a duplicate. ``keel_log`` is append-only: keel never updates or delet
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from sys import intern
 
 from sqlkeel.core.model import Direction, HistoryRow, Kind, LogRow, MigrationFile, State
+from sqlkeel.core.plan import duplicate_rows
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects.base import Connection, Dialect
@@ -64,6 +65,14 @@ LOG_COLUMNS: tuple[tuple[str, str, bool], ...] = (
 # keel's (another tool's, of the same name), and keel must neither read nor alter it.
 HISTORY_KEYS = ("id", "version", "kind", "checksum", "state")
 LOG_KEYS = ("id", "action", "outcome")
+
+
+# How repair's log rows begin (core.plan.plan_repair's descriptions): one that restores a
+# migration as applied, and one that keeps it applied (new checksums); every other repair
+# (forget a missing file, clear a failed row, record a rollback finished by hand) removes
+# the migration's row.
+_RESTORED = "restore "
+_KEPT = "accept "
 
 
 def log_table_for(table: str) -> str:
@@ -267,37 +276,19 @@ class HistoryStore:
         index = f"{d.table}_version_key"
         if d.index_exists(self.conn, index):
             return
-        duplicates = d.query(
+        duplicated = d.query(
             self.conn,
-            f"SELECT version, id, applied_at FROM {self.history} WHERE version IN "
+            f"SELECT DISTINCT version FROM {self.history} WHERE version IN "
             f"(SELECT version FROM {self.history} WHERE version IS NOT NULL "
-            f"GROUP BY version HAVING COUNT(*) > 1) ORDER BY version, id",
+            f"GROUP BY version HAVING COUNT(*) > 1)",
         )
-        if duplicates:
-            raise ValidationFailed(self._duplicate_problems(duplicates))
+        if duplicated:
+            # The same problem as validation's (which runs first on upgrade and rollback,
+            # but not on repair or baseline), from the rows read in full: it is rare.
+            versions = {str(r[0]) for r in duplicated}
+            rows = [r for r in self.read() if r.version is not None and r.label in versions]
+            raise ValidationFailed(duplicate_rows(rows, self.shown))
         d.execute(self.conn, d.unique_index_sql(index, self.history, "version"))
-
-    def _duplicate_problems(self, rows: Sequence[tuple[Any, ...]]) -> list[Problem]:
-        by_version: dict[str, list[tuple[Any, ...]]] = {}
-        for row in rows:
-            by_version.setdefault(str(row[0]), []).append(row)
-        problems = []
-        for version, same in by_version.items():
-            ids = ", ".join(f"id {r[1]} (applied at {r[2]})" for r in same)
-            keep = same[0][1]
-            problems.append(
-                Problem(
-                    "duplicate-history-row",
-                    self.history,
-                    f"{self.history} holds {len(same)} rows for migration {version}: "
-                    f"{ids}; keel needs one row per version before it can add the unique key "
-                    "that stops two runs from recording it twice.",
-                    "check that the migration's effects are there once, then delete the extra "
-                    f"rows by hand, e.g. DELETE FROM {self.history} WHERE version = "
-                    f"'{version}' AND id <> {keep}; and run the command again.",
-                )
-            )
-        return problems
 
     def _columns(self, table: str) -> set[str]:
         cur = self.conn.cursor()
@@ -517,6 +508,35 @@ class HistoryStore:
             + (" RETURNING duration_ms" if duration_ms is None else ""),
             params,
         )
+
+    def applied_in_log(self, versions: Collection[Version]) -> dict[Version, LogRow]:
+        """Of ``versions``, those whose last successful action in the log left them applied,
+        each with that log row: an upgrade, a baseline up to it or beyond, or a repair that
+        restored it, not followed by a rollback or by a repair that forgot it. Reads the
+        whole log: call it only for a file found below the head, never on the usual path."""
+        wanted = set(versions)
+        applied: dict[Version, LogRow] = {}
+        for row in self.read_log():
+            if row.outcome != "success" or row.version is None:
+                continue
+            try:
+                version = Version.parse(row.version)
+            except ValueError:
+                continue  # a repeatable's R/RA, or a row changed by hand
+            if row.action == "baseline":
+                # 'keel baseline V' records every versioned file up to V (api.baseline).
+                applied.update((v, row) for v in wanted if v <= version)
+            elif version not in wanted:
+                continue
+            elif row.action == "upgrade" or (
+                row.action == "repair" and row.detail.startswith(_RESTORED)
+            ):
+                applied[version] = row
+            elif row.action == "rollback" or (
+                row.action == "repair" and not row.detail.startswith(_KEPT)
+            ):
+                applied.pop(version, None)
+        return applied
 
     def read_log(self) -> tuple[LogRow, ...]:
         if self._keel_columns(log_table_for(self.dialect.table), self.log, LOG_KEYS) is None:

@@ -208,6 +208,35 @@ def test_an_older_history_table_gets_the_unique_version_key_in_place(
     assert _versions(db) == ["1", "2"]
 
 
+def _duplicates(err: str) -> list[str]:
+    """The problems of a report that name a migration recorded more than once."""
+    return [
+        line
+        for line in err.splitlines()
+        if line.startswith("  - ") and "rows for migration" in line
+    ]
+
+
+def test_a_version_held_twice_is_one_problem_whether_validation_or_the_unique_key_finds_it(
+    db_url: str, db: Database, applied_twice: Path
+) -> None:
+    """`keel repair` adds the unique key without validating the history first: the rows it
+    finds twice are the same problem, with the same honest fix, as `keel validate` gives."""
+    db.query(_copy_row_sql())
+    ids = sorted(int(str(r[0])) for r in db.query("SELECT id FROM keel_history"))
+    (applied_twice / "V1__one.sql").write_text("CREATE TABLE one (id integer, x integer);\n")
+    code, by_key = _keel(db_url, applied_twice, "repair", "--checksums")
+    assert code == 1, by_key
+    code, by_validation = _keel(db_url, applied_twice, "validate")
+    assert code == 1, by_validation
+    assert _duplicates(by_key) == _duplicates(by_validation), (by_key, by_validation)
+    [problem] = _duplicates(by_key)
+    assert f"DELETE FROM keel_history WHERE id = {ids[1]}" in problem, problem
+    assert f"keeps the first row, id {ids[0]}" in problem, problem
+    assert "describes the database" not in problem, problem
+    assert sorted(int(str(r[0])) for r in db.query("SELECT id FROM keel_history")) == ids
+
+
 def test_an_older_history_table_holding_a_version_twice_is_refused_naming_the_rows(
     db_url: str, db: Database, applied_twice: Path
 ) -> None:

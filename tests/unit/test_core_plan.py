@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from sqlkeel.core.model import Direction, HistoryRow, Kind, MigrationFile, State, Step
+from sqlkeel.core.model import Direction, HistoryRow, Kind, LogRow, MigrationFile, State, Step
 from sqlkeel.core.parsing import parse_migration
 from sqlkeel.core.plan import (
     find_problems,
@@ -809,3 +809,48 @@ def test_a_migration_recorded_more_than_once_is_a_problem_naming_every_row(
     assert f"DELETE FROM app.keel_history {delete}" in problem.fix
     with pytest.raises(ValidationFailed):
         plan_upgrade([f1, f2], history)
+
+
+def _log(id: int, action: str, version: str) -> LogRow:
+    return LogRow(id, action, version, None, AT, "deployer@ci", 7, "success", "")
+
+
+@pytest.mark.parametrize(
+    ("logged_by", "words"),
+    [
+        pytest.param(
+            "upgrade",
+            ["keel_log records it applied at 2026-11-25 14:30:22 UTC by deployer@ci", "INSERT"],
+            id="upgrade",
+        ),
+        pytest.param("baseline", ["'keel baseline 5'", "INSERT"], id="baseline"),
+    ],
+)
+def test_a_file_below_the_head_that_the_log_records_applied_has_lost_its_history_row(
+    logged_by: str, words: list[str]
+) -> None:
+    one, two, five = mf("V1__users.sql"), mf("V2__c.sql"), mf("V5__e.sql")
+    logged = {two.version: _log(2, logged_by, "5" if logged_by == "baseline" else "2")}
+    problems = find_problems(
+        [one, two, five], [row(one, 1), row(five, 3)], logged=logged  # type: ignore[dict-item]
+    )
+    assert [(p.code, p.path) for p in problems] == [("history-row-missing", "V2__c.sql")]
+    text = str(problems[0])
+    assert "rename it above the head" not in text and "V6__c.sql" not in text
+    assert problems[0].fix.startswith("restore the row from a backup of keel_history")
+    for word in words:
+        assert word in text
+    assert (
+        f"VALUES ('2', 'c', 'V2__c.sql', 'versioned', '{two.checksum}', "
+        f"'{two.rollback_checksum}', '2026-11-25 14:30:22', 'deployer@ci'"
+    ) in problems[0].fix
+
+
+def test_a_file_below_the_head_that_the_log_does_not_record_is_still_to_be_renamed() -> None:
+    one, two, five = mf("V1__users.sql"), mf("V2__c.sql"), mf("V5__e.sql")
+    logged = {one.version: _log(1, "upgrade", "1")}
+    problems = find_problems(
+        [one, two, five], [row(one, 1), row(five, 3)], logged=logged  # type: ignore[dict-item]
+    )
+    assert [p.code for p in problems] == ["below-head"]
+    assert "V6__c.sql" in problems[0].fix

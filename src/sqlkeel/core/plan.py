@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlkeel.core.model import (
     Direction,
     HistoryRow,
     Identity,
     Kind,
+    LogRow,
     MigrationFile,
     Plan,
     State,
@@ -24,7 +25,9 @@ from sqlkeel.core.versions import Version
 from sqlkeel.errors import PlanError, Problem, SourceError, UsageError, ValidationFailed
 
 # The codes of problems that planning finds in the history; every other code is a file's own.
-_HISTORY_CODES = frozenset(("failed", "missing-file", "checksum-mismatch", "below-head"))
+_HISTORY_CODES = frozenset(
+    ("failed", "missing-file", "checksum-mismatch", "below-head", "history-row-missing")
+)
 
 
 def _failed_where(row: HistoryRow) -> str:
@@ -106,9 +109,11 @@ def _applied_zero(problem: Problem, history: Sequence[HistoryRow]) -> Problem:
     )
 
 
-def _duplicate_rows(history: Sequence[HistoryRow], table: str) -> list[Problem]:
+def duplicate_rows(history: Sequence[HistoryRow], table: str) -> list[Problem]:
     """One problem per migration recorded more than once: keel writes one row per migration,
-    so a second one was added by hand or by another tool. The fix keeps the first row."""
+    so a second one was added by hand or by another tool (or by two racing runs of a keel
+    without the unique key). The DELETE given keeps the first row; validation and the
+    unique key's backstop (HistoryStore.ensure) both report it so."""
     groups: dict[Identity, list[HistoryRow]] = {}
     for row in history:
         groups.setdefault(row.identity, []).append(row)
@@ -130,12 +135,73 @@ def _duplicate_rows(history: Sequence[HistoryRow], table: str) -> list[Problem]:
                 f"{table} holds {len(rows)} rows for migration {rows[0].label}: {listed}; keel "
                 "records each migration once, so the history was changed by hand or by "
                 "another tool.",
-                f"delete the extra row{'s' if len(extra) > 1 else ''} by hand, keeping the one "
-                f"that describes the database: DELETE FROM {table} WHERE {where}; then run "
-                "'keel validate'.",
+                "check that the migration's effects are in the database once, then delete "
+                f"the extra row{'s' if len(extra) > 1 else ''} by hand: DELETE FROM {table} "
+                f"WHERE {where}; this keeps the first row, id {rows[0].id} (to keep another, "
+                "change the ids in the DELETE); then run 'keel validate'.",
             )
         )
     return problems
+
+
+def _sql_text(value: str | None) -> str:
+    """``value`` as an SQL string literal (or NULL), for a statement a fix spells out."""
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def _restoring_insert(file: MigrationFile, logged: LogRow, table: str) -> str:
+    """The INSERT that gives ``file`` back the history row keel wrote when ``logged`` ran
+    it (the columns HistoryStore.insert writes; applied_at as UTC without a zone, which
+    every dialect's timestamp column takes)."""
+    values = (
+        _sql_text(str(file.version)),
+        _sql_text(file.description),
+        _sql_text(file.path),
+        _sql_text(file.kind.value),
+        _sql_text(file.checksum),
+        _sql_text(file.rollback_checksum),
+        _sql_text(f"{logged.at:%Y-%m-%d %H:%M:%S}"),
+        _sql_text(logged.by),
+        str(logged.duration_ms if logged.action == "upgrade" else 0),
+        _sql_text(State.APPLIED.value),
+        _sql_text(file.digest),
+        str(int(file.is_noop)),
+    )
+    return (
+        f"INSERT INTO {table} (version, description, script, kind, checksum, "
+        "rollback_checksum, applied_at, applied_by, execution_ms, state, digest, noop) "
+        f"VALUES ({', '.join(values)});"
+    )
+
+
+def _history_row_missing(file: MigrationFile, logged: LogRow, table: str) -> Problem:
+    """A pending file below the head whose keel_log says it is applied: its history row
+    was deleted by hand, and renaming the file above the head would run it a second time."""
+    when = f"at {logged.at:%Y-%m-%d %H:%M:%S} UTC by {logged.by} (keel_log row id {logged.id})"
+    how = (
+        f", by 'keel baseline {logged.version}', which recorded every migration file then "
+        f"present up to {logged.version} as applied without running it"
+        if logged.action == "baseline"
+        else ", by 'keel repair --failed'"
+        if logged.action == "repair"
+        else ""
+    )
+    caveat = (
+        f" (A baseline records the files present then: only if {file.path} was added "
+        "after it did it never run, and only then does it need a version above the head.)"
+        if logged.action == "baseline"
+        else ""
+    )
+    return Problem(
+        "history-row-missing",
+        file.path,
+        f"migration {file.version} has no row in {table}, but keel_log records it applied "
+        f"{when}{how}, and no later rollback or repair that removed it: its history row was "
+        "deleted by hand or by another tool. Renaming or running the file would apply it a "
+        "second time.",
+        f"restore the row from a backup of {table}, or re-insert it: "
+        f"{_restoring_insert(file, logged, table)} then run 'keel validate'.{caveat}",
+    )
 
 
 def find_problems(
@@ -144,9 +210,12 @@ def find_problems(
     source_problems: Sequence[Problem] = (),
     *,
     table: str = "keel_history",
+    logged: Mapping[Version, LogRow] | None = None,
 ) -> list[Problem]:
     """Every SPEC 4 problem, in a stable order: sources, duplicates, history mismatches.
-    ``table`` names the history table in the fix of a row recorded twice."""
+    ``table`` names the history table in the fixes that spell out SQL. ``logged`` maps a
+    version to the keel_log row that last recorded it applied (read by the caller only
+    when a file is below the head): such a file lost its history row, it is not new."""
     problems = [
         _applied_zero(p, history) if p.code == "version-zero" else p for p in source_problems
     ]
@@ -233,10 +302,15 @@ def find_problems(
     top = head(history)
     recorded = dict.fromkeys(r.identity for r in history)  # a dict: half a set's size
     if len(recorded) != len(history):
-        problems.extend(_duplicate_rows(history, table))
+        problems.extend(duplicate_rows(history, table))
     if top is not None:
         for f in files:
-            if f.version is not None and f.identity not in recorded and f.version <= top:
+            if f.version is None or f.identity in recorded or f.version > top:
+                continue
+            applied = logged.get(f.version) if logged else None
+            if applied is not None:
+                problems.append(_history_row_missing(f, applied, table))
+            else:
                 problems.append(
                     Problem(
                         "below-head",
@@ -256,9 +330,10 @@ def validate(
     source_problems: Sequence[Problem] = (),
     *,
     table: str = "keel_history",
+    logged: Mapping[Version, LogRow] | None = None,
 ) -> None:
     """Raises ValidationFailed holding every problem when there is at least one."""
-    problems = find_problems(files, history, source_problems, table=table)
+    problems = find_problems(files, history, source_problems, table=table, logged=logged)
     if problems:
         raise ValidationFailed(problems)
 
@@ -319,12 +394,13 @@ def plan_upgrade(
     single_transaction: bool = False,
     source_problems: Sequence[Problem] = (),
     table: str = "keel_history",
+    logged: Mapping[Version, LogRow] | None = None,
 ) -> Plan:
     """Validate, then plan pending versioned files (up to ``target``/``count``).
 
     Repeatables run only when the plan reaches the last pending versioned file.
     """
-    validate(files, history, source_problems, table=table)
+    validate(files, history, source_problems, table=table, logged=logged)
     if count is not None and count < 1:
         raise UsageError("--count must be 1 or more.")
     if target is not None:
@@ -358,10 +434,11 @@ def plan_rollback(
     count: int | None = None,
     source_problems: Sequence[Problem] = (),
     table: str = "keel_history",
+    logged: Mapping[Version, LogRow] | None = None,
 ) -> Plan:
     """Validate, then plan the rollback of the last ``count`` (default 1) applied versions,
     or of every applied version above ``target`` (``0`` rolls back everything)."""
-    validate(files, history, source_problems, table=table)
+    validate(files, history, source_problems, table=table, logged=logged)
     if target is not None and count is not None:
         raise UsageError("give either --to or --count, not both.")
     if count is not None and count < 1:
@@ -408,6 +485,8 @@ class RepairAction(Value):
     """One change ``keel repair`` makes to the history."""
 
     __slots__ = ("action", "description", "file", "row")
+    # The description is logged as the repair's detail; its first word ("restore",
+    # "accept", ...) tells history.HistoryStore.applied_in_log what became of the row.
     # "update-checksum" | "forget-missing" | "clear-failed" | "restore-applied" |
     # "forget-rolled-back"
     action: str

@@ -2,8 +2,8 @@
 
 Problems with names or contents are collected (validation reports them all at once);
 files and folders that cannot be read, files that cannot be decoded, symbolic links that
-cannot be followed (or dangle, named ``*.sql``) and symbolic-link loops stop keel with exit 2, since nothing can be checked: an unread folder is never
-taken for an empty one.
+cannot be followed (or dangle, named ``*.sql``) and symbolic-link loops stop keel with
+exit 2, since nothing can be checked: an unread folder is never taken for an empty one.
 """
 
 from __future__ import annotations

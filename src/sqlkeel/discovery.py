@@ -167,9 +167,7 @@ def sql_paths(directory: Path) -> list[str]:
             elif name.lower().endswith(".sql"):
                 found.append(prefix + name)
         # String concatenation, not Path.relative_to: this runs once per file (10 000 and more).
-        pending.extend(
-            (os.path.join(folder, n), f"{prefix}{n}/") for n in sorted(below, reverse=True)
-        )
+        pending.extend((os.path.join(folder, n), f"{prefix}{n}/") for n in reversed(below))
     return sorted(found)
 
 

@@ -45,7 +45,7 @@ from sqlkeel.errors import (
 )
 from sqlkeel.execute import Listener, Runner, StepResult
 from sqlkeel.history import Entry, HistoryStore, shown_name
-from sqlkeel.urls import mask_password
+from sqlkeel.urls import holds_password, mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
@@ -194,11 +194,20 @@ class LockStatusResult(Value):
 
 
 class InitResult(Value):
-    __slots__ = ("created", "existing", "parent_config", "unwritten")
+    __slots__ = (
+        "created",
+        "existing",
+        "migrations",
+        "migrations_source",
+        "parent_config",
+        "unwritten",
+    )
     created: tuple[str, ...]
     existing: tuple[str, ...]
     parent_config: Path | None  # a config of an enclosing project, now shadowed
     unwritten: tuple[str, ...]  # options not written, as keel.toml existed already
+    migrations: str  # the migrations folder, created or kept
+    migrations_source: str | None  # where the migrations_dir naming it came from, if not --dir
 
     def __init__(
         self,
@@ -206,11 +215,15 @@ class InitResult(Value):
         existing: tuple[str, ...] = (),
         parent_config: Path | None = None,
         unwritten: tuple[str, ...] = (),
+        migrations: str = "",
+        migrations_source: str | None = None,
     ) -> None:
         self.created = created
         self.existing = existing
         self.parent_config = parent_config
         self.unwritten = unwritten
+        self.migrations = migrations
+        self.migrations_source = migrations_source
 
 
 def _default_user() -> str:
@@ -818,14 +831,48 @@ def _cannot_create(path: Path, exc: OSError) -> ConfigError:
     )
 
 
+def _password_in_url(url: str) -> ConfigError:
+    # The CLI masks whatever looks like a URL's password, so the advice names no example URL.
+    return ConfigError(
+        f"--url {mask_password(url)} holds a password, and keel init would write it into "
+        "keel.toml in plain text (config files end up in version control and backups). "
+        'Fix: keep the password in the environment: leave url = "${DATABASE_URL}" in '
+        "keel.toml and set DATABASE_URL, or write the password in --url as ${DB_PASSWORD}, "
+        "with the whole URL in single quotes so the shell does not expand it, and set "
+        "DB_PASSWORD when running keel."
+    )
+
+
+def _configured_migrations(directory: Path) -> tuple[Path, str] | None:
+    """The migrations folder a config file in ``directory`` itself names, and where that
+    name came from. A config of an enclosing folder does not count: init's keel.toml hides it."""
+    config = find_config_file(directory)
+    if config is None or config.parent != directory:
+        return None
+    settings = load_settings(cwd=directory)
+    source = settings.sources["migrations_dir"]
+    if source == "default":
+        return None
+    where = "environment variable KEEL_MIGRATIONS_DIR" if source == "env" else directory / source
+    return settings.migrations_dir, str(where)
+
+
 def init_project(
     directory: Path, *, migrations_dir: str | None = None, url: str | None = None
 ) -> InitResult:
-    """Create the migrations folder (``migrations_dir``, relative to ``directory``; default
-    ``migrations``) and a commented ``keel.toml`` holding ``url`` and ``migrations_dir``
-    when given; keeps what already exists. Raises ConfigError when it cannot write."""
+    """Create the migrations folder (``migrations_dir``, relative to ``directory``; else the
+    one an existing config in ``directory`` names; else ``migrations``) and a commented
+    ``keel.toml`` holding ``url`` and ``migrations_dir`` when given; keeps what already
+    exists. Raises ConfigError when it cannot write, or would write a password."""
     created, existing = [], []
-    migrations = directory / (migrations_dir or "migrations")
+    config = directory / "keel.toml"
+    if url is not None and not config.exists() and holds_password(url):
+        raise _password_in_url(url)
+    configured = _configured_migrations(directory) if migrations_dir is None else None
+    if configured is not None:
+        migrations, source = configured
+    else:
+        migrations, source = directory / (migrations_dir or "migrations"), None
     if migrations.is_dir():
         existing.append(str(migrations))
     else:
@@ -834,7 +881,6 @@ def init_project(
         except OSError as exc:
             raise _cannot_create(migrations, exc) from exc
         created.append(str(migrations))
-    config = directory / "keel.toml"
     parent_config = None
     unwritten: tuple[str, ...] = ()
     if config.exists():
@@ -853,7 +899,9 @@ def init_project(
         except OSError as exc:
             raise _cannot_create(config, exc) from exc
         created.append(str(config))
-    return InitResult(tuple(created), tuple(existing), parent_config, unwritten)
+    return InitResult(
+        tuple(created), tuple(existing), parent_config, unwritten, str(migrations), source
+    )
 
 
 __all__ = [

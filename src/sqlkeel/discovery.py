@@ -1,9 +1,9 @@
 """Walk the migrations directory, read and decode every ``.sql`` file, and parse it.
 
 Problems with names or contents are collected (validation reports them all at once);
-files and folders that cannot be read, files that cannot be decoded and symbolic-link
-loops stop keel with exit 2, since nothing can be checked: an unread folder is never
-taken for an empty one.
+files and folders that cannot be read, files that cannot be decoded, symbolic links that
+cannot be followed (or dangle, named ``*.sql``) and symbolic-link loops stop keel with
+exit 2, since nothing can be checked: an unread folder is never taken for an empty one.
 """
 
 from __future__ import annotations
@@ -59,9 +59,57 @@ def _check_directory(directory: Path) -> None:
         )
 
 
-def _raise_unreadable(exc: OSError) -> None:
-    """os.walk's ``onerror``: by default it skips a folder it cannot list, silently."""
-    raise _unreadable_folder(str(exc.filename), exc) from exc
+def _unreachable_link(link: str, exc: OSError) -> FileReadError:
+    return FileReadError(
+        f"cannot follow the symbolic link {link} -> {_link_target(link)}: {exc.strerror} "
+        f"(errno {exc.errno}). keel does not skip what a link in the migrations directory "
+        "leads to: the migrations behind it would be taken for missing. Fix: give keel's "
+        "user read and execute permission on the link's target and the folders above it, "
+        "or re-point the link at a file or folder that exists, or remove it."
+    )
+
+
+def _dangling_migration(link: str) -> FileReadError:
+    return FileReadError(
+        f"the symbolic link {link} -> {_link_target(link)} is named like a migration file, "
+        "but what it points to does not exist (errno 2). "
+        "keel does not skip a migration file it cannot find. Fix: re-point the link at the "
+        "migration file, or remove the link."
+    )
+
+
+def _link_target(link: str) -> str:
+    try:
+        return os.readlink(link)
+    except OSError:  # pragma: no cover - the link was just listed in its folder
+        return "(unreadable target)"
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """Whether keel descends into ``entry``. A symbolic link is stat'ed here: scandir's
+    ``is_dir()`` (and so os.walk) takes a link whose target cannot be stat'ed for a plain
+    file, silently, and the migrations behind it would never be read (issue 10, 2.2).
+    A dangling link is left alone unless it is named like a migration file."""
+    if not entry.is_symlink():
+        return entry.is_dir(follow_symlinks=False)
+    try:
+        mode = os.stat(entry.path).st_mode
+    except FileNotFoundError as exc:
+        if entry.name.lower().endswith(".sql"):
+            raise _dangling_migration(entry.path) from exc
+        return False
+    except OSError as exc:  # EACCES on the way to the target, ELOOP, ENOTDIR, ...
+        raise _unreachable_link(entry.path, exc) from exc
+    return stat.S_ISDIR(mode)
+
+
+def _entries(folder: str) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as listing:
+            # In name order: of two problems in one folder, the same is reported each run.
+            return sorted(listing, key=lambda entry: entry.name)
+    except OSError as exc:  # os.walk would skip a folder it cannot list, silently
+        raise _unreadable_folder(folder, exc) from exc
 
 
 class _Folders:
@@ -97,20 +145,29 @@ def sql_paths(directory: Path) -> list[str]:
     """Relative POSIX paths of every ``.sql`` file below ``directory``, sorted.
 
     Symbolic links to folders are followed, as links to files are; a folder reached twice
-    (a link loop) and a folder that cannot be read raise ConfigError (exit 2).
+    (a link loop), a folder that cannot be read, a link that cannot be followed and a
+    dangling link named ``*.sql`` raise ConfigError (exit 2).
     """
     _check_directory(directory)
-    found = []
+    found: list[str] = []
     folders = _Folders()
-    top = os.fspath(directory)
-    for root, dirs, names in os.walk(top, onerror=_raise_unreadable, followlinks=True):
-        folders.enter(root)
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        # String slicing, not Path.relative_to: this runs once per file (10 000 and more).
-        prefix = os.path.relpath(root, top).replace(os.sep, "/") + "/" if root != top else ""
-        for name in names:
-            if name.lower().endswith(".sql") and not name.startswith("."):
+    # Depth first and in name order, as os.walk: a folder is entered before the folders
+    # below it, so a link loop is reported from the link, not from its ancestor.
+    pending = [(os.fspath(directory), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        folders.enter(folder)
+        below = []
+        for entry in _entries(folder):
+            name = entry.name
+            if name.startswith("."):  # hidden: never read, so never stat'ed
+                continue
+            if _is_folder(entry):
+                below.append(name)
+            elif name.lower().endswith(".sql"):
                 found.append(prefix + name)
+        # String concatenation, not Path.relative_to: this runs once per file (10 000 and more).
+        pending.extend((os.path.join(folder, n), f"{prefix}{n}/") for n in reversed(below))
     return sorted(found)
 
 

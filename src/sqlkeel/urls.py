@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, unquote
 from sqlkeel.core.values import Value
 from sqlkeel.errors import ConfigError
 
-__all__ = ["DatabaseURL", "mask_password", "parse_url"]
+__all__ = ["DatabaseURL", "holds_password", "mask_password", "parse_url"]
 
 # Accepted scheme names (before any "+driver" suffix) -> canonical family.
 _FAMILIES = {
@@ -46,6 +46,8 @@ _QUERY_SECRET = re.compile(rf"(?i)(^|&)({_SECRET_KEYS}=)[^&]*")
 # password holding "@" or "/" is masked whole (over-masking is the safe direction).
 _TEXT_URL_SECRET = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^:/@\s]*:)\S*@")
 # key=value conninfo (libpq, ODBC-style) and query strings: password=..., pwd='...'.
+# ${NAME} / ${NAME:-default}: filled from the environment when the URL is read (SPEC 8).
+_ENV_REFERENCE = re.compile(r"\$\{[^}]*\}")
 _TEXT_KV_SECRET = re.compile(
     rf"""(?i)\b({_SECRET_KEYS}\s*=\s*)('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;,'")]+)"""
 )
@@ -262,3 +264,18 @@ def mask_password(text: str) -> str:
     """
     text = _TEXT_URL_SECRET.sub(r"\1***@", text)
     return _TEXT_KV_SECRET.sub(r"\1***", text)
+
+
+def holds_password(text: str) -> bool:
+    """Whether the URL ``text`` spells out a password (in ``user:password@`` or a
+    ``password=`` parameter) rather than leaving it to a ``${VAR}`` reference."""
+    literal = _ENV_REFERENCE.sub("", text)
+    scheme, sep, rest = literal.partition("://")
+    if not sep or _FAMILIES.get(scheme.partition("+")[0].lower()) == "sqlite":
+        return False
+    pieces = _split_server(rest)
+    if pieces.userinfo is not None and pieces.userinfo.partition(":")[2]:
+        return True
+    # parse_qsl drops parameters whose value is empty (the reference removed above).
+    parameters = parse_qsl(pieces.query or "")
+    return any(re.fullmatch(_SECRET_KEYS, key, re.IGNORECASE) for key, _ in parameters)

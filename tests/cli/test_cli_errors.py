@@ -252,8 +252,12 @@ def test_a_migration_file_that_cannot_be_read_exits_2_naming_it(
     url = f"sqlite:///{tmp_path / 't.db'}"
     for command in (["status"], ["upgrade"], ["validate", "--offline"]):
         out = keel_cli(*command, "--url", url, "--dir", str(project.migrations), cwd=project.root)
+        # Found while walking the folder, before any file is read: named with its target.
         assert_one_paragraph_error(
-            out, "keel: error: V2__x.sql: cannot read the migration file", "Fix:"
+            out,
+            f"{project.migrations / 'V2__x.sql'} -> {tmp_path / 'does-not-exist.sql'}",
+            "does not exist (errno 2)",
+            "Fix:",
         )
     assert not (tmp_path / "t.db").exists() or "a" not in _sqlite_tables(tmp_path / "t.db")
 

@@ -404,6 +404,68 @@ def test_init_says_when_an_existing_config_was_left_without_the_given_url(
     assert "was left unchanged: --url was not written into it" in out.stderr
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("postgresql://app:s3cret@host/db", id="postgresql_userinfo"),
+        pytest.param("mysql://app:s3cret@host:3306/db", id="mysql_userinfo"),
+        pytest.param("postgresql://app@host/db?password=s3cret", id="password_parameter"),
+    ],
+)
+def test_init_refuses_to_write_a_password_into_keel_toml(
+    keel_cli: Run, tmp_path: Path, url: str
+) -> None:
+    out = keel_cli("init", "--url", url, cwd=tmp_path)
+    assert out.exit_code == 2, out.stdout
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert "s3cret" not in out.stdout + out.stderr
+    assert "plain text" in out.stderr
+    assert 'url = "${DATABASE_URL}"' in out.stderr
+    assert "${DB_PASSWORD}" in out.stderr
+    assert not (tmp_path / "keel.toml").exists()
+    assert not (tmp_path / "migrations").exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("postgresql://app:${DB_PASSWORD}@host/db", id="password_reference"),
+        pytest.param("${DATABASE_URL}", id="url_reference"),
+        pytest.param("postgresql://app@host/db", id="no_password"),
+    ],
+)
+def test_init_writes_a_url_whose_password_stays_in_the_environment(
+    keel_cli: Run, tmp_path: Path, url: str
+) -> None:
+    ok(keel_cli("init", "--url", url, cwd=tmp_path))
+    config = tomllib.loads((tmp_path / "keel.toml").read_text(encoding="utf-8"))
+    assert config == {"url": url}
+
+
+@pytest.mark.parametrize(
+    ("config_name", "config_text"),
+    [
+        pytest.param("keel.toml", 'migrations_dir = "db/migrations"\n', id="keel_toml"),
+        pytest.param(
+            "pyproject.toml", '[tool.keel]\nmigrations_dir = "db/migrations"\n', id="pyproject"
+        ),
+    ],
+)
+def test_init_creates_the_migrations_folder_the_existing_config_names(
+    keel_cli: Run, tmp_path: Path, config_name: str, config_text: str
+) -> None:
+    (tmp_path / config_name).write_text(config_text, encoding="utf-8")
+    out = ok(keel_cli("init", cwd=tmp_path))
+    folder = tmp_path / "db" / "migrations"
+    assert folder.is_dir()
+    assert not (tmp_path / "migrations").exists()
+    assert f"created {folder} (migrations_dir from {tmp_path / config_name})" in out.stdout
+    again = ok(keel_cli("init", cwd=tmp_path))
+    assert f"kept existing {folder} (migrations_dir from {tmp_path / config_name})" in again.stdout
+    ok(keel_cli("new", "add users", "--version", "1", cwd=tmp_path))
+    assert (folder / "V1__add_users.sql").is_file()
+
+
 def test_new_twice_in_one_second_bumps_the_second_above_the_first(project: Project) -> None:
     from datetime import datetime, timezone
 

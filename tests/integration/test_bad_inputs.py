@@ -216,6 +216,100 @@ def test_a_folder_reached_twice_through_a_symlink_is_refused_naming_the_link(
         assert "Fix: remove or re-point that link" in out.stderr
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["upgrade"], id="upgrade"),
+        pytest.param(["validate", "--offline"], id="validate_offline"),
+        pytest.param(["status"], id="status"),
+        pytest.param(["repair", "--missing"], id="repair_missing"),
+    ],
+)
+def test_a_symlinked_folder_keel_cannot_reach_stops_keel_naming_link_target_and_errno(
+    project: Project, tmp_path: Path, unreadable: Unreadable, args: list[str]
+) -> None:
+    """os.walk takes a link it cannot stat for a plain file and skips the files behind it:
+    keel would call them missing and offer to forget them (issue 10, 2.2 through a link)."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    restricted = tmp_path / "restricted"
+    (restricted / "sub").mkdir(parents=True)
+    (restricted / "sub" / "V2__shared.sql").write_text(_a_table("shared"), encoding="utf-8")
+    project.write("V1__a.sql", _a_table("a"))
+    link = project.migrations / "shared"
+    os.symlink(restricted / "sub", link)
+    up = keel_restricted(project.root, "--url", url, "upgrade")
+    assert up.returncode == 0, up.stderr
+    unreadable(restricted)
+    result = keel_restricted(project.root, "--url", url, *args)
+    stderr = one_paragraph(
+        result,
+        2,
+        f"{link} -> {restricted / 'sub'}",
+        "Permission denied (errno 13)",
+        "Fix:",
+    )
+    assert "repair --missing" not in stderr + result.stdout
+    assert "missing" not in result.stdout
+    assert "OK" not in result.stdout
+    rows = Database(url).query("SELECT version FROM keel_history ORDER BY id")
+    assert rows == [("1",), ("2",)]
+
+
+def test_a_symlinked_migration_file_keel_cannot_reach_is_named_with_its_target(
+    project: Project, tmp_path: Path, unreadable: Unreadable
+) -> None:
+    (tmp_path / "restricted").mkdir()
+    target = tmp_path / "restricted" / "V2__b.sql"
+    target.write_text(_a_table("b"), encoding="utf-8")
+    project.write("V1__a.sql", _a_table("a"))
+    os.symlink(target, project.migrations / "V2__b.sql")
+    unreadable(tmp_path / "restricted")
+    result = keel_restricted(project.root, "validate", "--offline")
+    one_paragraph(
+        result, 2, f"{project.migrations / 'V2__b.sql'} -> {target}", "(errno 13)", "Fix:"
+    )
+
+
+def test_a_dangling_symlink_named_like_a_migration_is_refused_naming_it(
+    keel_cli: Run, project: Project, tmp_path: Path
+) -> None:
+    project.write("V1__a.sql", _a_table("a"))
+    link = project.migrations / "V2__gone.sql"
+    os.symlink(tmp_path / "elsewhere" / "V2__gone.sql", link)
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    for args in (["validate", "--offline"], ["--url", url, "status"], ["new", "more"]):
+        out = keel_cli(*args, cwd=project.root)
+        assert out.exit_code == 2, (args, out.stdout, out.stderr)
+        assert out.stderr.count("\n") == 1, out.stderr
+        assert "Traceback" not in out.stderr
+        assert f"{link} -> {tmp_path / 'elsewhere' / 'V2__gone.sql'}" in out.stderr
+        assert "does not exist" in out.stderr
+        assert "Fix:" in out.stderr
+    assert not (project.migrations / "V2__more.sql").exists()
+
+
+def test_a_dangling_symlink_not_named_like_a_migration_is_ignored(
+    keel_cli: Run, project: Project, tmp_path: Path
+) -> None:
+    project.write("V1__a.sql", _a_table("a"))
+    os.symlink(tmp_path / "gone", project.migrations / "notes")
+    out = keel_cli("validate", "--offline", cwd=project.root)
+    assert out.exit_code == 0, out.stderr
+
+
+def test_a_symlink_loop_of_links_is_refused_naming_the_link_and_errno(
+    keel_cli: Run, project: Project
+) -> None:
+    project.write("V1__a.sql", _a_table("a"))
+    os.symlink(project.migrations / "b", project.migrations / "a")
+    os.symlink(project.migrations / "a", project.migrations / "b")
+    out = keel_cli("validate", "--offline", cwd=project.root)
+    assert out.exit_code == 2, out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr
+    assert f"{project.migrations / 'a'} -> {project.migrations / 'b'}" in out.stderr
+    assert "(errno 40)" in out.stderr
+
+
 # ---------------------------------------------------------------------------------------
 # 2.5 version 0 is refused everywhere: `rollback --to 0` means "roll back everything"
 

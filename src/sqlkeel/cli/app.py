@@ -335,7 +335,9 @@ COMMANDS: dict[str, tuple[str, str, Callable[[KeelParser], None]]] = {
     "init": (
         "",
         "Create migrations/ and a commented keel.toml in the current directory.\n\n"
-        "With --dir D and --url U: creates D instead and writes both into keel.toml.",
+        "With --dir D and --url U: creates D instead and writes both into keel.toml\n"
+        "(a password in the URL is refused: put ${DB_PASSWORD} in its place).\n"
+        "An existing keel.toml is kept; the folder its migrations_dir names is created.",
         _no_options,
     ),
     "new": (

@@ -151,10 +151,12 @@ def init(opts: GlobalOptions, args: Namespace) -> int:
     from sqlkeel.api import init_project
 
     result = init_project(Path.cwd(), migrations_dir=opts.dir, url=opts.url)
+    source = result.migrations_source
+    note = f" (migrations_dir from {source})" if source is not None else ""
     for path in result.created:
-        _say(opts, f"created {path}")
+        _say(opts, f"created {path}{note if path == result.migrations else ''}")
     for path in result.existing:
-        _say(opts, f"kept existing {path}")
+        _say(opts, f"kept existing {path}{note if path == result.migrations else ''}")
     if result.unwritten:
         echo(
             f"keel: note: keel.toml already exists and was left unchanged: "

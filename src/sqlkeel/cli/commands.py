@@ -273,6 +273,8 @@ _STATUS_HEADERS = (
 
 def _state_notes(e: Any) -> str:
     """What the State column adds to an entry's state: ' (no-op, rollback no-op)'."""
+    if not (e.is_noop or e.rollback_is_noop or e.rollback_changed):  # nearly every entry
+        return ""
     notes = [
         note
         for note, shown in (
@@ -291,7 +293,7 @@ def _status_cells(e: Any) -> list[str]:
         str(e.order) if e.order else "",
         e.label,
         e.description.replace("_", " "),
-        e.state.replace("rollback-failed", "rollback failed") + note,
+        ("rollback failed" if e.state == "rollback-failed" else e.state) + note,
         render.when(e.applied_at),
         e.applied_by or "",
         render.duration(e.execution_ms),

@@ -101,10 +101,8 @@ def status_entries(
     invalid = invalid_files(problems) if problems else set()
     for row in history:
         file = by_identity.get(row.identity)
-        if row.is_failed_rollback:
-            state = "rollback-failed"
-        elif row.state is State.FAILED:
-            state = "failed"
+        if row.state is State.FAILED:
+            state = "rollback-failed" if row.is_failed_rollback else "failed"
         elif file is None and (row.identity in invalid or row.script in invalid):
             state = "invalid"
         elif file is None:

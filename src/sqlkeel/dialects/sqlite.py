@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
 # The first 16 bytes of every SQLite 3 database file.
 _HEADER = b"SQLite format 3\x00"
+# History rows handed on per driver call: few enough to keep no table's worth at once.
+_ROWS_PER_BATCH = 256
 # Page cache for reading keel's tables, in KiB (negative: SQLite's unit for KiB).
 _SCAN_CACHE_KIB = -64
 # Primary result codes, https://www.sqlite.org/rescode.html: another connection holds the
@@ -271,10 +273,11 @@ class SQLiteDialect(Dialect):
             cur.execute(f"PRAGMA cache_size = {_SCAN_CACHE_KIB}")
             try:
                 cur.execute(sql, tuple(params))
-                # Not `yield from cur`: closing this generator early would close the cursor
-                # (yield from closes its sub-iterator), before the setting below comes back.
-                for row in cur:  # noqa: UP028 - see above
-                    yield row
+                # Batches, not `yield from cur`: closing this generator early would close the
+                # cursor (yield from closes its sub-iterator) before the setting below comes
+                # back; a list is safe to delegate to, and as fast.
+                while batch := cur.fetchmany(_ROWS_PER_BATCH):
+                    yield from batch
             finally:
                 cur.execute(f"PRAGMA cache_size = {int(size)}")
         finally:

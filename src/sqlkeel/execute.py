@@ -166,12 +166,9 @@ def _lost_note(address: str, *, at_commit: bool) -> str:
     )
 
 
-def _unknown_statement(step: Step, cause: BaseException) -> _StatementFailed:
-    """A failure the server tied to no statement of the step (index 0)."""
-    section = (
-        step.migration.upgrade if step.direction is Direction.UPGRADE else step.migration.rollback
-    )
-    return _StatementFailed(0, Statement("", section.line if section else 0, 0), cause, None)
+def _unknown_statement(section: Section, cause: BaseException) -> _StatementFailed:
+    """A failure the server tied to no statement of ``section`` (index 0)."""
+    return _StatementFailed(0, Statement("", section.line, 0), cause, None)
 
 
 class _StatementFailed(Exception):
@@ -427,7 +424,7 @@ class Runner:
         """keel's own rows for a transactional step failed: roll the step back with them and
         say that it was keel's write that failed, not a statement of the file."""
         if self.dialect.is_connection_lost(self.conn, cause):
-            self._undo(step, _unknown_statement(step, cause), at, start)
+            self._undo(step, _unknown_statement(self._section(step), cause), at, start)
         self._rollback_quietly()
         self._raise_explained(step, cause, at, start)
         said = _said(cause)
@@ -460,7 +457,7 @@ class Runner:
             except self.dialect.error_types as exc:
                 if not self.dialect.is_connection_lost(self.conn, exc):
                     raise
-                raise _unknown_statement(step, exc) from exc
+                raise _unknown_statement(section, exc) from exc
             ms = _ms(start)
             try:
                 self.store.commit_with(lambda: self._record(step, at, ms))
@@ -555,20 +552,17 @@ class Runner:
                 "command again."
             )
         error = self._failure(step, failure, recorded=False, note=note)
-        try:
-            self._rollback_quietly()  # a transaction of the migration's own, left open
-            self.dialect.begin(self.conn)
+
+        def take_back() -> None:
             if claimed:
                 self.store.delete_id(marker)
             else:
                 self.store.mark(marker, State.APPLIED)
-            self._log_failure(step, at, _ms(start), error)
-            self.dialect.commit(self.conn)
-        except self.dialect.error_types as exc:
-            # The connection may be gone with the statement: the row written before the step
-            # still says that keel stopped while it ran, which the next run reports.
-            self._rollback_quietly()
-            said = _said(exc)
+
+        said = self._record_outcome(take_back, step, at, _ms(start), error)
+        if said is not None:
+            # The row written before the step still says that keel stopped while it ran,
+            # which the next run reports.
             error = self._failure(
                 step,
                 failure,
@@ -579,6 +573,23 @@ class Runner:
                 "(nothing needs undoing), then run the command again.",
             )
         raise error from failure.cause
+
+    def _record_outcome(
+        self, write: Callable[[], None], step: Step, at: datetime, ms: int, error: KeelError
+    ) -> str | None:
+        """After a step that ran outside a transaction failed: roll back what it left open,
+        then ``write`` its history row and log ``error`` in one transaction. Returns None,
+        or why that failed (the connection may be gone with the statement)."""
+        try:
+            self._rollback_quietly()  # a transaction of the migration's own, left open
+            self.dialect.begin(self.conn)
+            write()
+            self._log_failure(step, at, ms, error)
+            self.dialect.commit(self.conn)
+        except self.dialect.error_types as exc:
+            self._rollback_quietly()
+            return _said(exc)
+        return None
 
     @staticmethod
     def _repair_fix(step: Step) -> str:
@@ -613,9 +624,8 @@ class Runner:
         fix = self._repair_fix(step)
         error = self._failure(step, failure, recorded=True, note=f"{ran}; it is {recorded}. {fix}")
         ms = _ms(start)
-        try:
-            self._rollback_quietly()  # a transaction of the migration's own, left open
-            self.dialect.begin(self.conn)
+
+        def say_where() -> None:
             if step.direction is Direction.UPGRADE:
                 self.store.delete_id(marker)
                 self.store.insert(
@@ -634,13 +644,10 @@ class Runner:
                     error=error.db_message,
                     failed_direction=Direction.ROLLBACK,
                 )
-            self._log_failure(step, at, ms, error)
-            self.dialect.commit(self.conn)
-        except self.dialect.error_types as exc:
-            # The connection may be gone with the statement: the row written before the
-            # step still says it failed, only not where.
-            self._rollback_quietly()
-            said = _said(exc)
+
+        said = self._record_outcome(say_where, step, at, ms, error)
+        if said is not None:
+            # The row written before the step still says it failed, only not where.
             error = self._failure(
                 step,
                 failure,
@@ -772,7 +779,7 @@ class Runner:
             # its rows and its COMMIT were on their way.
             if not self.dialect.is_connection_lost(self.conn, exc):
                 raise
-            self._undo(step, _unknown_statement(step, exc), batch.at, batch.start)
+            self._undo(step, _unknown_statement(batch.section, exc), batch.at, batch.start)
         ms = int(value) if value is not None else _ms(batch.start)
         self.listener.step_finished(step, ms)
         return self._result(step, ms)

@@ -33,7 +33,7 @@ from sqlkeel.core.status import StatusEntry, status_entries
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects import dialect_for, split_profiles_for
-from sqlkeel.dialects.base import Connection, Dialect, Holder, host_name
+from sqlkeel.dialects.base import Dialect, Holder, Session, host_name
 from sqlkeel.discovery import Discovery, discover, sql_paths
 from sqlkeel.errors import (
     ConfigError,
@@ -287,7 +287,8 @@ def _database_errors(method: _Method) -> _Method:
                 raise explained from exc
             if not isinstance(exc, dialect.error_types):
                 raise
-            history = dialect.qualify(dialect.table)
+            session = self._session
+            history = (session or dialect).qualify(dialect.table)
             raise DatabaseError(
                 f"the database failed keel's own SQL (on {history}, its log or its lock): "
                 f"{mask_password(' '.join(str(exc).split()))}. Fix: check the connection to "
@@ -314,6 +315,7 @@ class Keel:
         schema: str | None = None,
         lock_timeout: float | None = None,
         lock_mode: str | None = None,
+        one_round_trip: bool | None = None,
         config: str | os.PathLike[str] | None = None,
         settings: Settings | None = None,
         listener: Listener | None = None,
@@ -330,6 +332,7 @@ class Keel:
                 "schema": schema,
                 "lock_timeout": lock_timeout,
                 "lock_mode": lock_mode,
+                "one_round_trip": one_round_trip,
             }
             settings = load_settings(
                 flags=flags,
@@ -342,7 +345,7 @@ class Keel:
         self.clock = clock
         self._user = user
         self._dialect: Dialect | None = None
-        self._conn: Connection | None = None
+        self._session: Session | None = None
 
     # -- plumbing ------------------------------------------------------------------------
     @property
@@ -355,9 +358,9 @@ class Keel:
 
     def close(self) -> None:
         """Close the database connection, if one is open."""
-        conn, self._conn = self._conn, None
-        if conn is not None and self._dialect is not None:
-            self._dialect.close(conn)
+        session, self._session = self._session, None
+        if session is not None:
+            session.close()
 
     def __enter__(self) -> Keel:
         return self
@@ -381,24 +384,27 @@ class Keel:
                     'of keel. Fix: use lock_mode = "session" (the default).'
                 )
             self._dialect = dialect_for(
-                self.settings.url, table=self.settings.table, schema=self.settings.schema
+                self.settings.url,
+                table=self.settings.table,
+                schema=self.settings.schema,
+                # Another process keeping the database busy is waited for as the lock is.
+                busy_timeout=self.settings.lock_timeout,
+                on_busy=self.listener.database_busy,
+                send_whole=self.settings.one_round_trip,
             )
-            # Another process keeping the database busy is waited for as the lock is.
-            self._dialect.busy_timeout = self.settings.lock_timeout
-            self._dialect.on_busy = self.listener.database_busy
         return self._dialect
 
-    def _connection(self) -> Connection:
-        if self._conn is None:
-            self._conn = self.dialect.connect()
-        return self._conn
+    def _connection(self) -> Session:
+        if self._session is None:
+            self._session = self.dialect.connect()
+        return self._session
 
     def _store(self) -> HistoryStore:
-        return HistoryStore(self.dialect, self._connection())
+        return HistoryStore(self._connection())
 
     def _exists(self) -> bool:
         # Read-only commands and dry runs must not create an SQLite file as a side effect.
-        return self._conn is not None or self.dialect.database_exists()
+        return self._session is not None or self.dialect.database_exists()
 
     def _read_history(self) -> tuple[HistoryRow, ...]:
         return self._store().read() if self._exists() else ()
@@ -477,8 +483,7 @@ class Keel:
 
     def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
         return Runner(
-            self.dialect,
-            store.conn,
+            store.session,
             store,
             history,
             clock=self.clock,
@@ -497,7 +502,7 @@ class Keel:
 
         A dry run plans from the history as it is now, without the lock.
         """
-        if dry_run or not self._exists() or self.dialect.reads_beside_writers:
+        if dry_run or not self._exists() or self.dialect.capabilities.reads_beside_writers:
             # Planned first without the lock: a dry run changes nothing; a database that
             # does not exist yet is created only if there is something to run; and where
             # reads never wait for writers, nothing pending (the usual deploy) needs no lock,
@@ -543,7 +548,7 @@ class Keel:
         Raises ValidationFailed, MigrationFailed, LockTimeout, UsageError.
         """
         target = _parse_version(to, "--to")
-        if single_transaction and not self.dialect.transactional_ddl:
+        if single_transaction and not self.dialect.capabilities.transactional_ddl:
             raise UsageError(
                 f"--single-transaction is not possible on {self.dialect.name}: its DDL commits "
                 "implicitly, so the run could not be rolled back as a whole. Fix: run without it."
@@ -635,8 +640,8 @@ class Keel:
             if not actions:
                 return RepairResult(())
             store.ensure()
-            d, conn = self.dialect, store.conn
-            d.begin(conn)
+            session = store.session
+            session.begin()
             try:
                 for action in actions:
                     if action.action == "update-checksum":
@@ -655,9 +660,9 @@ class Keel:
                         script=action.row.script,
                         detail=action.description,
                     )
-                d.commit(conn)
+                session.commit()
             except BaseException:
-                d.rollback(conn)
+                session.rollback()
                 raise
         return RepairResult(tuple(actions))
 
@@ -671,8 +676,8 @@ class Keel:
         with self._locked(wait=wait) as store:
             chosen = plan_baseline(found.files, store.read(), target, found.problems)
             store.ensure()
-            d, conn = self.dialect, store.conn
-            d.begin(conn)
+            session = store.session
+            session.begin()
             try:
                 at = self.clock()
                 for file in chosen:
@@ -686,9 +691,9 @@ class Keel:
                     detail=f"recorded {len(chosen)} migration(s) up to {target} as applied "
                     "without running them",
                 )
-                d.commit(conn)
+                session.commit()
             except BaseException:
-                d.rollback(conn)
+                session.rollback()
                 raise
         return BaselineResult(str(target), tuple(f.path for f in chosen))
 

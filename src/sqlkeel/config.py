@@ -22,7 +22,7 @@ from sqlkeel.urls import DatabaseURL, parse_url
 
 __all__ = ["KEYS", "Settings", "init_config_text", "load_settings"]
 
-KEYS = ("url", "migrations_dir", "table", "schema", "lock_timeout", "lock_mode")
+KEYS = ("url", "migrations_dir", "table", "schema", "lock_timeout", "lock_mode", "one_round_trip")
 
 LOCK_MODES = ("session", "table")
 _VALID_KEYS = ", ".join(KEYS)
@@ -39,6 +39,10 @@ _FLAG_NAMES: Mapping[str, str] = {
     "lock_timeout": "--lock-timeout",
     "lock_mode": "--lock-mode",
 }
+# Keys with no command-line flag, as a value given to Keel(...) is named.
+_ARGUMENT_NAMES: Mapping[str, str] = {"one_round_trip": "the one_round_trip argument of Keel()"}
+_BOOLEANS = {"true": True, "1": True, "yes": True, "on": True}
+_BOOLEANS.update({"false": False, "0": False, "no": False, "off": False})
 # ${NAME} or ${NAME:-default}; a "${" with no closing "}" is the second alternative.
 _REFERENCE = re.compile(r"\$\{([^}]*)\}|\$\{")
 _REFERENCE_BODY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?", re.DOTALL)
@@ -58,6 +62,7 @@ class Settings(Value):
         "lock_mode",
         "lock_timeout",
         "migrations_dir",
+        "one_round_trip",
         "schema",
         "sources",
         "table",
@@ -69,6 +74,7 @@ class Settings(Value):
         "lock_mode",
         "lock_timeout",
         "migrations_dir",
+        "one_round_trip",
         "schema",
         "table",
         "url",
@@ -80,6 +86,8 @@ class Settings(Value):
     schema: str | None
     lock_timeout: float
     lock_mode: str
+    # Whether a dialect may send a whole migration in one round trip (PostgreSQL).
+    one_round_trip: bool
     config_file: Path | None
     sources: Mapping[str, str]
     url_error: str | None  # why the configured URL is unusable; raised on connect
@@ -95,6 +103,7 @@ class Settings(Value):
         config_file: Path | None = None,
         sources: Mapping[str, str] | None = None,  # None: a new empty dict
         url_error: str | None = None,
+        one_round_trip: bool = True,
     ) -> None:
         init = object.__setattr__  # plain assignment is refused, see ``__setattr__``
         init(self, "url", url)
@@ -106,6 +115,7 @@ class Settings(Value):
         init(self, "config_file", config_file)
         init(self, "sources", {} if sources is None else sources)
         init(self, "url_error", url_error)
+        init(self, "one_round_trip", one_round_trip)
 
     def __setattr__(self, name: str, value: object) -> None:
         from dataclasses import FrozenInstanceError  # only on this error path: ~17 ms
@@ -178,7 +188,8 @@ def load_settings(
     def candidates(key: str) -> Iterator[_Candidate]:
         flag = flag_values.get(key)
         if flag is not None:
-            yield _Candidate(flag, "flag", f"the {_FLAG_NAMES[key]} option", here)
+            where = _ARGUMENT_NAMES.get(key) or f"the {_FLAG_NAMES[key]} option"
+            yield _Candidate(flag, "flag", where, here)
         for name in _ENV_NAMES[key]:
             value = env.get(name)
             if value:
@@ -226,6 +237,11 @@ def load_settings(
         schema=_to_identifier("schema", chosen["schema"]) if "schema" in chosen else None,
         lock_timeout=_to_timeout(chosen["lock_timeout"]) if "lock_timeout" in chosen else 60.0,
         lock_mode=_to_lock_mode(chosen["lock_mode"]) if "lock_mode" in chosen else "session",
+        one_round_trip=(
+            _to_bool("one_round_trip", chosen["one_round_trip"])
+            if "one_round_trip" in chosen
+            else True
+        ),
         config_file=config_file,
         sources=MappingProxyType(sources),
     )
@@ -429,6 +445,15 @@ def _to_lock_mode(candidate: _Candidate) -> str:
     return value
 
 
+def _to_bool(key: str, candidate: _Candidate) -> bool:
+    value = candidate.value
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+        return _BOOLEANS[value.strip().lower()]
+    raise ConfigError(f"{key} from {candidate.where} must be true or false, not {_shown(value)}.")
+
+
 def _shown(value: object) -> str:
     """A short description of a bad value: strings and numbers quoted, others by type."""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -488,4 +513,8 @@ _INIT_CONFIG = """\
 # "session": a database session lock that dies with its process (the only mode so far;
 # a lease-row "table" mode for connection poolers is planned).
 # lock_mode = "session"
+
+# PostgreSQL: send each migration whole (BEGIN, statements, keel's rows, COMMIT) in one
+# round trip. false sends its statements one by one, as for any other database.
+# one_round_trip = true
 """

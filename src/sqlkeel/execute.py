@@ -22,9 +22,8 @@ from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, S
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import (
-    Connection,
-    Dialect,
     Holder,
+    Session,
     Transaction,
     TransactionFailed,
     WriteFailed,
@@ -210,8 +209,7 @@ class Runner:
 
     def __init__(
         self,
-        dialect: Dialect,
-        conn: Connection,
+        session: Session,
         store: HistoryStore,
         history: Sequence[HistoryRow],
         *,
@@ -219,8 +217,9 @@ class Runner:
         user: str,
         listener: Listener,
     ) -> None:
-        self.dialect = dialect
-        self.conn = conn
+        self.session = session
+        self.dialect = session.dialect
+        self.sender = self.dialect.one_round_trip  # resolved once: a property
         self.store = store
         self.history = tuple(history)
         # Rows by identity: a rollback of N migrations looks up N rows, not N x N.
@@ -237,9 +236,10 @@ class Runner:
         A section's statements are read from its file as its turn comes, where a dialect
         that sends migrations whole does it while the previous one runs on the server.
         """
-        if plan.steps and self.dialect.run_notice:
-            self.listener.notice(self.dialect.run_notice)
-        if plan.single_transaction or self.dialect.elapsed_ms is None:
+        notice = self.dialect.capabilities.run_notice
+        if plan.steps and notice:
+            self.listener.notice(notice)
+        if plan.single_transaction or self.sender is None:
             if plan.single_transaction:
                 return plan, self._apply_single_transaction(plan)
             return plan, [self._apply_step(step) for step in plan.steps]
@@ -261,7 +261,7 @@ class Runner:
         """Run the statements in order; returns them."""
         for index, statement in enumerate(statements, start=1):
             try:
-                self.dialect.execute(self.conn, statement.sql)
+                self.session.execute(statement.sql)
             except self.dialect.error_types as exc:
                 raise _StatementFailed(index, statement, exc) from exc
         return statements
@@ -296,7 +296,7 @@ class Runner:
         # Masked here, once, so the history row and the log hold what the user sees.
         message = mask_password(message)
         kind = MigrationFailed
-        if self.dialect.is_connection_lost(self.conn, failure.cause):
+        if self.session.is_lost(failure.cause):
             kind = ConnectionLost
             message = f"the connection to the server at {self.dialect.address} was lost: {message}"
             if not recorded:
@@ -347,7 +347,7 @@ class Runner:
     def _fence(self, step: Step, *, ran_outside: bool = False) -> None:
         """Inside the step's open transaction, before its rows: stop (rolling the
         transaction back) unless this run still holds the migration lock."""
-        if not self.dialect.fence(self.conn):
+        if not self.dialect.fence(self.session):
             self._rollback_quietly()
             raise self._lock_lost(step, ran_outside=ran_outside)
 
@@ -373,7 +373,7 @@ class Runner:
         """ROLLBACK on a path that handles another error: a connection that is gone has
         nothing left to undo, and its own error must not hide the one being handled."""
         with contextlib.suppress(*self.dialect.error_types):
-            self.dialect.rollback(self.conn)
+            self.session.rollback()
 
     def _log_quietly(self, step: Step, at: datetime, ms: int, error: KeelError) -> None:
         """The failure's log row, where the connection still allows it: the error itself
@@ -399,8 +399,7 @@ class Runner:
         self._rollback_quietly()
         self._raise_explained(step, failure.cause, at, start)
         note = (
-            "The migration was rolled back and left no trace; earlier migrations stay "
-            "applied. "
+            "The migration was rolled back and left no trace; earlier migrations stay applied. "
             if step.direction is Direction.UPGRADE
             else "Its rollback was undone and left no trace: the migration stays applied. "
         )
@@ -423,7 +422,7 @@ class Runner:
     ) -> NoReturn:
         """keel's own rows for a transactional step failed: roll the step back with them and
         say that it was keel's write that failed, not a statement of the file."""
-        if self.dialect.is_connection_lost(self.conn, cause):
+        if self.session.is_lost(cause):
             self._undo(step, _unknown_statement(self._section(step), cause), at, start)
         self._rollback_quietly()
         self._raise_explained(step, cause, at, start)
@@ -449,13 +448,13 @@ class Runner:
         start: float,
     ) -> int:
         """Run the step with its history row in one transaction; returns its recorded ms."""
-        self.dialect.begin(self.conn)
+        self.session.begin()
         try:
             self._run_statements(statements)
             try:
                 self._fence(step)
             except self.dialect.error_types as exc:
-                if not self.dialect.is_connection_lost(self.conn, exc):
+                if not self.session.is_lost(exc):
                     raise
                 raise _unknown_statement(section, exc) from exc
             ms = _ms(start)
@@ -489,11 +488,11 @@ class Runner:
                 self._nothing_ran(step, failure, marker, claimed, at, start)
             self._record_failed(step, statements, failure, marker, at, start)
         ms = _ms(start)
-        self.dialect.begin(self.conn)
+        self.session.begin()
         self._fence(step, ran_outside=True)
         self.store.delete_id(marker)
         self._record(step, at, ms)
-        self.dialect.commit(self.conn)
+        self.session.commit()
         return ms
 
     def _why_outside(self, step: Step) -> str:
@@ -523,7 +522,7 @@ class Runner:
         return (
             failure.index == 1
             and self._is_one_command(failure.statement)
-            and not self.dialect.is_connection_lost(self.conn, failure.cause)
+            and not self.session.is_lost(failure.cause)
             and self.dialect.failure_left_nothing(failure.statement.sql, failure.cause)
         )
 
@@ -582,10 +581,10 @@ class Runner:
         or why that failed (the connection may be gone with the statement)."""
         try:
             self._rollback_quietly()  # a transaction of the migration's own, left open
-            self.dialect.begin(self.conn)
+            self.session.begin()
             write()
             self._log_failure(step, at, ms, error)
-            self.dialect.commit(self.conn)
+            self.session.commit()
         except self.dialect.error_types as exc:
             self._rollback_quietly()
             return _said(exc)
@@ -663,7 +662,7 @@ class Runner:
         returns the row's id and whether it is a new row (a claim). The one earlier row of
         its migration (a rollback's, a repeatable's previous run) is marked in place, so
         that a failure that changed nothing can put it back as it was."""
-        self.dialect.begin(self.conn)
+        self.session.begin()
         self._fence(step)
         rows = self._rows.get(step.migration.identity, [])
         claimed = len(rows) != 1
@@ -689,7 +688,7 @@ class Runner:
                     raise self._lock_lost(step) from exc
                 raise
             marker = self.store.last_id()
-        self.dialect.commit(self.conn)
+        self.session.commit()
         return marker, claimed
 
     # -- migrations sent whole -----------------------------------------------------------
@@ -741,7 +740,8 @@ class Runner:
         statements = self._section(step).statements  # split on each access: once here
         if not self._is_transactional(step, statements):
             return None
-        if not all(self.dialect.sendable(s.sql) for s in statements):
+        assert self.sender is not None  # _apply_sent runs only with one
+        if not all(self.sender.sendable(s.sql) for s in statements):
             return None
         return statements
 
@@ -754,7 +754,13 @@ class Runner:
         # when it writes them, and a later write would cost a round trip. The time runs from
         # BEGIN to the rows (the statements' time on the server).
         commands = self.store.queued(lambda: self._record(step, at, None))
-        transaction = self.dialect.transaction(self.conn, [s.sql for s in statements], commands)
+        assert self.sender is not None  # _apply_sent runs only with one
+        transaction = self.sender.transaction(
+            self.session,
+            [s.sql for s in statements],
+            self.dialect.fence_command(self.session),
+            commands,
+        )
         return _Batch(step, section, statements, at, transaction, len(commands))
 
     def _finish(self, batch: _Batch) -> StepResult:
@@ -777,7 +783,7 @@ class Runner:
         except self.dialect.error_types as exc:
             # No result for a statement: the connection itself broke while the migration,
             # its rows and its COMMIT were on their way.
-            if not self.dialect.is_connection_lost(self.conn, exc):
+            if not self.session.is_lost(exc):
                 raise
             self._undo(step, _unknown_statement(batch.section, exc), batch.at, batch.start)
         ms = int(value) if value is not None else _ms(batch.start)
@@ -788,7 +794,7 @@ class Runner:
     def _apply_single_transaction(self, plan: Plan) -> list[StepResult]:
         results: list[tuple[Step, int]] = []
         last_statements: tuple[Statement, ...] = ()
-        self.dialect.begin(self.conn)
+        self.session.begin()
         try:
             for step in plan.steps:
                 self.listener.step_started(step)
@@ -813,7 +819,7 @@ class Runner:
             if results:
                 self._fence(results[-1][0])
             try:
-                self.dialect.commit(self.conn)
+                self.session.commit()
             except self.dialect.error_types as exc:
                 # Deferred constraints are checked here, for the whole run: name the last
                 # migration, whose COMMIT this is, and undo everything.

@@ -19,7 +19,7 @@ from sqlkeel.core.model import Direction, HistoryRow, Kind, LogRow, MigrationFil
 from sqlkeel.core.plan import duplicate_rows
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
-from sqlkeel.dialects.base import Connection, Dialect
+from sqlkeel.dialects.base import Dialect, Session
 from sqlkeel.errors import ConfigError, HistoryRowUnreadable, Problem, ValidationFailed
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -168,20 +168,22 @@ class Entry(Value):
 
 
 class HistoryStore:
-    """Reads and writes keel's tables through one dialect and connection."""
+    """Reads and writes keel's tables through one session; the SQL is the dialect's
+    ``HistorySQL``."""
 
-    def __init__(self, dialect: Dialect, conn: Connection) -> None:
-        self.dialect = dialect
-        self.conn = conn
-        self.history = dialect.qualify(dialect.table)
-        self.log = dialect.qualify(log_table_for(dialect.table))
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = dialect = session.dialect
+        self.sql = dialect.history_sql
+        self.history = session.qualify(dialect.table)
+        self.log = session.qualify(log_table_for(dialect.table))
         self._queued: list[tuple[str, Sequence[object]]] | None = None
 
     def _write(self, sql: str, params: Sequence[object]) -> None:
         if self._queued is not None:
             self._queued.append((sql, params))
         else:
-            self.dialect.run(self.conn, sql, params)
+            self.session.run(sql, params)
 
     def queued(self, write: Callable[[], None]) -> list[tuple[str, Sequence[object]]]:
         """The commands ``write`` would run, for a dialect to send with a migration."""
@@ -195,20 +197,22 @@ class HistoryStore:
     def _ms(self, ms: int | None, params: list[object]) -> str:
         """The SQL for a run time: a parameter, or (None) the dialect's measurement."""
         if ms is None:
-            assert self.dialect.elapsed_ms is not None
-            return self.dialect.elapsed_ms
+            sender = self.dialect.one_round_trip
+            assert sender is not None
+            return sender.elapsed_ms
         params.append(ms)
-        return self.dialect.param
+        return self.sql.param
 
     def _at(self, at: datetime, ms: int | None, params: list[object]) -> str:
         """The SQL for when a run started: a parameter, or, when the database measures the
         run time (``ms`` None), the database's own start of the transaction: the command
         is then built before the migration is sent, while the previous one still runs."""
         if ms is None:
-            assert self.dialect.started_at is not None
-            return self.dialect.started_at
-        params.append(self.dialect.timestamp_param(at))
-        return self.dialect.param
+            sender = self.dialect.one_round_trip
+            assert sender is not None
+            return sender.started_at
+        params.append(self.sql.timestamp_param(at))
+        return self.sql.param
 
     def commit_with(self, write: Callable[[], None]) -> None:
         """Run ``write`` (inserts, deletes, log rows) and commit the open transaction, sending
@@ -217,7 +221,7 @@ class HistoryStore:
         try:
             write()
             commands, self._queued = self._queued, None
-            self.dialect.run_and_commit(self.conn, commands)
+            self.session.run_and_commit(commands)
         finally:
             self._queued = None
 
@@ -227,7 +231,7 @@ class HistoryStore:
     def _keel_columns(self, name: str, table: str, keys: Sequence[str]) -> set[str] | None:
         """The columns of keel's table ``name`` (``table`` as qualified), None when it does
         not exist yet; raises ConfigError when the name belongs to something else."""
-        kind = self.dialect.relation_kind(self.conn, name)
+        kind = self.dialect.relation_kind(self.session, name)
         if kind is None:
             return None
         other = (
@@ -251,33 +255,29 @@ class HistoryStore:
 
     def ensure(self) -> None:
         """Create both tables, or add columns an older layout lacks. Call under the lock."""
-        d = self.dialect
-        d.prepare_schema(self.conn)
+        d, session = self.dialect, self.session
+        d.prepare_schema(session)
         for name, table, columns, keys in (
             (d.table, self.history, HISTORY_COLUMNS, HISTORY_KEYS),
             (log_table_for(d.table), self.log, LOG_COLUMNS, LOG_KEYS),
         ):
             present = self._keel_columns(name, table, keys)
             if present is None:
-                cols = ", ".join(
-                    f"{c} {d.types[t]}{'' if null else ' NOT NULL'}" for c, t, null in columns
-                )
-                d.execute(self.conn, f"CREATE TABLE {table} (id {d.types['id']}, {cols})")
+                session.execute(self.sql.create_table(table, columns))
                 continue
             for c, t, _null in columns:
                 if c not in present:
-                    d.execute(self.conn, f"ALTER TABLE {table} ADD COLUMN {c} {d.types[t]}")
+                    session.execute(self.sql.add_column(table, c, t))
         self._ensure_unique_version()
 
     def _ensure_unique_version(self) -> None:
         """Add the unique key on the version to a table that lacks it; refuses, naming the
         rows, when the table already holds one version twice."""
-        d = self.dialect
+        d, session = self.dialect, self.session
         index = f"{d.table}_version_key"
-        if d.index_exists(self.conn, index):
+        if d.index_exists(session, index):
             return
-        duplicated = d.query(
-            self.conn,
+        duplicated = session.query(
             f"SELECT DISTINCT version FROM {self.history} WHERE version IN "
             f"(SELECT version FROM {self.history} WHERE version IS NOT NULL "
             f"GROUP BY version HAVING COUNT(*) > 1)",
@@ -288,10 +288,10 @@ class HistoryStore:
             versions = {str(r[0]) for r in duplicated}
             rows = [r for r in self.read() if r.version is not None and r.label in versions]
             raise ValidationFailed(duplicate_rows(rows, self.shown))
-        d.execute(self.conn, d.unique_index_sql(index, self.history, "version"))
+        session.execute(self.sql.unique_index(index, self.history, "version"))
 
     def _columns(self, table: str) -> set[str]:
-        cur = self.conn.cursor()
+        cur = self.session.conn.cursor()
         try:
             cur.execute(f"SELECT * FROM {table} WHERE 1 = 0")
             return {col[0].lower() for col in cur.description}
@@ -313,8 +313,7 @@ class HistoryStore:
         digest = "digest" if "digest" in present else "NULL"
         direction = "failed_direction" if "failed_direction" in present else "NULL"
         noop = "noop" if "noop" in present else "NULL"
-        rows = self.dialect.rows(
-            self.conn,
+        rows = self.session.rows(
             f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
             f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
             f"error, {digest}, {direction}, {noop} FROM {self.history} ORDER BY id",
@@ -375,8 +374,7 @@ class HistoryStore:
         d = self.dialect
         if self._keel_columns(log_table_for(d.table), self.log, LOG_KEYS) is None:
             return  # (or refused: another tool's table of that name)
-        applied = d.query(
-            self.conn,
+        applied = self.session.query(
             f"SELECT count(*) FROM {self.log} WHERE action = 'upgrade' AND outcome = 'success'",
         )[0][0]
         if not applied:
@@ -408,7 +406,7 @@ class HistoryStore:
         error: str | None = None,
     ) -> None:
         f = entry.file
-        p = self.dialect.param
+        p = self.sql.param
         params: list[object] = [
             str(f.version) if f.version is not None else None,
             f.description,
@@ -441,7 +439,7 @@ class HistoryStore:
     ) -> None:
         """Set a row's state and failure fields (None clears them) in place: a rollback
         outside a transaction keeps the row of the migration it began from."""
-        p = self.dialect.param
+        p = self.sql.param
         self._write(
             f"UPDATE {self.history} SET state = {p}, failed_statement = {p}, "
             f"failed_line = {p}, error = {p}, failed_direction = {p} WHERE id = {p}",
@@ -456,19 +454,19 @@ class HistoryStore:
         )
 
     def delete(self, rows: Sequence[HistoryRow]) -> None:
-        p = self.dialect.param
+        p = self.sql.param
         for row in rows:
             self._write(f"DELETE FROM {self.history} WHERE id = {p}", (row.id,))
 
     def delete_id(self, row_id: int) -> None:
-        self._write(f"DELETE FROM {self.history} WHERE id = {self.dialect.param}", (row_id,))
+        self._write(f"DELETE FROM {self.history} WHERE id = {self.sql.param}", (row_id,))
 
     def last_id(self) -> int:
         """The id of the newest history row; only under the lock, where keel alone writes."""
-        return int(self.dialect.query(self.conn, f"SELECT MAX(id) FROM {self.history}")[0][0])
+        return int(self.session.query(f"SELECT MAX(id) FROM {self.history}")[0][0])
 
     def update_checksums(self, row: HistoryRow, file: MigrationFile) -> None:
-        p = self.dialect.param
+        p = self.sql.param
         self._write(
             f"UPDATE {self.history} SET checksum = {p}, rollback_checksum = {p}, script = {p}, "
             f"digest = {p}, noop = {p} WHERE id = {p}",
@@ -496,7 +494,7 @@ class HistoryStore:
         detail: str = "",
     ) -> None:
         """``duration_ms`` None: measured by the database, and the row's command returns it."""
-        p = self.dialect.param
+        p = self.sql.param
         params: list[object] = [action, version, script]
         stamp = self._at(at, duration_ms, params)
         params.append(by)
@@ -505,9 +503,14 @@ class HistoryStore:
         self._write(
             f"INSERT INTO {self.log} (action, version, script, logged_at, by_user, duration_ms, "
             f"outcome, detail) VALUES ({p}, {p}, {p}, {stamp}, {p}, {ms}, {p}, {p})"
-            + (" RETURNING duration_ms" if duration_ms is None else ""),
+            + (self._returning_ms() if duration_ms is None else ""),
             params,
         )
+
+    def _returning_ms(self) -> str:
+        sender = self.dialect.one_round_trip
+        assert sender is not None
+        return sender.returning_ms
 
     def applied_in_log(self, versions: Collection[Version]) -> dict[Version, LogRow]:
         """Of ``versions``, those whose last successful action in the log left them applied,
@@ -541,8 +544,7 @@ class HistoryStore:
     def read_log(self) -> tuple[LogRow, ...]:
         if self._keel_columns(log_table_for(self.dialect.table), self.log, LOG_KEYS) is None:
             return ()
-        rows = self.dialect.query(
-            self.conn,
+        rows = self.session.query(
             f"SELECT id, action, version, script, logged_at, by_user, duration_ms, outcome, detail "
             f"FROM {self.log} ORDER BY id",
         )

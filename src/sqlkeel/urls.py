@@ -1,7 +1,8 @@
 """Database URLs: parse, map scheme aliases to a family, keep the password out of all output.
 
-Forms (SPEC 8): ``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``sqlite:///:memory:``,
-``sqlite://`` (memory), ``postgresql://`` / ``postgres://``, ``mysql://`` / ``mariadb://``; a
+The schemes, their aliases and their form come from the registry (``sqlkeel.dialects``):
+file URLs (``sqlite:///relative.db``, ``sqlite:////absolute.db``, ``sqlite:///:memory:``,
+``sqlite://`` for memory) and server URLs (``postgresql://user:pw@host:port/db?params``); a
 SQLAlchemy-style driver suffix (``postgresql+psycopg2://``) is accepted and ignored. The user
 info ends at the last ``@`` before the host, so an unencoded ``@`` or ``/`` in a password is
 hidden rather than leaked; percent-encoding (``%40``, ``%2F``) is the documented way.
@@ -16,26 +17,24 @@ from pathlib import Path
 from urllib.parse import parse_qsl, unquote
 
 from sqlkeel.core.values import Value
+from sqlkeel.dialects import ENTRIES, accepted_schemes, entry_for
 from sqlkeel.errors import ConfigError
 
 __all__ = ["DatabaseURL", "holds_password", "mask_password", "parse_url"]
 
-# Accepted scheme names (before any "+driver" suffix) -> canonical family.
-_FAMILIES = {
-    "sqlite": "sqlite",
-    "postgresql": "postgresql",
-    "postgres": "postgresql",
-    "mysql": "mysql",
-    "mariadb": "mysql",
-}
-_ACCEPTED = "sqlite, postgresql (alias postgres), mysql (alias mariadb)"
-_EXPECTED = (
-    "Expected scheme://user:password@host:port/database, e.g. "
-    "postgresql://app@localhost:5432/app, mysql://app@db.example.com/app or sqlite:///app.db"
+_EXPECTED = "Expected scheme://user:password@host:port/database, e.g. " + ", ".join(
+    entry.example for entry in ENTRIES
 )
-_SQLITE_EXPECTED = (
-    "Expected sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite:///:memory:"
-)
+
+
+def _file_expected(scheme: str) -> str:
+    entry = entry_for(scheme)
+    suffix = os.path.splitext(entry.example)[1] if entry is not None else ""
+    return (
+        f"Expected {scheme}:///relative/path{suffix}, {scheme}:////absolute/path{suffix} or "
+        f"{scheme}:///:memory:"
+    )
+
 
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9_.-]*)(?:\+[A-Za-z0-9_.-]+)?")
 _PORT = re.compile(r"[0-9]{1,5}")
@@ -102,8 +101,19 @@ class DatabaseURL(Value):
     ``raw`` holds the password: print ``masked()`` (also ``str``/``repr``), never ``raw``.
     """
 
-    __slots__ = ("database", "host", "password", "port", "query", "raw", "scheme", "username")
-    _hashed = ("database", "host", "password", "port", "raw", "scheme", "username")  # not query
+    __slots__ = (
+        "database",
+        "host",
+        "is_file",
+        "password",
+        "port",
+        "query",
+        "raw",
+        "scheme",
+        "username",
+    )
+    # not query
+    _hashed = ("database", "host", "is_file", "password", "port", "raw", "scheme", "username")
     scheme: str
     raw: str
     username: str | None
@@ -112,6 +122,7 @@ class DatabaseURL(Value):
     port: int | None
     database: str | None
     query: dict[str, str]
+    is_file: bool  # a database file (or memory) of this process, not a server
 
     def __init__(
         self,
@@ -123,6 +134,8 @@ class DatabaseURL(Value):
         port: int | None,
         database: str | None,
         query: dict[str, str] | None = None,  # None: a new empty dict
+        *,
+        is_file: bool = False,
     ) -> None:
         self.scheme = scheme
         self.raw = raw
@@ -132,11 +145,12 @@ class DatabaseURL(Value):
         self.port = port
         self.database = database
         self.query = {} if query is None else query
+        self.is_file = is_file
 
     def masked(self) -> str:
         """The URL as given, with the password (and any ``password=`` parameter) as ``***``."""
         head, _, rest = self.raw.partition("://")
-        userinfo, after = _split_userinfo(rest) if self.scheme != "sqlite" else (None, rest)
+        userinfo, after = _split_userinfo(rest) if not self.is_file else (None, rest)
         location, qmark, query = after.partition("?")
         if qmark:
             after = f"{location}?{_mask_query(query)}"
@@ -155,8 +169,8 @@ class DatabaseURL(Value):
 
     @property
     def is_memory(self) -> bool:
-        """True for an in-memory SQLite database."""
-        return self.scheme == "sqlite" and self.database == ":memory:"
+        """True for an in-memory database of a file URL (``:memory:``)."""
+        return self.is_file and self.database == ":memory:"
 
 
 def parse_url(text: str, *, base_dir: Path | None = None) -> DatabaseURL:
@@ -170,45 +184,53 @@ def parse_url(text: str, *, base_dir: Path | None = None) -> DatabaseURL:
         raise ConfigError(f"The database URL is empty. {_EXPECTED}.")
     scheme_text, sep, rest = raw.partition("://")
     if not sep:
-        if re.match(r"(?i)sqlite(?:\+[A-Za-z0-9_.-]+)?:", raw):
-            raise ConfigError(f"The sqlite database URL has no path. {_SQLITE_EXPECTED}.")
+        bare = re.match(r"([A-Za-z][A-Za-z0-9_.-]*)(?:\+[A-Za-z0-9_.-]+)?:", raw)
+        named = entry_for(bare.group(1)) if bare else None
+        if named is not None and named.form == "file":
+            raise ConfigError(
+                f"The {named.family} database URL has no path. {_file_expected(named.family)}."
+            )
         raise ConfigError(f"The database URL has no '://' after its scheme. {_EXPECTED}.")
     match = _SCHEME.fullmatch(scheme_text)
     if match is None:
         # Do not echo: text before a misplaced "://" may be credentials.
         raise ConfigError(
             f"The database URL does not start with a valid scheme; accepted schemes: "
-            f"{_ACCEPTED}. {_EXPECTED}."
+            f"{accepted_schemes()}. {_EXPECTED}."
         )
-    family = _FAMILIES.get(match.group(1).lower())
-    if family is None:
+    entry = entry_for(match.group(1))
+    if entry is None:
         raise ConfigError(
-            f"Unknown database URL scheme {scheme_text!r}; accepted schemes: {_ACCEPTED} "
-            f"(a driver suffix such as postgresql+psycopg:// is allowed). {_EXPECTED}."
+            f"Unknown database URL scheme {scheme_text!r}; accepted schemes: "
+            f"{accepted_schemes()} (a driver suffix such as postgresql+psycopg:// is "
+            f"allowed). {_EXPECTED}."
         )
-    if family == "sqlite":
-        return _parse_sqlite(raw, rest, base_dir)
-    return _parse_server(raw, family, rest)
+    if entry.form == "file":
+        return _parse_file(raw, entry.family, rest, base_dir)
+    return _parse_server(raw, entry.family, rest)
 
 
-def _parse_sqlite(raw: str, rest: str, base_dir: Path | None) -> DatabaseURL:
+def _parse_file(raw: str, family: str, rest: str, base_dir: Path | None) -> DatabaseURL:
     location, qmark, query = rest.partition("?")
     params = dict(parse_qsl(query, keep_blank_values=True)) if qmark else {}
+    expected = _file_expected(family)
     if not location:
-        return DatabaseURL("sqlite", raw, None, None, None, None, ":memory:", params)
+        return DatabaseURL(family, raw, None, None, None, None, ":memory:", params, is_file=True)
     if not location.startswith("/"):
         # Quote the input only when it holds no "user:password@" part.
-        shown, hint = (f" {raw!r}", f" (sqlite:///{location})") if "@" not in location else ("", "")
+        shown, hint = (
+            (f" {raw!r}", f" ({family}:///{location})") if "@" not in location else ("", "")
+        )
         raise ConfigError(
-            f"The sqlite database URL{shown} names a host; a file path needs three slashes"
-            f"{hint}. {_SQLITE_EXPECTED}."
+            f"The {family} database URL{shown} names a host; a file path needs three slashes"
+            f"{hint}. {expected}."
         )
     path = unquote(location[1:])
     if not path:
-        raise ConfigError(f"The sqlite database URL {raw!r} has no path. {_SQLITE_EXPECTED}.")
+        raise ConfigError(f"The {family} database URL {raw!r} has no path. {expected}.")
     if path != ":memory:" and base_dir is not None and not os.path.isabs(path):
         path = os.path.abspath(os.path.join(base_dir, path))
-    return DatabaseURL("sqlite", raw, None, None, None, None, path, params)
+    return DatabaseURL(family, raw, None, None, None, None, path, params, is_file=True)
 
 
 def _parse_server(raw: str, family: str, rest: str) -> DatabaseURL:
@@ -271,7 +293,8 @@ def holds_password(text: str) -> bool:
     ``password=`` parameter) rather than leaving it to a ``${VAR}`` reference."""
     literal = _ENV_REFERENCE.sub("", text)
     scheme, sep, rest = literal.partition("://")
-    if not sep or _FAMILIES.get(scheme.partition("+")[0].lower()) == "sqlite":
+    entry = entry_for(scheme.partition("+")[0]) if sep else None
+    if not sep or (entry is not None and entry.form == "file"):
         return False
     pieces = _split_server(rest)
     if pieces.userinfo is not None and pieces.userinfo.partition(":")[2]:

@@ -483,9 +483,7 @@ def test_new_twice_in_one_second_bumps_the_second_above_the_first(project: Proje
     ]
 
 
-def test_new_twice_in_a_row_from_the_command_line_succeeds(
-    keel_cli: Run, project: Project
-) -> None:
+def test_new_twice_in_a_row_from_the_command_line_succeeds(keel_cli: Run, project: Project) -> None:
     for description in ("one", "two", "three"):
         ok(keel_cli("new", description, "--dir", str(project.migrations), cwd=project.root))
     names = sorted(p.name for p in project.migrations.iterdir())

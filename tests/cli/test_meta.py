@@ -120,22 +120,29 @@ NOT_FOR_READING = ("socket", "getpass", "random", "psycopg", "typing")
 
 
 @pytest.mark.parametrize("command", ["status", "current", "history", "validate"])
-def test_read_only_commands_load_no_socket_getpass_or_random(
-    tmp_path: Path, command: str
-) -> None:
+def test_read_only_commands_load_no_socket_getpass_or_random(tmp_path: Path, command: str) -> None:
     (tmp_path / "migrations").mkdir()
     (tmp_path / "migrations" / "V1__a.sql").write_text("CREATE TABLE a (id int);\n")
     url = f"sqlite:///{tmp_path / 'app.db'}"
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, ",".join(NOT_FOR_READING), "--url", url,
-         "--dir", str(tmp_path / "migrations"), command],
+        [
+            sys.executable,
+            "-c",
+            PROBE,
+            ",".join(NOT_FOR_READING),
+            "--url",
+            url,
+            "--dir",
+            str(tmp_path / "migrations"),
+            command,
+        ],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
         cwd=tmp_path,
     )
-    code, loaded = ast.literal_eval(result.stderr[result.stderr.rindex("("):])
+    code, loaded = ast.literal_eval(result.stderr[result.stderr.rindex("(") :])
     assert code == 0, result.stderr
     assert loaded == []
 

@@ -86,8 +86,8 @@ def test_the_lock_dies_with_its_holder_process(db_url: str) -> None:
 
 def test_history_rows_round_trip(db_url: str) -> None:
     dialect = make(db_url)
-    conn = dialect.connect()
-    store = HistoryStore(dialect, conn)
+    session = dialect.connect()
+    store = HistoryStore(session)
     assert not store.exists() and store.read() == ()
     store.ensure()
     store.ensure()  # idempotent: an existing layout is left as it is
@@ -143,15 +143,15 @@ def test_history_rows_round_trip(db_url: str) -> None:
         "ada@build",
         "success",
     )
-    dialect.close(conn)
+    session.close()
 
 
 def test_a_second_history_row_for_one_version_is_refused_by_the_database(db_url: str) -> None:
     """The unique key on the version: the lock's last line of defence."""
     dialect = make(db_url)
-    conn = dialect.connect()
+    session = dialect.connect()
     try:
-        store = HistoryStore(dialect, conn)
+        store = HistoryStore(session)
         store.ensure()
         file = parse_migration("V7__x.sql", "CREATE TABLE x (id int);\n", dialect.split_options)
         at = datetime(2026, 11, 25, tzinfo=timezone.utc)
@@ -160,71 +160,73 @@ def test_a_second_history_row_for_one_version_is_refused_by_the_database(db_url:
             store.insert(Entry(file, at, "bob@build", 1), state=State.FAILED)
         assert [str(r.version) for r in store.read()] == ["7"]
     finally:
-        dialect.close(conn)
+        session.close()
 
 
 def test_a_rolled_back_transaction_leaves_nothing(db_url: str) -> None:
     dialect = make(db_url)
-    conn = dialect.connect()
-    store = HistoryStore(dialect, conn)
+    session = dialect.connect()
+    store = HistoryStore(session)
     store.ensure()
     file = parse_migration("V1__t.sql", "CREATE TABLE t (id int);\n", dialect.split_options)
-    dialect.begin(conn)
-    dialect.execute(conn, "CREATE TABLE t (id int)")
+    session.begin()
+    session.execute("CREATE TABLE t (id int)")
     store.insert(Entry(file, datetime.now(timezone.utc), "me", 1))
-    dialect.rollback(conn)
+    session.rollback()
     # Where DDL commits implicitly (MySQL) the table stays, and so does the history row the
     # CREATE committed with it: keel runs such a migration statement by statement instead.
-    assert dialect.table_exists(conn, "t") is not dialect.transactional_ddl
-    assert len(store.read()) == (0 if dialect.transactional_ddl else 1)
-    dialect.close(conn)
+    assert (
+        dialect.relation_kind(session, "t") == "table"
+    ) is not dialect.capabilities.transactional_ddl
+    assert len(store.read()) == (0 if dialect.capabilities.transactional_ddl else 1)
+    session.close()
 
 
 def test_a_rolled_back_transaction_of_dml_leaves_nothing(db_url: str) -> None:
     dialect = make(db_url)
-    conn = dialect.connect()
-    store = HistoryStore(dialect, conn)
+    session = dialect.connect()
+    store = HistoryStore(session)
     store.ensure()
-    dialect.execute(conn, "CREATE TABLE t (id int)")
+    session.execute("CREATE TABLE t (id int)")
     statements = ["INSERT INTO t (id) VALUES (1)", "UPDATE t SET id = 2", "DELETE FROM t"]
     assert dialect.is_transactional(statements)
     file = parse_migration("V1__t.sql", "INSERT INTO t (id) VALUES (1);\n", dialect.split_options)
-    dialect.begin(conn)
-    dialect.execute(conn, statements[0])
+    session.begin()
+    session.execute(statements[0])
     store.insert(Entry(file, datetime.now(timezone.utc), "me", 1))
-    dialect.rollback(conn)
-    assert dialect.query(conn, "SELECT id FROM t") == []
+    session.rollback()
+    assert session.query("SELECT id FROM t") == []
     assert store.read() == ()
-    dialect.close(conn)
+    session.close()
 
 
 def test_special_characters_reach_the_database_untouched(db_url: str) -> None:
     dialect = make(db_url)
-    conn = dialect.connect()
+    session = dialect.connect()
     literal = r"100% :name ? %s %(x)s \n \ $1"
     quoted = literal.replace("'", "''")
     if dialect.split_options.backslash_escapes:  # MySQL: a backslash in a literal escapes
         quoted = quoted.replace("\\", "\\\\")
     sql = "SELECT '" + quoted + "'"
-    dialect.execute(conn, "CREATE TABLE t (v text)")
-    dialect.execute(conn, "INSERT INTO t (v) " + sql)
-    assert dialect.query(conn, "SELECT v FROM t") == [(literal,)]
-    dialect.close(conn)
+    session.execute("CREATE TABLE t (v text)")
+    session.execute("INSERT INTO t (v) " + sql)
+    assert session.query("SELECT v FROM t") == [(literal,)]
+    session.close()
 
 
 def test_error_positions_map_to_the_file_line(db_url: str) -> None:
     dialect = make(db_url)
-    conn = dialect.connect()
+    session = dialect.connect()
     text = "SELECT 1;\n\nSELECT *\n  FROM t\n WHERE oops oops;\n"
     statement = split_statements(text, dialect.split_options)[1]
     with pytest.raises(dialect.error_types) as info:
-        dialect.execute(conn, statement.sql)
+        session.execute(statement.sql)
     message, line = dialect.describe_error(info.value, statement)
     assert message
     # PostgreSQL reports the character position and MySQL the line within the statement,
     # so the exact line; SQLite reports neither, so the statement's first line.
     assert line == (3 if dialect.name == "sqlite" else 5)
-    dialect.close(conn)
+    session.close()
 
 
 def test_connecting_to_a_missing_sqlite_directory_is_a_clear_error(tmp_path: Path) -> None:
@@ -238,10 +240,10 @@ def test_reading_keels_tables_leaves_the_connections_settings_as_they_were(tmp_p
     # The history is read through a small page cache (10 000 rows would fill SQLite's
     # default one); the migrations that follow run with the connection's own setting.
     dialect = make(f"sqlite:///{tmp_path / 'a.db'}")
-    conn = dialect.connect()
-    before = dialect.query(conn, "PRAGMA cache_size")
-    store = HistoryStore(dialect, conn)
+    session = dialect.connect()
+    before = session.query("PRAGMA cache_size")
+    store = HistoryStore(session)
     store.ensure()
     assert store.read() == ()
-    assert dialect.query(conn, "PRAGMA cache_size") == before
-    dialect.close(conn)
+    assert session.query("PRAGMA cache_size") == before
+    session.close()

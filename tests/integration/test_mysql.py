@@ -251,8 +251,6 @@ def test_a_syntax_error_reports_the_line_the_server_names(keel: Run, project: Pr
 # the lock
 
 
-
-
 @pytest.mark.slow
 def test_a_killed_upgrade_frees_the_lock_and_leaves_its_migration_refused_until_repair(
     mysql_url: str, project: Project, keel: Run, db: Database

@@ -32,10 +32,6 @@ def db_url(mysql_url: str) -> str:
     return mysql_url
 
 
-
-
-
-
 def _wait_for(predicate: object, what: str, seconds: float = 20) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():  # type: ignore[operator]

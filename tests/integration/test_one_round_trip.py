@@ -17,9 +17,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 
 
-
-
-
 FIRST = "CREATE TABLE first (id integer);\n-- rollback\nDROP TABLE first;\n"
 THIRD = "CREATE TABLE third (id integer);\n-- rollback\nDROP TABLE third;\n"
 
@@ -268,11 +265,11 @@ def test_without_psycopgs_building_blocks_migrations_run_statement_by_statement(
     keel falls back to the statement-by-statement path instead of failing."""
     import sys
 
-    from sqlkeel.dialects import postgres
+    from sqlkeel.dialects.postgres import batch
 
     monkeypatch.setitem(sys.modules, "psycopg.generators", None)  # import raises
-    postgres._driver_sends_whole.cache_clear()
-    monkeypatch.setattr(postgres._Transaction, "send", None)  # must not be reached
+    batch.sender.cache_clear()
+    monkeypatch.setattr(batch._Transaction, "send", None)  # must not be reached
     try:
         project.write("V1__first.sql", FIRST)
         project.write("V2__broken.sql", five_statements(3))
@@ -285,7 +282,7 @@ def test_without_psycopgs_building_blocks_migrations_run_statement_by_statement(
         assert user_tables(db) == set()
     finally:
         monkeypatch.undo()
-        postgres._driver_sends_whole.cache_clear()
+        batch.sender.cache_clear()
 
 
 def test_a_migration_sent_whole_is_stamped_when_it_starts(keel: Run, project: Project) -> None:

@@ -43,8 +43,6 @@ def names_the_holder(text: str, pid: int, url: str) -> bool:
     return f"pid {pid}" in text
 
 
-
-
 def write(migrations: Path, name: str, sql: str) -> None:
     (migrations / name).write_text(sql, encoding="utf-8")
 

@@ -24,7 +24,6 @@ def log(keel: Run) -> list[dict[str, Any]]:
     return rows
 
 
-
 @pytest.fixture
 def applied_two(keel: Run, project: Project) -> Project:
     project.write("V1__users.sql", USERS)

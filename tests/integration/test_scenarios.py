@@ -56,6 +56,7 @@ EXAMPLE = {
 }
 VERSION_TABLES = {"1": "users", "1.9": "orders", "1.10": "order_notes", "2": "runs"}
 
+
 @pytest.fixture
 def example(project: Project) -> Project:
     for name, sql in EXAMPLE.items():
@@ -88,7 +89,6 @@ def as_json(outcome: Outcome) -> Any:
 
 def history_versions(keel: Run) -> list[str | None]:
     return [m["version"] for m in as_json(keel("history", "--json"))["migrations"]]
-
 
 
 def runs(db: Database) -> list[str]:

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
-from sqlkeel.errors import KeelError, LockLost, LockTimeout
+from sqlkeel.errors import ConfigError, KeelError, LockLost, LockTimeout
 from sqlkeel.urls import DatabaseURL
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -152,177 +152,299 @@ class Transaction(ABC):
         connection itself failed."""
 
 
-class Dialect(ABC):
-    """One database family. Instances are bound to a URL and keel's table settings."""
+class OneRoundTrip(ABC):
+    """An optional capability: sending a whole migration (BEGIN, its statements, keel's rows
+    and COMMIT) in one round trip. A dialect offers it as ``Dialect.one_round_trip``; None
+    where it cannot. keel's rows travel with the statements and are built before the
+    migration starts, so the database measures the run time and the start itself."""
 
-    # A dialect that can send a migration whole (BEGIN, its statements, keel's rows and
-    # COMMIT in one round trip) sets this to the SQL of "milliseconds since this
-    # transaction began, the same value for every use in the transaction": the run time it
-    # records is measured by the database, since keel's rows travel with the statements.
-    elapsed_ms: ClassVar[str | None] = None
-    # With ``elapsed_ms``: the SQL of "when this transaction began", the applied_at of a
-    # migration sent whole (its rows are written before keel knows when it will start).
-    started_at: ClassVar[str | None] = None
+    # SQL of "milliseconds since this transaction began, the same value for every use in
+    # the transaction": the run time keel records.
+    elapsed_ms: ClassVar[str]
+    # SQL of "when this transaction began": the applied_at of a migration sent whole.
+    started_at: ClassVar[str]
+    # Appended to the log row's INSERT so that its result carries the measured run time.
+    returning_ms: ClassVar[str]
 
-    name: ClassVar[str]
-    split_options: ClassVar[SplitOptions]
-    transactional_ddl: ClassVar[bool]
-    # Whether reading keel's history never waits for a migration running elsewhere (MVCC):
-    # then an upgrade with nothing to do can skip the lock. SQLite's readers wait for a
-    # writer's commit (up to the busy timeout), which would bypass --no-wait.
-    reads_beside_writers: ClassVar[bool] = False
+    @abstractmethod
+    def sendable(self, sql: str) -> bool:
+        """Whether ``sql`` may travel in a transaction sent whole: one command whose failure
+        the server reports as that statement's."""
+
+    @abstractmethod
+    def transaction(
+        self,
+        session: Session,
+        statements: Sequence[str],
+        fence: tuple[str, Sequence[object]],
+        commands: Sequence[tuple[str, Sequence[object]]],
+    ) -> Transaction:
+        """BEGIN, ``statements`` (user SQL, untouched), ``fence`` (fails unless the lock is
+        still held: TransactionFailed.lock_lost), keel's
+        parameterised ``commands`` and COMMIT, ready to be sent in one round trip."""
+
+
+class Capabilities(Value):
+    """What a database family can do, as the shared code asks it: plain data, so that the
+    planner, the executor and the docs read one answer."""
+
+    __slots__ = (
+        "default_port",
+        "has_schemas",
+        "lock",
+        "reads_beside_writers",
+        "run_notice",
+        "split_options",
+        "transactional_ddl",
+    )
+    # A transaction undoes DDL as well as DML (else only DML: a migration holding DDL runs
+    # statement by statement).
+    transactional_ddl: bool
+    # Reading keel's history never waits for a migration running elsewhere (MVCC): then an
+    # upgrade with nothing to do can skip the lock. SQLite's readers wait for a writer's
+    # commit (up to the busy timeout), which would bypass --no-wait.
+    reads_beside_writers: bool
+    # ``schema`` may name where keel's tables live.
+    has_schemas: bool
+    # The session-mode lock: "server" (held by the working session on the server) or
+    # "file" (an OS file lock beside the database file, held by this process).
+    lock: str
+    split_options: SplitOptions
     # Said once at the start of a run that has migrations to run: what the user must know
     # about this database's transactions (MySQL: DDL commits implicitly).
-    run_notice: ClassVar[str | None] = None
-    param: ClassVar[str]  # the driver's placeholder for keel's own parameterised SQL
+    run_notice: str | None
+    default_port: int | None  # what a URL without a port means; None without a server
+
+    def __init__(
+        self,
+        *,
+        transactional_ddl: bool,
+        split_options: SplitOptions,
+        lock: str,
+        has_schemas: bool,
+        reads_beside_writers: bool = False,
+        run_notice: str | None = None,
+        default_port: int | None = None,
+    ) -> None:
+        self.transactional_ddl = transactional_ddl
+        self.split_options = split_options
+        self.lock = lock
+        self.has_schemas = has_schemas
+        self.reads_beside_writers = reads_beside_writers
+        self.run_notice = run_notice
+        self.default_port = default_port
+
+
+class HistorySQL:
+    """The text of keel's own statements on one family's tables: column types, the
+    placeholder, the unique key. The table layout itself is ``sqlkeel.history``'s."""
+
+    param: ClassVar[str]  # the driver's placeholder
     # Column types for keel's tables: id (auto-increment primary key), ts, text, int.
     types: ClassVar[dict[str, str]]
 
-    def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
-        self.url = url
-        self.table = table
-        self.schema = schema
-        # How long keel waits for another process that keeps the database busy (SQLite: a
-        # write transaction), and what it calls while it waits; the caller sets both from
-        # lock_timeout and its listener.
-        self.busy_timeout = 60.0
-        self.on_busy: Callable[[str], None] | None = None
+    def create_table(self, table: str, columns: Sequence[tuple[str, str, bool]]) -> str:
+        cols = ", ".join(
+            f"{c} {self.types[t]}{'' if null else ' NOT NULL'}" for c, t, null in columns
+        )
+        return f"CREATE TABLE {table} (id {self.types['id']}, {cols})"
 
-    # -- connections -------------------------------------------------------------------
-    @abstractmethod
-    def connect(self) -> Connection:
-        """Open an autocommit connection; raises ConnectionFailed with a masked message."""
+    def add_column(self, table: str, column: str, kind: str) -> str:
+        return f"ALTER TABLE {table} ADD COLUMN {column} {self.types[kind]}"
 
-    # The port a URL without one means (None: the dialect has no server).
-    default_port: ClassVar[int | None] = None
+    def unique_index(self, index: str, table: str, column: str) -> str:
+        """The SQL creating a unique index on one text column of keel's ``table``."""
+        return f"CREATE UNIQUE INDEX {index} ON {table} ({column})"
 
-    @property
-    def address(self) -> str:
-        """host:port of the server, as errors name it (a connection that failed or broke)."""
-        return f"{self.url.host or 'localhost'}:{self.url.port or self.default_port}"
+    def timestamp_param(self, value: datetime) -> object:
+        """A UTC timestamp as the driver should receive it for a ``ts`` column."""
+        return value
 
-    def is_connection_lost(self, conn: Connection, exc: BaseException) -> bool:
+
+class Session:
+    """One open connection and its state: what a migration run talks to. Not shared
+    between threads; the dialect that made it is."""
+
+    def __init__(self, dialect: Dialect, conn: Connection) -> None:
+        self.dialect = dialect
+        self.conn = conn  # DB-API, in autocommit mode: keel issues BEGIN/COMMIT itself
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def is_lost(self, exc: BaseException) -> bool:
         """Whether ``exc`` means the connection itself is gone (server stopped or killed the
         session), rather than the database refusing a statement."""
         return False
 
-    def database_exists(self) -> bool:
-        """False only when connecting would create the database (SQLite files)."""
-        return True
+    def begin(self) -> None:
+        self.execute("BEGIN")
 
-    def close(self, conn: Connection) -> None:
-        conn.close()
+    def commit(self) -> None:
+        self.execute("COMMIT")
 
-    def begin(self, conn: Connection) -> None:
-        self.execute(conn, "BEGIN")
+    def rollback(self) -> None:
+        self.execute("ROLLBACK")
 
-    def commit(self, conn: Connection) -> None:
-        self.execute(conn, "COMMIT")
-
-    def rollback(self, conn: Connection) -> None:
-        self.execute(conn, "ROLLBACK")
-
-    def execute(self, conn: Connection, sql: str) -> None:
+    def execute(self, sql: str) -> None:
         """Run user SQL exactly as written: no parameters argument, so no % substitution."""
-        cur = conn.cursor()
+        cur = self.conn.cursor()
         try:
             cur.execute(sql)
         finally:
             cur.close()
 
-    def run(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
+    def run(self, sql: str, params: Sequence[object] = ()) -> None:
         """Run keel's own parameterised SQL."""
-        cur = conn.cursor()
+        cur = self.conn.cursor()
         try:
             cur.execute(sql, tuple(params))
         finally:
             cur.close()
 
-    def is_transactional(self, statements: Sequence[str]) -> bool:
-        """Whether one transaction can undo all of ``statements`` should one fail: always
-        where DDL is transactional; elsewhere only if none of them commits implicitly."""
-        return self.transactional_ddl
-
-    def sendable(self, sql: str) -> bool:
-        """Whether ``sql`` may travel in a transaction sent whole: one command whose failure
-        the server reports as that statement's."""
-        return False
-
-    def transaction(
-        self,
-        conn: Connection,
-        statements: Sequence[str],
-        commands: Sequence[tuple[str, Sequence[object]]],
-    ) -> Transaction:
-        """BEGIN, ``statements`` (user SQL, untouched), keel's parameterised ``commands``
-        and COMMIT, to be sent in one round trip; only where ``elapsed_ms`` is set."""
-        raise NotImplementedError(f"{self.name} runs a migration statement by statement")
-
-    def run_and_commit(
-        self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
-    ) -> None:
-        """Run keel's own parameterised ``commands``, then COMMIT; a dialect whose driver can
+    def run_and_commit(self, commands: Sequence[tuple[str, Sequence[object]]]) -> None:
+        """Run keel's own parameterised ``commands``, then COMMIT; a session whose driver can
         send them in one round trip does. Raises WriteFailed when a command fails, the
         driver's error when the COMMIT does (a deferred constraint of the migration's)."""
         for sql, params in commands:
             try:
-                self.run(conn, sql, params)
-            except self.error_types as exc:
+                self.run(sql, params)
+            except self.dialect.error_types as exc:
                 raise WriteFailed(exc) from exc
-        self.commit(conn)
+        self.commit()
 
     def rows(
-        self, conn: Connection, sql: str, params: Sequence[object] = ()
+        self, sql: str, params: Sequence[object] = ()
     ) -> Generator[tuple[Any, ...], None, None]:
         """The rows one at a time: a caller that converts them never holds all the driver's
         tuples at once (10 000 history rows: ~10 MB less at the peak)."""
-        cur = conn.cursor()
+        cur = self.conn.cursor()
         try:
             cur.execute(sql, tuple(params))
             yield from cur
         finally:
             cur.close()
 
-    def query(
-        self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> list[tuple[Any, ...]]:
-        cur = conn.cursor()
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.cursor()
         try:
             cur.execute(sql, tuple(params))
             return list(cur.fetchall())
         finally:
             cur.close()
 
-    # -- keel's own tables -------------------------------------------------------------
-    def timestamp_param(self, value: datetime) -> object:
-        """A UTC timestamp as the driver should receive it for a ``ts`` column."""
-        return value
+    def qualify(self, table: str) -> str:
+        """The table name as written in keel's SQL on this session (schema-qualified where
+        a schema is set, or where the session found its own)."""
+        return self.dialect.qualify(table)
 
+
+class Dialect(ABC):
+    """One database family, bound to a URL and keel's table settings. It holds no state of
+    any connection (that is its ``Session``'s), so one instance may serve many threads.
+
+    Checklist for a new family (one package under ``sqlkeel/dialects/`` and one registry
+    line in ``sqlkeel/dialects/__init__.py``; then run the conformance suite through a
+    ``sqlkeel.testing.DialectHarness``):
+    1. ``capabilities``: transactional DDL? schemas? the session-mode lock (server or file)?
+       split options (each one named for the syntax it enables, see ``core/splitter``)?
+    2. ``validate_url`` refuses what the family cannot connect with, naming the fix.
+    3. ``connect`` imports the driver there (``keel --help`` never loads it) and returns an
+       autocommit ``Session``; connect and handshake are bounded; a failure is
+       ConnectionFailed naming host:port, never the password.
+    4. ``history_sql``: column types and placeholder; catalog lookups (``relation_kind``,
+       ``index_exists``) answer for keel's schema only.
+    5. Errors: ``error_types``; ``describe_error`` maps the server's position to the
+       file's line; ``explain`` for states of the whole database (busy, disk full);
+       ``failure_left_nothing`` only where the database proves it.
+    6. The lock: ``session_lock`` holds it on the working session (or an OS file lock),
+       ``fence`` checks it inside each migration's transaction, ``lock_holder`` names who.
+    """
+
+    name: ClassVar[str]
+    title: ClassVar[str]  # the family as the docs and messages name it
+    capabilities: ClassVar[Capabilities]
+    history_sql: ClassVar[HistorySQL]
+
+    def __init__(
+        self,
+        url: DatabaseURL,
+        *,
+        table: str,
+        schema: str | None = None,
+        busy_timeout: float = 60.0,
+        on_busy: Callable[[str], None] | None = None,
+        send_whole: bool = True,
+    ) -> None:
+        self.validate_url(url)
+        if schema and not self.capabilities.has_schemas:
+            raise ConfigError(
+                f"schema = {schema!r} is set, but {self.title} has no schemas. "
+                f"Fix: remove 'schema' from the configuration for {self.title} databases."
+            )
+        self.url = url
+        self.table = table
+        self.schema = schema
+        # How long keel waits for another process that keeps the database busy (SQLite: a
+        # write transaction), and what it calls while it waits (lock_timeout, the listener).
+        self.busy_timeout = busy_timeout
+        self.on_busy = on_busy
+        # Whether an optional one-round-trip sender may be used (setting one_round_trip).
+        self.send_whole = send_whole
+
+    @classmethod  # noqa: B027 - optional hook
+    def validate_url(cls, url: DatabaseURL) -> None:
+        """Raise ConfigError naming the fix when ``url`` (its parameters included) cannot
+        be used with this family."""
+
+    @property
+    def one_round_trip(self) -> OneRoundTrip | None:
+        """An optional capability (see OneRoundTrip); None where the family has none, or
+        where the settings turned it off (``send_whole``)."""
+        return None
+
+    @property
+    def split_options(self) -> SplitOptions:
+        return self.capabilities.split_options
+
+    # -- connections -------------------------------------------------------------------
+    @abstractmethod
+    def connect(self) -> Session:
+        """Open an autocommit session; raises ConnectionFailed with a masked message."""
+
+    @property
+    def address(self) -> str:
+        """host:port of the server, as errors name it (a connection that failed or broke)."""
+        return f"{self.url.host or 'localhost'}:{self.url.port or self.capabilities.default_port}"
+
+    def database_exists(self) -> bool:
+        """False only when connecting would create the database (SQLite files)."""
+        return True
+
+    def is_transactional(self, statements: Sequence[str]) -> bool:
+        """Whether one transaction can undo all of ``statements`` should one fail: always
+        where DDL is transactional; elsewhere only if none of them commits implicitly."""
+        return self.capabilities.transactional_ddl
+
+    # -- keel's own tables -------------------------------------------------------------
     def qualify(self, table: str) -> str:
         """The table name as written in keel's SQL (schema-qualified where set)."""
         return f"{self.schema}.{table}" if self.schema else table
 
     @abstractmethod
-    def table_exists(self, conn: Connection, table: str) -> bool: ...
-
-    @abstractmethod
-    def index_exists(self, conn: Connection, index: str) -> bool:
+    def index_exists(self, session: Session, index: str) -> bool:
         """Whether keel's index ``index`` exists (beside keel's tables)."""
 
-    def unique_index_sql(self, index: str, table: str, column: str) -> str:
-        """The SQL creating a unique index on one text column of keel's ``table``."""
-        return f"CREATE UNIQUE INDEX {index} ON {table} ({column})"
-
-    def relation_kind(self, conn: Connection, name: str) -> str | None:
+    @abstractmethod
+    def relation_kind(self, session: Session, name: str) -> str | None:
         """What ``name`` is in keel's schema: "table", "view" (or another kind of
         relation, in the database's words), or None when nothing has that name."""
-        return "table" if self.table_exists(conn, name) else None
 
     def check_writable(self) -> None:  # noqa: B027 - optional hook
         """Raise ConfigError when keel could not write to the database for a reason
         known before it tries (an SQLite file or folder that is read-only)."""
 
-    def prepare_schema(self, conn: Connection) -> None:  # noqa: B027 - optional hook
+    def prepare_schema(self, session: Session) -> None:  # noqa: B027 - optional hook
         """Create the configured schema if the dialect has schemas and it is missing."""
 
     # -- errors ------------------------------------------------------------------------
@@ -357,30 +479,35 @@ class Dialect(ABC):
         return str(exc).strip(), line
 
     # -- locking -----------------------------------------------------------------------
-    # The invariant: no two runs ever apply the same migration. The lock is held by ``conn``,
-    # the session that runs the migrations, so it lives exactly as long as the server-side
+    # The invariant: no two runs ever apply the same migration. The lock is held by the
+    # session that runs the migrations, so it lives exactly as long as the server-side
     # work it protects: when keel dies, the server frees it only once that session's last
     # statement has ended (committed or rolled back), never while it still runs.
     @abstractmethod
     @contextmanager
     def session_lock(
         self,
-        connect: Callable[[], Connection],
+        connect: Callable[[], Session],
         *,
         timeout: float,
         wait: bool,
         on_wait: LockWait | None,
     ) -> Iterator[None]:
-        """Hold the migration lock for the block on the connection ``connect`` returns (the
+        """Hold the migration lock for the block on the session ``connect`` returns (the
         one that runs the migrations), opened when the lock needs it; it dies with the
         session. If the block raises, the lock is left to the caller, who closes it."""
         yield
 
-    def fence(self, conn: Connection) -> bool:
-        """Inside a migration's transaction, before its history row commits: whether ``conn``
+    def fence(self, session: Session) -> bool:
+        """Inside a migration's transaction, before its history row commits: whether ``session``
         still holds the migration lock (and keeps it until the transaction ends). False when
         it was lost, e.g. released by a migration's own SQL, and another session may hold it."""
         return True
+
+    def fence_command(self, session: Session) -> tuple[str, Sequence[object]]:
+        """``fence`` as one command to send inside a migration sent whole (OneRoundTrip):
+        it fails when the lock is lost."""
+        raise NotImplementedError(f"{self.name} sends no migration whole")
 
     @abstractmethod
     def lock_holder(self) -> Holder | None:
@@ -389,7 +516,7 @@ class Dialect(ABC):
     @contextmanager
     def hold_server_lock(
         self,
-        conn: Connection,
+        session: Session,
         prepare: Callable[[], object],
         acquire: str,
         release: str,
@@ -398,14 +525,14 @@ class Dialect(ABC):
         wait: bool,
         on_wait: LockWait | None,
     ) -> Iterator[None]:
-        """Hold a lock the server keeps for the session ``conn``: ``prepare`` readies the
+        """Hold a lock the server keeps for ``session``: ``prepare`` readies the
         session and returns the lock's key; ``acquire`` (one parameter, the key) answers 1
         when it took the lock without waiting, ``release`` 1 when it was still held. The
         server drops the lock with the session, so a killed keel frees it. Raises
         LockTimeout, or LockLost at the end."""
         key = prepare()
         poll_lock(
-            lambda: bool(self.query(conn, acquire, (key,))[0][0] == 1),
+            lambda: bool(session.query(acquire, (key,))[0][0] == 1),
             self.lock_holder,
             timeout=timeout,
             wait=wait,
@@ -416,7 +543,7 @@ class Dialect(ABC):
         # of the session releases the lock.
         yield
         try:
-            released = self.query(conn, release, (key,))[0][0]
+            released = session.query(release, (key,))[0][0]
         except self.error_types:  # the session, and with it the lock, was lost
             released = None
         if released != 1:

@@ -28,7 +28,16 @@ from datetime import datetime, timezone
 
 from sqlkeel.core.lexer import Lexed
 from sqlkeel.core.splitter import MYSQL, Statement, split_statements
-from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name
+from sqlkeel.dialects.base import (
+    Capabilities,
+    Connection,
+    Dialect,
+    HistorySQL,
+    Holder,
+    LockWait,
+    Session,
+    holder_name,
+)
 from sqlkeel.errors import ConfigError, ConnectionFailed, SplitError
 from sqlkeel.urls import DatabaseURL, mask_password
 
@@ -105,11 +114,7 @@ def _coded(exc: BaseException) -> tuple[int, str] | None:
     return None
 
 
-class MySQLDialect(Dialect):
-    name = "mysql"
-    split_options = MYSQL
-    transactional_ddl = False
-    default_port = 3306
+class MySQLHistorySQL(HistorySQL):
     param = "%s"
     types: ClassVar[dict[str, str]] = {
         "id": "BIGINT AUTO_INCREMENT PRIMARY KEY",
@@ -117,14 +122,73 @@ class MySQLDialect(Dialect):
         "text": "LONGTEXT",  # TEXT holds 64 KB: less than a failed statement's log row
         "int": "INT",
     }
-    run_notice = (
-        "MySQL and MariaDB commit every DDL statement at once, so a migration that holds DDL "
-        "cannot be rolled back automatically if it fails part-way: keel then records it as "
-        "failed and names the statements that ran. Migrations of DML only run in a "
-        "transaction."
-    )
 
-    def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
+    def unique_index(self, index: str, table: str, column: str) -> str:
+        # A key on a LONGTEXT column needs a prefix length; versions are far shorter.
+        return f"CREATE UNIQUE INDEX {index} ON {table} ({column}(191))"
+
+    def timestamp_param(self, value: datetime) -> object:
+        # DATETIME has no time zone: keel stores UTC and reads it back as UTC.
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+class MySQLSession(Session):
+    """A PyMySQL connection, and whether a migration's USE moved it to another database."""
+
+    dialect: MySQLDialect
+
+    def __init__(self, dialect: MySQLDialect, conn: Connection) -> None:
+        super().__init__(dialect, conn)
+        self.moved = False
+
+    def is_lost(self, exc: BaseException) -> bool:
+        coded = _coded(exc)
+        return not self.conn.open or (coded is not None and coded[0] in _CONNECTION_LOST)
+
+    def begin(self) -> None:
+        # Each migration starts in the URL's database, whatever a USE in the last one chose.
+        if self.moved:
+            self.moved = False
+            super().execute(f"USE {_quote_ident(self.dialect.url.database or '')}")
+        super().begin()
+
+    def execute(self, sql: str) -> None:
+        if _USE.search(sql):
+            self.moved = True
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql)
+            # Several statements answer with several results; a later one's error arrives
+            # only when its result is read, so read them all here, as this statement's.
+            while cur.nextset():
+                pass
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (sqlkeel.signals)
+            self.dialect.kill_query(self.conn)
+            raise
+        finally:
+            cur.close()
+
+
+class MySQLDialect(Dialect):
+    name = "mysql"
+    title = "MySQL"
+    capabilities = Capabilities(
+        transactional_ddl=False,
+        split_options=MYSQL,
+        lock="server",
+        has_schemas=True,
+        default_port=3306,
+        run_notice=(
+            "MySQL and MariaDB commit every DDL statement at once, so a migration that holds DDL "
+            "cannot be rolled back automatically if it fails part-way: keel then records it as "
+            "failed and names the statements that ran. Migrations of DML only run in a "
+            "transaction."
+        ),
+    )
+    history_sql = MySQLHistorySQL()
+
+    @classmethod
+    def validate_url(cls, url: DatabaseURL) -> None:
         if not url.database:
             raise ConfigError(
                 f"the MySQL URL {url.masked()} names no database. Fix: add it after the "
@@ -142,8 +206,6 @@ class MySQLDialect(Dialect):
                     f"the MySQL URL parameter {key} must be a whole number of seconds. "
                     f"Fix: write e.g. ?{key}=10."
                 )
-        super().__init__(url, table=table, schema=schema)
-        self._moved = False  # whether a migration ran a USE
 
     # -- connections -------------------------------------------------------------------
     def _connect_kwargs(self, program_name: str) -> dict[str, Any]:
@@ -215,34 +277,11 @@ class MySQLDialect(Dialect):
             "and database in the URL are right."
         )
 
-    def connect(self) -> Connection:
+    def connect(self) -> MySQLSession:
         # Named as the lock's holder: this connection takes the lock when keel writes.
-        return self._open(holder_name())
+        return MySQLSession(self, self._open(holder_name()))
 
-    def begin(self, conn: Connection) -> None:
-        # Each migration starts in the URL's database, whatever a USE in the last one chose.
-        if self._moved:
-            self._moved = False
-            super().execute(conn, f"USE {_quote_ident(self.url.database or '')}")
-        super().begin(conn)
-
-    def execute(self, conn: Connection, sql: str) -> None:
-        if _USE.search(sql):
-            self._moved = True
-        cur = conn.cursor()
-        try:
-            cur.execute(sql)
-            # Several statements answer with several results; a later one's error arrives
-            # only when its result is read, so read them all here, as this statement's.
-            while cur.nextset():
-                pass
-        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (sqlkeel.signals)
-            self._kill_query(conn)
-            raise
-        finally:
-            cur.close()
-
-    def _kill_query(self, conn: Connection) -> None:
+    def kill_query(self, conn: Connection) -> None:
         """Stop the statement ``conn`` is running. PyMySQL drops the socket when a read is
         interrupted, but the server runs the statement on to its end (holding its locks,
         committing its DDL) after keel has released the migration lock; PostgreSQL's
@@ -273,16 +312,8 @@ class MySQLDialect(Dialect):
         start = Lexed(sql, self.split_options).first_significant()
         return not _RUNS_OTHERS.match(sql, start)
 
-    def is_connection_lost(self, conn: Connection, exc: BaseException) -> bool:
-        coded = _coded(exc)
-        return not conn.open or (coded is not None and coded[0] in _CONNECTION_LOST)
-
     def is_transactional(self, statements: Sequence[str]) -> bool:
         return all(_is_transactional(sql) for sql in statements)
-
-    def timestamp_param(self, value: datetime) -> object:
-        # DATETIME has no time zone: keel stores UTC and reads it back as UTC.
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
 
     # -- keel's own tables -------------------------------------------------------------
     def qualify(self, table: str) -> str:
@@ -290,36 +321,21 @@ class MySQLDialect(Dialect):
         # rows must never follow it (into another application's keel_history, say).
         return f"{_quote_ident(self.schema or self.url.database or '')}.{table}"
 
-    def prepare_schema(self, conn: Connection) -> None:
+    def prepare_schema(self, session: Session) -> None:
         if self.schema:
-            self.execute(conn, f"CREATE DATABASE IF NOT EXISTS {_quote_ident(self.schema)}")
+            session.execute(f"CREATE DATABASE IF NOT EXISTS {_quote_ident(self.schema)}")
 
-    def table_exists(self, conn: Connection, table: str) -> bool:
-        rows = self.query(
-            conn,
-            "SELECT 1 FROM information_schema.tables "
-            "WHERE table_schema = %s AND table_name = %s",
-            (self.schema or self.url.database, table),
-        )
-        return bool(rows)
-
-    def index_exists(self, conn: Connection, index: str) -> bool:
-        rows = self.query(
-            conn,
+    def index_exists(self, session: Session, index: str) -> bool:
+        rows = session.query(
             "SELECT 1 FROM information_schema.statistics "
             "WHERE table_schema = %s AND table_name = %s AND index_name = %s",
             (self.schema or self.url.database, self.table, index),
         )
         return bool(rows)
 
-    def unique_index_sql(self, index: str, table: str, column: str) -> str:
-        # A key on a LONGTEXT column needs a prefix length; versions are far shorter.
-        return f"CREATE UNIQUE INDEX {index} ON {table} ({column}(191))"
-
-    def relation_kind(self, conn: Connection, name: str) -> str | None:
+    def relation_kind(self, session: Session, name: str) -> str | None:
         # TABLE_TYPE: BASE TABLE, VIEW, SYSTEM VIEW, SEQUENCE (MariaDB), SYSTEM VERSIONED.
-        rows = self.query(
-            conn,
+        rows = session.query(
             "SELECT table_type FROM information_schema.tables "
             "WHERE table_schema = %s AND table_name = %s",
             (self.schema or self.url.database, name),
@@ -371,23 +387,23 @@ class MySQLDialect(Dialect):
     @contextmanager
     def session_lock(
         self,
-        connect: Callable[[], Connection],
+        connect: Callable[[], Session],
         *,
         timeout: float,
         wait: bool,
         on_wait: LockWait | None,
     ) -> Iterator[None]:
-        conn = connect()
+        session = connect()
 
         def prepare() -> str:
             # keel reads the next file between two migrations: the server's idle timeout
             # (often short on managed servers) must not end the connection, and the lock.
-            self.execute(conn, f"SET SESSION wait_timeout = {_LOCK_IDLE_TIMEOUT}")
+            session.execute(f"SET SESSION wait_timeout = {_LOCK_IDLE_TIMEOUT}")
             return self._lock_name()
 
         # Polled with a zero wait, as on PostgreSQL, so that a waiter can say who holds it.
         with self.hold_server_lock(
-            conn,
+            session,
             prepare,
             "SELECT GET_LOCK(%s, 0)",
             "SELECT RELEASE_LOCK(%s)",
@@ -397,14 +413,14 @@ class MySQLDialect(Dialect):
         ):
             yield
 
-    def fence(self, conn: Connection) -> bool:
-        rows = self.query(conn, "SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self._lock_name(),))
+    def fence(self, session: Session) -> bool:
+        rows = session.query("SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self._lock_name(),))
         return bool(rows[0][0] == 1)
 
     def lock_holder(self) -> Holder | None:
-        conn = self._open("keel lock-status")
+        session = Session(self, self._open("keel lock-status"))
         try:
-            rows = self.query(conn, "SELECT IS_USED_LOCK(%s)", (self._lock_name(),))
+            rows = session.query("SELECT IS_USED_LOCK(%s)", (self._lock_name(),))
             holder_id = rows[0][0]
             if holder_id is None:
                 return None
@@ -412,28 +428,26 @@ class MySQLDialect(Dialect):
             # only its id is known. The server keeps no time a lock was taken, and the lock's
             # connection is the one running the migrations (its state's time is a
             # statement's), so no "since" is given.
-            listed = self.query(
-                conn,
+            listed = session.query(
                 "SELECT user, host FROM information_schema.processlist WHERE id = %s",
                 (holder_id,),
             )
-            program = self._program_name(conn, holder_id)
+            program = self._program_name(session, holder_id)
         finally:
-            conn.close()
+            session.close()
         who = f"{program}, " if program else ""
         if not listed:
             return Holder(f"{who}MySQL connection {holder_id}")
         user, host = listed[0]
         return Holder(f"{who}MySQL connection {holder_id} (user {user}, from {host})")
 
-    def _program_name(self, conn: Connection, holder_id: int) -> str | None:
+    def _program_name(self, session: Session, holder_id: int) -> str | None:
         """The holder's own name for itself ('keel on web-1, pid 42'), where the server
         keeps connection attributes (performance_schema on)."""
         import pymysql
 
         try:
-            rows = self.query(
-                conn,
+            rows = session.query(
                 "SELECT attr_value FROM performance_schema.session_connect_attrs "
                 "WHERE processlist_id = %s AND attr_name = 'program_name'",
                 (holder_id,),

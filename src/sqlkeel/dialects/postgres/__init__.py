@@ -13,8 +13,8 @@ or ``DISCARD ALL`` dropped the lock and another run took it).
 https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 Migration sessions set ``client_connection_check_interval`` (PostgreSQL 14+) so that a
 statement of a killed keel is cancelled promptly instead of running on.
-Round trips: a transactional migration whose statements hold no ';' travels whole (BEGIN,
-statements, history and log rows, COMMIT) as one query; its run time is the server's.
+Round trips: a transactional migration whose statements hold no ';' travels whole
+(``batch.py``, an optional capability).
 Gaps: ``transaction=off`` files are recorded ``failed`` on error (no automatic undo).
 """
 
@@ -23,20 +23,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from bisect import bisect_right
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
 
 from sqlkeel.core.lexer import Lexed
 from sqlkeel.core.splitter import POSTGRES, Statement
 from sqlkeel.dialects.base import (
+    Capabilities,
     Connection,
     Dialect,
+    HistorySQL,
     Holder,
     LockWait,
-    Transaction,
-    TransactionFailed,
+    OneRoundTrip,
+    Session,
     WriteFailed,
     holder_name,
 )
@@ -66,19 +66,6 @@ _MAY_COMMIT_PART_WAY = re.compile(
 _CONCURRENTLY = re.compile(r"(?<![\w$])CONCURRENTLY(?![\w$])", re.IGNORECASE)
 
 
-# From BEGIN, which reaches the server with the statements, to keel's first row. The first
-# use keeps the value in a transaction-local setting, so the history row, the log row and
-# what keel prints agree to the millisecond; after COMMIT the setting reads ''.
-_ELAPSED_MS = (
-    "CAST(COALESCE(NULLIF(current_setting('keel.elapsed_ms', true), ''), "
-    "set_config('keel.elapsed_ms', CAST(round(EXTRACT(EPOCH FROM clock_timestamp() - "
-    "transaction_timestamp()) * 1000) AS text), true)) AS integer)"
-)
-# In a transaction sent whole, before keel's rows: fails (division by zero) unless this
-# session holds the migration lock until the transaction ends. Not a constant expression,
-# so the planner cannot fold it to an error in advance.
-_FENCE = "SELECT 1 / pg_try_advisory_xact_lock(%s)::int"
-
 # pg_class.relkind, as keel names it to the user.
 _RELATION_KINDS = {
     "r": "table",
@@ -91,101 +78,17 @@ _RELATION_KINDS = {
     "I": "index",
     "c": "composite type",
 }
-# Between the commands of a transaction sent whole: the newline ends a trailing line comment.
-_GLUE = "\n;\n"
 
 
-def _position(result: Any) -> int:
-    """The character (from 1) an error result points at in the text sent; 0 if none."""
-    from psycopg import pq
-
-    position = result.error_field(pq.DiagnosticField.STATEMENT_POSITION)
-    return int(position) if position and position.isdigit() else 0
-
-
-@cache
-def _driver_sends_whole() -> bool:
-    """Whether the installed psycopg has the pieces a migration sent whole is read with.
-
-    They are psycopg's own building blocks (``psycopg.generators``, ``error_from_result``),
-    present since 3.1 but not documented as public: should a release drop them, keel runs
-    migrations statement by statement as before instead of failing.
-    """
-    try:
-        from psycopg.errors import error_from_result  # noqa: F401
-        from psycopg.generators import fetch_many, send  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _lock_key(schema: str, table: str) -> int:
+    """The advisory-lock key of keel's history table ``schema.table``: `schema = "app"` and
+    an unset schema on a search_path led by app share one lock, as they share one table."""
+    digest = hashlib.sha256(f"keel:{schema}.{table}".encode()).digest()
+    # A positive 63-bit key keeps the (classid, objid) split in pg_locks simple.
+    return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-class _Transaction(Transaction):
-    """One simple-protocol query holding a whole transaction. The server answers with one
-    result per command and stops at the first error, so the number of results before the
-    error names the failing statement."""
-
-    def __init__(
-        self,
-        conn: Connection,
-        text: bytes,
-        offsets: list[int],
-        commands: int,
-    ) -> None:
-        self.conn = conn
-        self.text = text
-        self.offsets = offsets  # where each statement starts in the text
-        self.expected = len(offsets) + commands + 3  # with BEGIN, the fence and COMMIT
-
-    def send(self) -> None:
-        from psycopg.generators import send
-
-        self.conn.pgconn.send_query(self.text)
-        self.conn.wait(send(self.conn.pgconn))  # flushed now; wait() reads the results
-
-    def wait(self) -> str | None:
-        from psycopg import ProgrammingError, errors, pq
-        from psycopg.generators import fetch_many
-
-        ok = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
-        results = self.conn.wait(fetch_many(self.conn.pgconn))
-        for index, result in enumerate(results):
-            if result.status in ok:
-                continue
-            cause: BaseException
-            if result.status == pq.ExecStatus.FATAL_ERROR:
-                cause = errors.error_from_result(result, encoding=self.conn.info.encoding)
-            else:  # COPY to or from the client: keel has no data to give or take
-                cause = ProgrammingError(
-                    f"the server answered {pq.ExecStatus(result.status).name}, which a "
-                    "migration cannot use"
-                )
-            # results[0] is BEGIN's, results[k] statement k's. But the server parses the
-            # whole text before running any of it: a syntax error comes first, and only its
-            # position tells which statement holds it.
-            if index == 0:
-                index = max(1, bisect_right(self.offsets, _position(result) - 1))
-            if index == len(self.offsets) + 1:  # the fence
-                raise TransactionFailed(index, cause, None, lock_lost=True)
-            statement = 1 <= index <= len(self.offsets)
-            offset = self.offsets[index - 1] if statement else None
-            if not statement:  # keel's rows or the COMMIT: number them as before the fence
-                index -= 1
-            raise TransactionFailed(index, cause, offset)
-        if len(results) != self.expected:  # cannot happen: the splitter drops empty statements
-            return None
-        last = results[-2]  # the last command before COMMIT
-        if not last.ntuples or not last.nfields:
-            return None
-        value = last.get_value(0, 0)
-        return None if value is None else bytes(value).decode()
-
-
-class PostgresDialect(Dialect):
-    name = "postgresql"
-    split_options = POSTGRES
-    transactional_ddl = True
-    default_port = 5432
-    reads_beside_writers = True
+class PostgresHistorySQL(HistorySQL):
     param = "%s"
     types: ClassVar[dict[str, str]] = {
         "id": "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
@@ -194,7 +97,117 @@ class PostgresDialect(Dialect):
         "int": "INTEGER",
     }
 
-    def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
+
+class PostgresSession(Session):
+    """A psycopg connection. BEGIN is held back and sent with the transaction's first
+    command, in one pipeline: a migration step costs one round trip less."""
+
+    dialect: PostgresDialect
+
+    def __init__(self, dialect: PostgresDialect, conn: Connection, own_schema: str | None) -> None:
+        super().__init__(dialect, conn)
+        self.begin_pending = False
+        # Without a configured schema: the session's current schema when keel connected.
+        # keel's own tables are always named with it, so a migration that changes
+        # search_path (every pg_dump output empties it) never moves keel's history.
+        self.own_schema = own_schema
+        self.mogrifier: Any = None  # a ClientCursor, made when first needed (batch.py)
+
+    @property
+    def lock_key(self) -> int:
+        return _lock_key(self.dialect.schema or self.own_schema or "", self.dialect.table)
+
+    def is_lost(self, exc: BaseException) -> bool:
+        return bool(self.conn.closed or self.conn.broken)
+
+    def qualify(self, table: str) -> str:
+        schema = self.dialect.schema or self.own_schema
+        return f"{_quote_ident(schema)}.{table}" if schema else table
+
+    def begin(self) -> None:
+        self.begin_pending = True
+
+    def _send_begin(self) -> None:
+        if self.begin_pending:
+            self.begin_pending = False
+            super().execute("BEGIN")
+
+    def execute(self, sql: str) -> None:
+        if not self.begin_pending or ";" in sql:
+            # A ';' may join several commands (a file with a custom delimiter), which only
+            # the simple protocol takes, not a pipeline: BEGIN then goes on its own.
+            self._send_begin()
+            super().execute(sql)
+            return
+        self.begin_pending = False
+        # Without parameters psycopg sends the statement untouched (`%`, `?`, `\`), and an
+        # error still comes back for this statement alone: BEGIN cannot fail here.
+        with self.conn.pipeline():
+            self.conn.execute("BEGIN")
+            self.conn.execute(sql)
+
+    def run(self, sql: str, params: Sequence[object] = ()) -> None:
+        self._send_begin()
+        super().run(sql, params)
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        self._send_begin()
+        return super().query(sql, params)
+
+    def rows(
+        self, sql: str, params: Sequence[object] = ()
+    ) -> Generator[tuple[Any, ...], None, None]:
+        self._send_begin()
+        return super().rows(sql, params)
+
+    def commit(self) -> None:
+        self._send_begin()
+        super().commit()
+
+    def rollback(self) -> None:
+        if self.begin_pending:  # nothing was sent, so nothing to undo
+            self.begin_pending = False
+            return
+        super().rollback()
+
+    def run_and_commit(self, commands: Sequence[tuple[str, Sequence[object]]]) -> None:
+        # Pipeline mode: history row, log row and COMMIT travel together, one round trip
+        # instead of one per command; an error still surfaces here, at the sync.
+        import psycopg
+
+        conn = self.conn
+        cursors = []
+        try:
+            with conn.pipeline():
+                if self.begin_pending:
+                    self.begin_pending = False
+                    conn.execute("BEGIN")
+                for sql, params in commands:
+                    cursors.append(conn.execute(sql, tuple(params)))
+                conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            # The failing command, and every one after it, got no result: if one of keel's
+            # own did not, the failure is keel's write, else the COMMIT's.
+            if any(cur.pgresult is None for cur in cursors):
+                raise WriteFailed(exc) from exc
+            raise
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    title = "PostgreSQL"
+    capabilities = Capabilities(
+        transactional_ddl=True,
+        split_options=POSTGRES,
+        lock="server",
+        has_schemas=True,
+        reads_beside_writers=True,
+        default_port=5432,
+    )
+    history_sql = PostgresHistorySQL()
+
+    @classmethod
+    def validate_url(cls, url: DatabaseURL) -> None:
         # Without a name libpq picks a database (the user's name, PGDATABASE): keel would
         # migrate whichever that is. ``dbname=`` or a ``service=`` file may name it instead.
         # https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNSTRING
@@ -204,27 +217,14 @@ class PostgresDialect(Dialect):
                 "pick one (its default, named after the user) and keel would migrate that. "
                 "Fix: add it after the host, e.g. postgresql://app@db.example.com:5432/app."
             )
-        super().__init__(url, table=table, schema=schema)
-        self._lock_key: int | None = None
-        # BEGIN is held back and sent with the transaction's first command, in one pipeline:
-        # a migration step costs one round trip less.
-        self._begin_pending: int | None = None  # id() of the connection whose BEGIN waits
-        self._mogrifier: tuple[Connection, Any] | None = None  # (its connection, cursor)
-        # Without a configured schema: the session's current schema when keel connected.
-        # keel's own tables are always named with it, so a migration that changes
-        # search_path (every pg_dump output empties it) never moves keel's history.
-        self._own_schema: str | None = None
 
-    def lock_key(self, conn: Connection) -> int:
-        """The advisory-lock key of the history table keel uses. Without a configured
-        schema that is the session's current schema, so `schema = "app"` and an unset
-        schema on a search_path led by app share one lock, as they share one table."""
-        if self._lock_key is None:
-            schema = self.schema or self.query(conn, "SELECT current_schema()")[0][0] or ""
-            digest = hashlib.sha256(f"keel:{schema}.{self.table}".encode()).digest()
-            # A positive 63-bit key keeps the (classid, objid) split in pg_locks simple.
-            self._lock_key = int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
-        return self._lock_key
+    @property
+    def one_round_trip(self) -> OneRoundTrip | None:
+        if not self.send_whole:
+            return None
+        from sqlkeel.dialects.postgres.batch import sender
+
+        return sender()
 
     def _connect_kwargs(self, application_name: str) -> dict[str, Any]:
         url = self.url
@@ -270,157 +270,34 @@ class PostgresDialect(Dialect):
                 "that host, port, user, password and database in the URL are right."
             ) from exc
 
-    def is_connection_lost(self, conn: Connection, exc: BaseException) -> bool:
-        return bool(conn.closed or conn.broken)
-
-    def connect(self) -> Connection:
+    def connect(self) -> PostgresSession:
         # Named as the lock's holder: this session takes the lock when keel writes.
         conn = self._open(holder_name())  # first: it explains a missing psycopg
         import psycopg
 
+        session = PostgresSession(self, conn, None)
         with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
-            self.execute(conn, "SET client_connection_check_interval = '1s'")
+            session.execute("SET client_connection_check_interval = '1s'")
         if self.schema:
-            self.execute(conn, f"SET search_path TO {_quote_ident(self.schema)}, public")
-        elif self._own_schema is None:
+            session.execute(f"SET search_path TO {_quote_ident(self.schema)}, public")
+        else:
             # NULL when no schema of the search_path exists: names then stay unqualified.
-            self._own_schema = self.query(conn, "SELECT current_schema()")[0][0]
-        return conn
+            session.own_schema = session.query("SELECT current_schema()")[0][0]
+        return session
 
-    # -- transactions: BEGIN rides with the next command -------------------------------
-    def begin(self, conn: Connection) -> None:
-        self._begin_pending = id(conn)
-
-    def _send_begin(self, conn: Connection) -> None:
-        if self._begin_pending == id(conn):
-            self._begin_pending = None
-            super().execute(conn, "BEGIN")
-
-    def execute(self, conn: Connection, sql: str) -> None:
-        if self._begin_pending != id(conn) or ";" in sql:
-            # A ';' may join several commands (a file with a custom delimiter), which only
-            # the simple protocol takes, not a pipeline: BEGIN then goes on its own.
-            self._send_begin(conn)
-            super().execute(conn, sql)
-            return
-        self._begin_pending = None
-        # Without parameters psycopg sends the statement untouched (`%`, `?`, `\`), and an
-        # error still comes back for this statement alone: BEGIN cannot fail here.
-        with conn.pipeline():
-            conn.execute("BEGIN")
-            conn.execute(sql)
-
-    def run(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
-        self._send_begin(conn)
-        super().run(conn, sql, params)
-
-    def query(
-        self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> list[tuple[Any, ...]]:
-        self._send_begin(conn)
-        return super().query(conn, sql, params)
-
-    def rows(
-        self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> Generator[tuple[Any, ...], None, None]:
-        self._send_begin(conn)
-        return super().rows(conn, sql, params)
-
-    def commit(self, conn: Connection) -> None:
-        self._send_begin(conn)
-        super().commit(conn)
-
-    def rollback(self, conn: Connection) -> None:
-        if self._begin_pending == id(conn):  # nothing was sent, so nothing to undo
-            self._begin_pending = None
-            return
-        super().rollback(conn)
-
-    # -- a migration in one round trip ---------------------------------------------------
-    elapsed_ms = _ELAPSED_MS
-    started_at = "transaction_timestamp()"
-
-    def sendable(self, sql: str) -> bool:
-        # A ';' may join several commands (a custom delimiter): their results would not
-        # map one to one onto statements. (A ';' in a literal is just sent the other way.)
-        return ";" not in sql and _driver_sends_whole()
-
-    def transaction(
-        self,
-        conn: Connection,
-        statements: Sequence[str],
-        commands: Sequence[tuple[str, Sequence[object]]],
-    ) -> Transaction:
-        # One simple-protocol query, not a pipeline: the server runs the statements as psql
-        # would send them (no Parse/Bind/Describe per statement), and keel's own values are
-        # quoted by psycopg as literals. User SQL is joined untouched (no % substitution).
-        if self._mogrifier is None or self._mogrifier[0] is not conn:
-            import psycopg
-
-            # The connection itself, not its id(): a new one could reuse a closed one's id
-            # and would not hold its prepared statements.
-            self._mogrifier = (conn, psycopg.ClientCursor(conn))
-        mogrify = self._mogrifier[1].mogrify
-        parts = ["BEGIN"]
-        offsets = []
-        at = len("BEGIN") + len(_GLUE)
-        for sql in statements:
-            offsets.append(at)
-            parts.append(sql)
-            at += len(sql) + len(_GLUE)
-        # keel's own commands go as literal SQL rather than PREPAREd once per session: a
-        # migration's DEALLOCATE ALL, or a pooler handing out another session, would make
-        # a prepared name vanish under the next migration.
-        parts.append(mogrify(_FENCE, (self.lock_key(conn),)))
-        parts.extend(mogrify(sql, params) if params else sql for sql, params in commands)
-        parts.append("COMMIT")
-        text = _GLUE.join(parts).encode(conn.info.encoding)
-        return _Transaction(conn, text, offsets, len(commands))
-
-    def run_and_commit(
-        self, conn: Connection, commands: Sequence[tuple[str, Sequence[object]]]
-    ) -> None:
-        # Pipeline mode: history row, log row and COMMIT travel together, one round trip
-        # instead of one per command; an error still surfaces here, at the sync.
-        import psycopg
-
-        cursors = []
-        try:
-            with conn.pipeline():
-                if self._begin_pending == id(conn):
-                    self._begin_pending = None
-                    conn.execute("BEGIN")
-                for sql, params in commands:
-                    cursors.append(conn.execute(sql, tuple(params)))
-                conn.execute("COMMIT")
-        except psycopg.Error as exc:
-            # The failing command, and every one after it, got no result: if one of keel's
-            # own did not, the failure is keel's write, else the COMMIT's.
-            if any(cur.pgresult is None for cur in cursors):
-                raise WriteFailed(exc) from exc
-            raise
-
-    def qualify(self, table: str) -> str:
-        schema = self.schema or self._own_schema
-        return f"{_quote_ident(schema)}.{table}" if schema else table
-
-    def prepare_schema(self, conn: Connection) -> None:
+    def prepare_schema(self, session: Session) -> None:
         if self.schema:
-            self.execute(conn, f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(self.schema)}")
+            session.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote_ident(self.schema)}")
 
-    def index_exists(self, conn: Connection, index: str) -> bool:
-        return self.table_exists(conn, index)  # to_regclass finds any relation
+    def index_exists(self, session: Session, index: str) -> bool:
+        rows = session.query("SELECT to_regclass(%s) IS NOT NULL", (session.qualify(index),))
+        return bool(rows[0][0])  # to_regclass finds any relation
 
-    def table_exists(self, conn: Connection, table: str) -> bool:
-        rows = self.query(conn, "SELECT to_regclass(%s) IS NOT NULL", (self.qualify(table),))
-        return bool(rows[0][0])
-
-    def relation_kind(self, conn: Connection, name: str) -> str | None:
+    def relation_kind(self, session: Session, name: str) -> str | None:
         # pg_class.relkind: https://www.postgresql.org/docs/current/catalog-pg-class.html
-        rows = self.query(
-            conn,
+        rows = session.query(
             "SELECT relkind FROM pg_class WHERE oid = to_regclass(%s)",
-            (self.qualify(name),),
+            (session.qualify(name),),
         )
         if not rows:
             return None
@@ -467,13 +344,14 @@ class PostgresDialect(Dialect):
     @contextmanager
     def session_lock(
         self,
-        connect: Callable[[], Connection],
+        connect: Callable[[], Session],
         *,
         timeout: float,
         wait: bool,
         on_wait: LockWait | None,
     ) -> Iterator[None]:
-        conn = connect()
+        session = connect()
+        assert isinstance(session, PostgresSession)
 
         def prepare() -> int:
             import psycopg
@@ -481,11 +359,11 @@ class PostgresDialect(Dialect):
             # keel reads the next file between two migrations: a server's
             # idle_session_timeout must not end the session, and the lock with it, then.
             with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
-                self.execute(conn, "SET idle_session_timeout = 0")
-            return self.lock_key(conn)
+                session.execute("SET idle_session_timeout = 0")
+            return session.lock_key
 
         with self.hold_server_lock(
-            conn,
+            session,
             prepare,
             "SELECT pg_try_advisory_lock(%s)",
             "SELECT pg_advisory_unlock(%s)",
@@ -495,16 +373,24 @@ class PostgresDialect(Dialect):
         ):
             yield
 
-    def fence(self, conn: Connection) -> bool:
-        rows = self.query(conn, "SELECT pg_try_advisory_xact_lock(%s)", (self.lock_key(conn),))
+    def fence_command(self, session: Session) -> tuple[str, Sequence[object]]:
+        # Fails (division by zero) unless this session holds the migration lock until the
+        # transaction ends. Not a constant expression, so the planner cannot fold it to an
+        # error in advance.
+        assert isinstance(session, PostgresSession)
+        return "SELECT 1 / pg_try_advisory_xact_lock(%s)::int", (session.lock_key,)
+
+    def fence(self, session: Session) -> bool:
+        assert isinstance(session, PostgresSession)
+        rows = session.query("SELECT pg_try_advisory_xact_lock(%s)", (session.lock_key,))
         return bool(rows[0][0])
 
     def lock_holder(self) -> Holder | None:
-        conn = self._open("keel lock-status")
+        session = Session(self, self._open("keel lock-status"))
         try:
-            key = self.lock_key(conn)
-            rows = self.query(
-                conn,
+            schema = self.schema or session.query("SELECT current_schema()")[0][0] or ""
+            key = _lock_key(schema, self.table)
+            rows = session.query(
                 """
                 SELECT a.application_name, a.client_addr::text, a.pid, a.backend_start
                   FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
@@ -515,7 +401,7 @@ class PostgresDialect(Dialect):
                 (key >> 32, key & 0xFFFF_FFFF),
             )
         finally:
-            conn.close()
+            session.close()
         if not rows:
             return None
         app, addr, pid, since = rows[0]

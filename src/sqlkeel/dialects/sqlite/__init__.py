@@ -18,9 +18,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlkeel.core.splitter import SQLITE
-from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
+from sqlkeel.dialects.base import (
+    Capabilities,
+    Dialect,
+    HistorySQL,
+    Holder,
+    LockWait,
+    Session,
+    holder_name,
+    poll_lock,
+)
 from sqlkeel.errors import ConfigError, ConnectionFailed, DatabaseBusy, DiskFull, KeelError
-from sqlkeel.urls import DatabaseURL
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
@@ -74,10 +82,7 @@ def _raise_if_interrupted(exc: Exception) -> None:
         raise last_interrupt() from None
 
 
-class SQLiteDialect(Dialect):
-    name = "sqlite"
-    split_options = SQLITE
-    transactional_ddl = True
+class SQLiteHistorySQL(HistorySQL):
     param = "?"
     types: ClassVar[dict[str, str]] = {
         "id": "INTEGER PRIMARY KEY AUTOINCREMENT",
@@ -86,14 +91,70 @@ class SQLiteDialect(Dialect):
         "int": "INTEGER",
     }
 
-    def __init__(self, url: DatabaseURL, *, table: str, schema: str | None = None) -> None:
-        if schema:
-            raise ConfigError(
-                f"schema = {schema!r} is set, but SQLite has no schemas. "
-                "Fix: remove 'schema' from the configuration for SQLite databases."
-            )
-        super().__init__(url, table=table, schema=None)
-        self.path = url.database or ":memory:"
+    def timestamp_param(self, value: datetime) -> object:
+        # ISO text: sorts correctly and reads back exactly (SQLite has no timestamp type).
+        return value.isoformat()
+
+
+class SQLiteSession(Session):
+    """Statements stopped by a signal surface as that interruption (see ``connect``)."""
+
+    def execute(self, sql: str) -> None:
+        try:
+            super().execute(sql)
+        except Exception as exc:
+            _raise_if_interrupted(exc)
+            raise
+
+    def run(self, sql: str, params: Sequence[object] = ()) -> None:
+        try:
+            super().run(sql, params)
+        except Exception as exc:
+            _raise_if_interrupted(exc)
+            raise
+
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return super().query(sql, params)
+        except Exception as exc:
+            _raise_if_interrupted(exc)
+            raise
+
+    def rows(
+        self, sql: str, params: Sequence[object] = ()
+    ) -> Generator[tuple[Any, ...], None, None]:
+        """The rows one at a time, read through a small page cache: they are read once, in
+        order, and 10 000 history rows would otherwise leave SQLite's whole cache (2 MB)
+        allocated for the rest of the command. The connection's own setting comes back
+        after (migrations run with SQLite's defaults)."""
+        cur = self.conn.cursor()
+        try:
+            (size,) = cur.execute("PRAGMA cache_size").fetchone()
+            cur.execute(f"PRAGMA cache_size = {_SCAN_CACHE_KIB}")
+            try:
+                cur.execute(sql, tuple(params))
+                # Batches, not `yield from cur`: closing this generator early would close the
+                # cursor (yield from closes its sub-iterator) before the setting below comes
+                # back; a list is safe to delegate to, and as fast.
+                while batch := cur.fetchmany(_ROWS_PER_BATCH):
+                    yield from batch
+            finally:
+                cur.execute(f"PRAGMA cache_size = {int(size)}")
+        finally:
+            cur.close()
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    title = "SQLite"
+    capabilities = Capabilities(
+        transactional_ddl=True, split_options=SQLITE, lock="file", has_schemas=False
+    )
+    history_sql = SQLiteHistorySQL()
+
+    @property
+    def path(self) -> str:
+        return self.url.database or ":memory:"
 
     def _check_directory(self) -> None:
         parent = Path(self.path).parent
@@ -118,7 +179,7 @@ class SQLiteDialect(Dialect):
         os.close(fd)
         return str(exc)
 
-    def connect(self) -> Connection:
+    def connect(self) -> Session:
         import sqlite3
 
         self._check_directory()
@@ -153,7 +214,7 @@ class SQLiteDialect(Dialect):
         # raises there makes SQLite abort the statement ("interrupted"), which
         # ``_raise_if_interrupted`` turns back into that interruption.
         conn.set_progress_handler(_progress, _PROGRESS_STEPS)
-        return conn
+        return SQLiteSession(self, conn)
 
     def _check_header(self) -> None:
         """Refuse a file that is not an SQLite database before keel reads or writes it
@@ -200,8 +261,10 @@ class SQLiteDialect(Dialect):
                 delay = min(delay * 1.5, 0.5)
 
     def _busy_error(self, waited: float | None) -> DatabaseBusy:
-        how = f"keel waited {waited:g} s (lock_timeout) for it" if waited is not None else (
-            "--no-wait was given"
+        how = (
+            f"keel waited {waited:g} s (lock_timeout) for it"
+            if waited is not None
+            else ("--no-wait was given")
         )
         longer = " To wait longer, raise --lock-timeout / lock_timeout." if waited else ""
         return DatabaseBusy(
@@ -237,71 +300,14 @@ class SQLiteDialect(Dialect):
             return self._busy_error(self.busy_timeout)
         return None
 
-    def execute(self, conn: Connection, sql: str) -> None:
-        try:
-            super().execute(conn, sql)
-        except Exception as exc:
-            _raise_if_interrupted(exc)
-            raise
-
-    def run(self, conn: Connection, sql: str, params: Sequence[object] = ()) -> None:
-        try:
-            super().run(conn, sql, params)
-        except Exception as exc:
-            _raise_if_interrupted(exc)
-            raise
-
-    def query(
-        self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> list[tuple[Any, ...]]:
-        try:
-            return super().query(conn, sql, params)
-        except Exception as exc:
-            _raise_if_interrupted(exc)
-            raise
-
-    def rows(
-        self, conn: Connection, sql: str, params: Sequence[object] = ()
-    ) -> Generator[tuple[Any, ...], None, None]:
-        """The rows one at a time, read through a small page cache: they are read once, in
-        order, and 10 000 history rows would otherwise leave SQLite's whole cache (2 MB)
-        allocated for the rest of the command. The connection's own setting comes back
-        after (migrations run with SQLite's defaults)."""
-        cur = conn.cursor()
-        try:
-            (size,) = cur.execute("PRAGMA cache_size").fetchone()
-            cur.execute(f"PRAGMA cache_size = {_SCAN_CACHE_KIB}")
-            try:
-                cur.execute(sql, tuple(params))
-                # Batches, not `yield from cur`: closing this generator early would close the
-                # cursor (yield from closes its sub-iterator) before the setting below comes
-                # back; a list is safe to delegate to, and as fast.
-                while batch := cur.fetchmany(_ROWS_PER_BATCH):
-                    yield from batch
-            finally:
-                cur.execute(f"PRAGMA cache_size = {int(size)}")
-        finally:
-            cur.close()
-
-    def timestamp_param(self, value: datetime) -> object:
-        # ISO text: sorts correctly and reads back exactly (SQLite has no timestamp type).
-        return value.isoformat()
-
-    def table_exists(self, conn: Connection, table: str) -> bool:
-        rows = self.query(
-            conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    def index_exists(self, session: Session, index: str) -> bool:
+        rows = session.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)
         )
         return bool(rows)
 
-    def index_exists(self, conn: Connection, index: str) -> bool:
-        rows = self.query(
-            conn, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?", (index,)
-        )
-        return bool(rows)
-
-    def relation_kind(self, conn: Connection, name: str) -> str | None:
-        rows = self.query(
-            conn,
+    def relation_kind(self, session: Session, name: str) -> str | None:
+        rows = session.query(
             "SELECT type FROM sqlite_master WHERE type IN ('table', 'view') AND name = ?",
             (name,),
         )
@@ -354,7 +360,7 @@ class SQLiteDialect(Dialect):
     @contextmanager
     def session_lock(
         self,
-        connect: Callable[[], Connection],
+        connect: Callable[[], Session],
         *,
         timeout: float,
         wait: bool,

@@ -11,93 +11,61 @@ import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-PG_ADMIN_URL = os.environ.get("KEEL_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from sqlkeel.testing import DialectHarness, HarnessUnavailable, harness_of, harnesses
+from sqlkeel.testing import holding_lock as holding_lock  # tests import it from here
 
 
-def _pg_admin():  # type: ignore[no-untyped-def]
-    import psycopg
+def _harness(id_: str) -> DialectHarness:
+    for harness in harnesses():
+        if harness.id == id_:
+            return harness
+    raise LookupError(f"no harness with id {id_!r}")
 
+
+HARNESS_IDS = [h.id for h in harnesses()]
+
+
+@contextmanager
+def _fresh(harness: DialectHarness, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of ``harness``'s family for this test, dropped afterwards; a server
+    that cannot be reached fails the test loudly instead of skipping it."""
     try:
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}. Start it with "
-            "'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start' "
-            "(.ci/run does this).",
-            pytrace=False,
-        )
+        url = harness.create_database(tmp_path)
+    except HarnessUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield url
+    finally:
+        harness.drop_database(url)
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(tmp_path: Path) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
-    name = f"keel_t_{uuid.uuid4().hex[:12]}"
-    with _pg_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with _pg_admin() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-MYSQL_ADMIN = {
-    "host": os.environ.get("KEEL_TEST_MYSQL_HOST", "127.0.0.1"),
-    "port": int(os.environ.get("KEEL_TEST_MYSQL_PORT", "3306")),
-    "user": "root",
-}
-
-
-def _mysql_admin():  # type: ignore[no-untyped-def]
-    import pymysql
-
-    try:
-        return pymysql.connect(**MYSQL_ADMIN, autocommit=True, connect_timeout=5)
-    except pymysql.err.OperationalError as exc:
-        pytest.fail(
-            f"MariaDB is not reachable at {MYSQL_ADMIN['host']}:{MYSQL_ADMIN['port']}: {exc}. "
-            "Start it with 'start-stop-daemon --start --oknodo --background --exec "
-            "/usr/sbin/mariadbd' (.ci/run does this).",
-            pytrace=False,
-        )
+    with _fresh(_harness("postgres"), tmp_path) as url:
+        yield url
 
 
 def mysql_admin(sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
     """Run one statement as MariaDB's root, in autocommit mode; its rows, if any."""
-    conn = _mysql_admin()
-    try:
-        if database is not None:
-            conn.select_db(database)
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return list(cur.fetchall()) if cur.description else []
-    finally:
-        conn.close()
+    from sqlkeel.dialects.mysql.harness import admin_query
 
-
-def mysql_database_url(name: str) -> str:
-    return f"mysql://root@{MYSQL_ADMIN['host']}:{MYSQL_ADMIN['port']}/{name}"
+    return admin_query(sql, database)
 
 
 @pytest.fixture
-def mysql_url() -> Iterator[str]:
+def mysql_url(tmp_path: Path) -> Iterator[str]:
     """A fresh, empty MariaDB database for this test, dropped afterwards."""
-    name = f"keel_t_{uuid.uuid4().hex[:12]}"
-    mysql_admin(f"CREATE DATABASE `{name}`")
-    try:
-        yield mysql_database_url(name)
-    finally:
-        mysql_admin(f"DROP DATABASE IF EXISTS `{name}`")
+    with _fresh(_harness("mysql"), tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -105,17 +73,25 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"
 
 
-@pytest.fixture(params=["sqlite", "postgres", "mysql"])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """Each test using this runs once per dialect, against a fresh database."""
-    fixture = {"sqlite": "sqlite_url", "postgres": "pg_url", "mysql": "mysql_url"}[request.param]
-    url: str = request.getfixturevalue(fixture)
-    return url
+@pytest.fixture(params=HARNESS_IDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test using this runs once per registered family (its harness), against a fresh
+    database; ``parametrize("db_url", [ids], indirect=True)`` picks families."""
+    with _fresh(_harness(request.param), tmp_path) as url:
+        yield url
 
 
-# For a test of what a failed transaction undoes: on MySQL/MariaDB DDL commits implicitly,
-# and tests of its own (tests/integration/test_mysql.py) say what happens there instead.
-TRANSACTIONAL_DDL = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+@pytest.fixture
+def harness(db_url: str) -> DialectHarness:
+    """The harness of the family ``db_url`` is a database of."""
+    return harness_of(db_url)
+
+
+# For a test of what a failed transaction undoes: on families whose DDL commits implicitly
+# (MySQL/MariaDB), tests of their own say what happens there instead.
+TRANSACTIONAL_DDL = pytest.mark.parametrize(
+    "db_url", [h.id for h in harnesses() if h.capabilities.transactional_ddl], indirect=True
+)
 
 
 @dataclass
@@ -195,49 +171,31 @@ class Database:
     """Looks at a test database directly through its driver, independently of keel."""
 
     url: str
+    harness: DialectHarness = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.harness = harness_of(self.url)
 
     @property
     def is_sqlite(self) -> bool:
-        return self.url.startswith("sqlite:")
+        return self.harness.id == "sqlite"
 
     @property
     def is_mysql(self) -> bool:
-        return self.url.startswith("mysql:")
+        return self.harness.id == "mysql"
 
     @property
     def has_transactional_ddl(self) -> bool:
         """Whether a failed migration's DDL is rolled back (not on MySQL/MariaDB)."""
-        return not self.is_mysql
+        return self.harness.capabilities.transactional_ddl
 
     def query(self, sql: str) -> list[tuple[object, ...]]:
         """Run one statement in autocommit mode; its rows, if it returns any."""
-        if self.is_sqlite:
-            import sqlite3
-            from contextlib import closing
-
-            path = self.url.removeprefix("sqlite:///")
-            with closing(sqlite3.connect(path, isolation_level=None)) as conn:  # autocommit
-                return list(conn.execute(sql).fetchall())
-        if self.is_mysql:
-            return mysql_admin(sql, database=self.url.rsplit("/", 1)[1])
-        import psycopg
-
-        with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
-            cur = conn.execute(sql)
-            return list(cur.fetchall()) if cur.description else []
+        return self.harness.query(self.url, sql)
 
     def tables(self) -> set[str]:
         """Names of the user tables (keel's own included)."""
-        if self.is_sqlite:
-            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        elif self.is_mysql:
-            sql = (
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
-            )
-        else:
-            sql = "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-        return {str(r[0]) for r in self.query(sql)}
+        return self.harness.tables(self.url)
 
 
 @pytest.fixture
@@ -316,20 +274,3 @@ def log(keel: Run) -> list[tuple[str, str | None, str]]:
 
     rows = json.loads(ok(keel("history", "--log", "--json")).stdout)["log"]
     return [(r["action"], r["version"], r["outcome"]) for r in rows]
-
-
-@contextmanager
-def holding_lock(
-    dialect: Any,
-    *,
-    timeout: float = 0,
-    wait: bool = False,
-    on_wait: Callable[[Any], None] | None = None,
-) -> Iterator[None]:
-    """Hold ``dialect``'s migration lock on a connection of its own, as a running keel does."""
-    conn = dialect.connect()
-    try:
-        with dialect.session_lock(lambda: conn, timeout=timeout, wait=wait, on_wait=on_wait):
-            yield
-    finally:
-        conn.close()

@@ -1,0 +1,135 @@
+"""What the shared tests need to know about a database family that keel's own code does
+not: how to make a fresh database and drop it, how to look into it without keel, and what
+to expect of it. Each family's package has a ``harness.py`` with a ``Harness`` class; the
+conformance suite (``sqlkeel.testing.conformance``) and keel's scenario tests run once per
+harness, and name no family themselves (golang-migrate's ``database/testing``).
+
+A harness is test code: it may read ``KEEL_TEST_*`` environment variables to find a server.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlkeel.dialects import ENTRIES, Entry, entry_for
+from sqlkeel.dialects.base import Capabilities, Dialect
+
+TYPE_CHECKING = False  # see sqlkeel.core.values
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
+
+__all__ = [
+    "DialectHarness",
+    "HarnessUnavailable",
+    "harness_for",
+    "harness_of",
+    "harnesses",
+    "holding_lock",
+]
+
+
+class HarnessUnavailable(Exception):
+    """The harness cannot reach what it needs (a server that is not running); the message
+    says how to start it. A test fails on it, loudly: it never skips."""
+
+
+class DialectHarness(ABC):
+    """One family's test fixture maker and expectations."""
+
+    # The id tests are parametrized with (pytest's [sqlite], [postgres], ...).
+    id: ClassVar[str]
+    # What the family's lock holder description mentions (``Dialect.lock_holder``).
+    holder_mentions: ClassVar[str]
+    # Whether the database says where in a statement an error is (so keel names the exact
+    # line), rather than only which statement failed.
+    reports_error_position: ClassVar[bool]
+    # A server keel reaches over the network (its sessions can be cut or killed), rather
+    # than a file this process opens.
+    is_server: ClassVar[bool]
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+
+    @property
+    def family(self) -> str:
+        return self.entry.family
+
+    @property
+    def dialect_class(self) -> type[Dialect]:
+        cls: type[Dialect] = getattr(importlib.import_module(self.entry.module), self.entry.cls)
+        return cls
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.dialect_class.capabilities
+
+    @abstractmethod
+    def create_database(self, tmp_path: Path) -> str:
+        """A fresh, empty database of its own (a unique name on a server, a file in
+        ``tmp_path``); its URL. Raises HarnessUnavailable."""
+
+    @abstractmethod
+    def drop_database(self, url: str) -> None:
+        """Drop what ``create_database`` made, whatever is still connected to it."""
+
+    @abstractmethod
+    def query(self, url: str, sql: str) -> list[tuple[Any, ...]]:
+        """Run one statement on ``url`` in autocommit mode, through the driver, not keel;
+        its rows, if it returns any."""
+
+    @abstractmethod
+    def tables(self, url: str) -> set[str]:
+        """The names of the tables in the database's default schema (keel's own included)."""
+
+    @abstractmethod
+    def slow_statement(self, seconds: float) -> str:
+        """A statement that runs on the database for about ``seconds`` and changes nothing."""
+
+
+def harness_for(entry: Entry) -> DialectHarness | None:
+    """The harness of a registry entry: the ``Harness`` class of its package's
+    ``harness`` module, or None where the package has none."""
+    try:
+        module = importlib.import_module(f"{entry.module}.harness")
+    except ModuleNotFoundError:
+        return None
+    harness: DialectHarness = module.Harness(entry)
+    return harness
+
+
+def harness_of(url: str) -> DialectHarness:
+    """The harness of the family a database URL names (by its scheme)."""
+    entry = entry_for(url.partition(":")[0].partition("+")[0])
+    harness = harness_for(entry) if entry is not None else None
+    if harness is None:
+        raise LookupError(f"no harness for the database URL scheme of {url.partition(':')[0]!r}")
+    return harness
+
+
+def harnesses() -> Iterator[DialectHarness]:
+    """Every registered family's harness, in registry order."""
+    for entry in ENTRIES:
+        harness = harness_for(entry)
+        if harness is not None:
+            yield harness
+
+
+@contextmanager
+def holding_lock(
+    dialect: Dialect,
+    *,
+    timeout: float = 0,
+    wait: bool = False,
+    on_wait: Callable[[Any], None] | None = None,
+) -> Iterator[None]:
+    """Hold ``dialect``'s migration lock on a session of its own, as a running keel does."""
+    session = dialect.connect()
+    try:
+        with dialect.session_lock(lambda: session, timeout=timeout, wait=wait, on_wait=on_wait):
+            yield
+    finally:
+        session.close()

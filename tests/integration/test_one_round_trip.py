@@ -77,16 +77,16 @@ def test_a_failing_statement_of_a_migration_sent_whole_is_named_and_leaves_no_tr
     fault: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sqlkeel.dialects.postgres import PostgresDialect
+    from sqlkeel.dialects.postgres.batch import PostgresOneRoundTrip
 
     sent: list[int] = []  # how many statements each migration sent whole held
-    transaction = PostgresDialect.transaction
+    transaction = PostgresOneRoundTrip.transaction
 
-    def spy(self, conn, statements, commands):  # type: ignore[no-untyped-def]
+    def spy(self, session, statements, fence, commands):  # type: ignore[no-untyped-def]
         sent.append(len(statements))
-        return transaction(self, conn, statements, commands)
+        return transaction(self, session, statements, fence, commands)
 
-    monkeypatch.setattr(PostgresDialect, "transaction", spy)
+    monkeypatch.setattr(PostgresOneRoundTrip, "transaction", spy)
     project.write("V1__first.sql", FIRST)  # sent, and in flight while V2 is prepared
     project.write("V2__five.sql", five_statements(broken, fault=fault))
     project.write("V3__third.sql", THIRD)
@@ -173,17 +173,18 @@ def test_each_migration_costs_one_query_to_the_server(
 ) -> None:
     """Everything keel sends besides the migrations themselves is the same for 2 and for
     6 migrations: each migration (BEGIN, statements, rows, COMMIT) is one query."""
-    from sqlkeel.dialects.postgres import PostgresDialect, _Transaction
+    from sqlkeel.dialects.postgres import PostgresSession
+    from sqlkeel.dialects.postgres.batch import _Transaction
 
     calls: list[str] = []
     for name in ("execute", "run", "query", "rows", "run_and_commit", "commit"):
-        original = getattr(PostgresDialect, name)
+        original = getattr(PostgresSession, name)
 
         def counted(self, *args, _name=name, _original=original, **kwargs):  # type: ignore[no-untyped-def]
             calls.append(_name)
             return _original(self, *args, **kwargs)
 
-        monkeypatch.setattr(PostgresDialect, name, counted)
+        monkeypatch.setattr(PostgresSession, name, counted)
     send = _Transaction.send
 
     def counted_send(self):  # type: ignore[no-untyped-def]
@@ -306,3 +307,62 @@ def test_a_migration_that_deallocates_prepared_statements_does_not_break_the_nex
     project.write("V3__third.sql", THIRD)
     ok(keel("upgrade"))
     assert user_tables(db) == {"first", "third"}
+
+
+@pytest.mark.parametrize("setting", [("env", "false"), ("toml", "false")])
+def test_the_one_round_trip_setting_turns_sending_whole_off(
+    keel_cli: Run,
+    db_url: str,
+    project: Project,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: tuple[str, str],
+) -> None:
+    """``one_round_trip = false`` (keel.toml, KEEL_ONE_ROUND_TRIP): migrations run
+    statement by statement, and still fail as such, naming the statement and line."""
+    from sqlkeel.dialects.postgres import batch
+
+    monkeypatch.setattr(batch._Transaction, "send", None)  # must not be reached
+    where, value = setting
+    env: dict[str, str | None] = {}
+    if where == "env":
+        env["KEEL_ONE_ROUND_TRIP"] = value
+    else:
+        (project.root / "keel.toml").write_text(f"one_round_trip = {value}\n")
+    project.write("V1__first.sql", FIRST)
+    project.write("V2__broken.sql", five_statements(4))
+    args = ("upgrade", "--url", db_url, "--dir", str(project.migrations))
+    report = failed(keel_cli(*args, cwd=project.root, env=env))
+    assert "V2__broken.sql:7: upgrade failed at statement 4" in report
+    assert user_tables(db) == {"first"}
+
+
+def test_a_bad_one_round_trip_setting_is_refused_naming_where(
+    keel_cli: Run, db_url: str, project: Project
+) -> None:
+    outcome = keel_cli(
+        "status", "--url", db_url, cwd=project.root, env={"KEEL_ONE_ROUND_TRIP": "maybe"}
+    )
+    assert outcome.exit_code == 2, outcome.stderr
+    assert "one_round_trip from environment variable KEEL_ONE_ROUND_TRIP" in outcome.stderr
+    assert "true or false" in outcome.stderr
+
+
+def test_sending_whole_is_used_only_with_the_psycopg_minors_it_was_tested_on(
+    db_url: str,  # this module's tests are PostgreSQL's (pytestmark)
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """It reads results with psycopg internals: an untested psycopg gets the plain path."""
+    import psycopg
+
+    from sqlkeel.dialects.postgres import batch
+
+    batch.sender.cache_clear()
+    try:
+        assert batch.sender() is not None  # the installed psycopg is a tested one
+        monkeypatch.setattr(psycopg, "__version__", "3.99.0")
+        batch.sender.cache_clear()
+        assert batch.sender() is None
+    finally:
+        monkeypatch.undo()
+        batch.sender.cache_clear()

@@ -257,4 +257,61 @@ def test_a_failed_migration_leaves_no_trace(db_url: str, tmp_path: Path) -> None
             session.close()
 
 
+def test_sessions_of_one_dialect_keep_their_own_transactions(db_url: str) -> None:
+    """The dialect holds no connection's state: a transaction begun on one session is that
+    session's, whatever another session of the same dialect does meanwhile."""
+    dialect = make(db_url)
+    setup = dialect.connect()
+    setup.execute("CREATE TABLE t (id int)")
+    setup.close()
+    first, second = dialect.connect(), dialect.connect()
+    try:
+        first.begin()
+        second.begin()
+        first.execute("INSERT INTO t (id) VALUES (1)")
+        first.rollback()
+        second.execute("INSERT INTO t (id) VALUES (2)")
+        second.commit()
+        assert first.query("SELECT id FROM t") == [(2,)]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_one_dialect_serves_sessions_on_several_threads(db_url: str) -> None:
+    import threading
+
+    dialect = make(db_url)
+    setup = dialect.connect()
+    setup.execute("CREATE TABLE t (id int)")
+    setup.close()
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        session = dialect.connect()
+        try:
+            for i in range(10):
+                session.begin()
+                session.run(
+                    f"INSERT INTO t (id) VALUES ({dialect.history_sql.param})", (offset + i,)
+                )
+                session.commit()
+        except BaseException as exc:  # reported below, in the test's thread
+            errors.append(exc)
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=work, args=(n * 100,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    check = dialect.connect()
+    try:
+        assert check.query("SELECT count(*) FROM t") == [(20,)]
+    finally:
+        check.close()
+
+
 __all__ = [name for name in dir() if name.startswith("test_")]

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 # psycopg minor versions whose internals this module was tested with.
-TESTED = ("3.3",)
+TESTED = ("3.2", "3.3")
 
 # From BEGIN, which reaches the server with the statements, to keel's first row. The first
 # use keeps the value in a transaction-local setting, so the history row, the log row and

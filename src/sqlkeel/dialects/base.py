@@ -22,6 +22,8 @@ TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
+    from sqlkeel.core.plan import TransactionSupport
+
     Connection = Any  # a DB-API connection in autocommit mode; keel issues BEGIN/COMMIT itself
 else:
     Connection = object  # for imports: only annotations use it, and they are never evaluated
@@ -238,10 +240,14 @@ class Dialect(ABC):
         finally:
             cur.close()
 
-    def is_transactional(self, statements: Sequence[str]) -> bool:
-        """Whether one transaction can undo all of ``statements`` should one fail: always
-        where DDL is transactional; elsewhere only if none of them commits implicitly."""
-        return self.transactional_ddl
+    @property
+    def transaction_support(self) -> TransactionSupport:
+        """What this database's transactions undo, as the plan takes it to decide each
+        step's mode (``core.plan.step_mode``)."""
+        from sqlkeel.core.plan import TransactionSupport
+
+        # Every database keel supports rolls back changes to rows.
+        return TransactionSupport(ddl=self.transactional_ddl, dml=True)
 
     def sendable(self, sql: str) -> bool:
         """Whether ``sql`` may travel in a transaction sent whole: one command whose failure

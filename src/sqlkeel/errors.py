@@ -1,7 +1,8 @@
 """The KeelError tree: every failure keel reports, with its exit code and structured fields.
 
 Exit codes (SPEC 7): 1 a migration or validation failed; 2 usage or configuration
-error; 3 lock not acquired in time. The CLI prints ``str(error)`` as one paragraph.
+error; 3 lock not acquired in time. The CLI prints ``error.spelled(flags)`` (``str(error)``
+with the request's fields named as its flags) as one paragraph.
 """
 
 from __future__ import annotations

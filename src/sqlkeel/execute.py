@@ -398,7 +398,8 @@ class Runner:
         self._rollback_quietly()
         self._raise_explained(step, failure.cause, at, start)
         note = (
-            "The migration was rolled back and left no trace; earlier migrations stay applied. "
+            "The migration was rolled back and left no trace; earlier migrations stay "
+            "applied. "
             if step.direction is Direction.UPGRADE
             else "Its rollback was undone and left no trace: the migration stays applied. "
         )

@@ -54,6 +54,14 @@ def pg_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+PG_ADMIN_URL = _harness("postgres").admin_url  # type: ignore[attr-defined]
+MYSQL_ADMIN: dict[str, Any] = _harness("mysql").admin  # type: ignore[attr-defined]
+
+
+def mysql_database_url(name: str) -> str:
+    return f"mysql://root@{MYSQL_ADMIN['host']}:{MYSQL_ADMIN['port']}/{name}"
+
+
 def mysql_admin(sql: str, database: str | None = None) -> list[tuple[Any, ...]]:
     """Run one statement as MariaDB's root, in autocommit mode; its rows, if any."""
     from sqlkeel.dialects.mysql.harness import admin_query

@@ -16,18 +16,31 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlkeel.config import Settings, find_config_file, init_config_text, load_settings
-from sqlkeel.core.model import HistoryRow, LogRow, MigrationFile, Plan, State, Step
+from sqlkeel.core.classify import StatementClass, classify_all
+from sqlkeel.core.model import (
+    Direction,
+    HistoryRow,
+    Identity,
+    LogRow,
+    MigrationFile,
+    Plan,
+    State,
+    Step,
+)
 from sqlkeel.core.parsing import parse_filename
 from sqlkeel.core.plan import (
     RepairAction,
+    TransactionSupport,
     find_problems,
     head,
     head_after,
+    needs_statements,
     plan_baseline,
     plan_repair,
     plan_rollback,
     plan_upgrade,
     validate,
+    with_classes,
 )
 from sqlkeel.core.status import StatusEntry, status_entries
 from sqlkeel.core.values import Value
@@ -244,7 +257,11 @@ def _text(version: Version | None) -> str | None:
     return str(version) if version is not None else None
 
 
-def _parse_version(text: str | Version | None, option: str) -> Version | None:
+def _parse_version(
+    text: str | Version | None, option: str, fields: tuple[str, ...] = ()
+) -> Version | None:
+    """``text`` as a version; ``option`` names it in the error (a ``{field}`` of
+    ``fields``, which the CLI spells as its flag)."""
     if text is None or isinstance(text, Version):
         return text
     try:
@@ -252,7 +269,8 @@ def _parse_version(text: str | Version | None, option: str) -> Version | None:
     except ValueError:
         raise UsageError(
             f"{option} {text!r} is not a version. Fix: give digits separated by dots, "
-            "e.g. 3 or 2.1 or 20261125.143022."
+            "e.g. 3 or 2.1 or 20261125.143022.",
+            fields=fields,
         ) from None
 
 
@@ -481,6 +499,32 @@ class Keel:
                 self.close()
             raise
 
+    @property
+    def _support(self) -> TransactionSupport:
+        return self.dialect.transaction_support
+
+    def _decided(self, plan: Plan) -> Plan:
+        """``plan`` with the modes that depend on statements decided: where the database
+        cannot roll back DDL, the planned sections are read and classified now (each file
+        is read again when it runs), so that a migration of DML only runs in a transaction."""
+        support = self._support
+        if support.ddl or plan.single_transaction:
+            return plan
+        options = self.dialect.split_options
+        classes: dict[Identity, tuple[StatementClass, ...]] = {}
+        for step in plan.steps:
+            if needs_statements(step.migration, support):
+                section = (
+                    step.migration.upgrade
+                    if step.direction is Direction.UPGRADE
+                    else step.migration.rollback
+                )
+                statements = section.statements if section is not None else ()
+                classes[step.migration.identity] = classify_all(
+                    [s.sql for s in statements], options
+                )
+        return with_classes(plan, support, classes)
+
     def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
         return Runner(
             store.session,
@@ -547,19 +591,23 @@ class Keel:
 
         Raises ValidationFailed, MigrationFailed, LockTimeout, UsageError.
         """
-        target = _parse_version(to, "--to")
-        if single_transaction and not self.dialect.capabilities.transactional_ddl:
+        target = _parse_version(to, "{target}", ("target",))
+        if single_transaction and not self._support.ddl:
+            # Said before discovery, and naming the database (as the plan cannot).
             raise UsageError(
-                f"--single-transaction is not possible on {self.dialect.name}: its DDL commits "
-                "implicitly, so the run could not be rolled back as a whole. Fix: run without it."
+                f"{{single_transaction}} is not possible on {self.dialect.name}: its DDL "
+                "commits implicitly, so the run could not be rolled back as a whole. Fix: run "
+                "without it.",
+                fields=("single_transaction",),
             )
         found = self._discoverer()
 
         def make_plan(history: tuple[HistoryRow, ...], logged: Mapping[Version, LogRow]) -> Plan:
             files, problems = found(history)
-            return plan_upgrade(
+            plan = plan_upgrade(
                 files,
                 history,
+                support=self._support,
                 target=target,
                 count=count,
                 single_transaction=single_transaction,
@@ -567,6 +615,7 @@ class Keel:
                 table=shown_name(self.dialect),
                 logged=logged,
             )
+            return self._decided(plan)
 
         plan, applied, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
         return UpgradeResult(plan, applied, dry_run, top)
@@ -581,20 +630,22 @@ class Keel:
         wait: bool = True,
     ) -> RollbackResult:
         """Roll back the last ``count`` (default 1) migrations, or down to ``to`` (kept)."""
-        target = _parse_version(to, "--to")
+        target = _parse_version(to, "{target}", ("target",))
         found = self._discoverer()
 
         def make_plan(history: tuple[HistoryRow, ...], logged: Mapping[Version, LogRow]) -> Plan:
             files, problems = found(history)
-            return plan_rollback(
+            plan = plan_rollback(
                 files,
                 history,
+                support=self._support,
                 target=target,
                 count=count,
                 source_problems=problems,
                 table=shown_name(self.dialect),
                 logged=logged,
             )
+            return self._decided(plan)
 
         plan, done, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
         return RollbackResult(plan, done, dry_run, top)
@@ -825,8 +876,8 @@ def _next_version(top: Version) -> Version:
 
 def _parsed(plan: Plan) -> Plan:
     """The plan with every file it runs parsed (files left unparsed by discovery)."""
-    steps = tuple(Step(step.migration.parsed(), step.direction) for step in plan.steps)
-    return Plan(plan.direction, steps, plan.single_transaction)
+    steps = tuple(Step(step.migration.parsed(), step.direction, step.mode) for step in plan.steps)
+    return Plan(plan.direction, steps)
 
 
 def _cannot_create(path: Path, exc: OSError) -> ConfigError:

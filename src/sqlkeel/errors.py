@@ -1,12 +1,14 @@
 """The KeelError tree: every failure keel reports, with its exit code and structured fields.
 
 Exit codes (SPEC 7): 1 a migration or validation failed; 2 usage or configuration
-error; 3 lock not acquired in time. The CLI prints ``str(error)`` as one paragraph.
+error; 3 lock not acquired in time. The CLI prints ``error.spelled(flags)`` (``str(error)``
+with the request's fields named as its flags) as one paragraph.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 from sqlkeel.core.values import Value
 
@@ -15,6 +17,13 @@ class KeelError(Exception):
     """Base of every error keel raises on purpose."""
 
     exit_code = 1
+    # The request's fields (parameters) the message names: see ``spelled``.
+    fields: tuple[str, ...] = ()
+
+    def spelled(self, names: Mapping[str, str]) -> str:
+        """The message with each of its ``fields`` named as ``names`` spells it (the CLI:
+        ``{"target": "--to"}``); ``str(error)`` names them as the library does."""
+        return str(self)
 
 
 class ConfigError(KeelError):
@@ -107,10 +116,30 @@ class PlanError(KeelError):
 
 
 class UsageError(KeelError):
-    """The request is impossible as asked; the user must change the command."""
+    """The request is impossible as asked; the user must change the command.
+
+    The pure core names the request's fields, not CLI flags: ``template`` holds each field
+    of ``fields`` as ``{field}``, which ``str()`` spells as the field itself (``count``) and
+    the CLI as its flag (``--count``).
+    """
 
     exit_code = 2
 
+    def __init__(self, template: str, *, fields: Sequence[str] = ()) -> None:
+        self.template = template
+        self.fields = tuple(fields)
+        super().__init__(self.spelled({}))
+
+    def spelled(self, names: Mapping[str, str]) -> str:
+        if not self.fields:
+            return self.template
+        return _FIELD.sub(
+            lambda m: names.get(m[1], m[1]) if m[1] in self.fields else m[0], self.template
+        )
+
+
+# A field named in a UsageError's template.
+_FIELD = re.compile(r"\{(\w+)\}")
 
 # How much of a failed statement's first line an error quotes.
 _QUOTED_MAX = 120

@@ -1,8 +1,10 @@
 """Run a Plan: transaction layout, history rows, the failed-state protocol, progress.
 
-Transactional steps run with their history and log rows in one transaction, so a failure
-leaves no trace. Steps that cannot be transactional (``transaction=off``, or statements
-the dialect cannot roll back, such as DDL on MySQL) run statement by statement: they are
+Each step runs as its ``mode`` says; the plan decides it, nothing here does again.
+``transaction`` steps run with their history and log rows in one transaction, so a failure
+leaves no trace (where the dialect can, sent whole: ``_apply_sent``). ``single`` steps run
+all in one transaction. ``statement-by-statement`` steps (``transaction=off``, or
+statements the database cannot roll back, such as DDL on MySQL) are
 recorded ``failed`` before they start and ``applied`` when they end, so a failure, or a
 keel killed part-way, leaves a ``failed`` row (naming the statement where known), and later
 runs refuse until repair. A failure of the first statement takes that row back when the
@@ -18,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, State, Step
+from sqlkeel.core.model import Direction, HistoryRow, Identity, Mode, Plan, Section, State, Step
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import (
@@ -239,13 +241,13 @@ class Runner:
         notice = self.dialect.capabilities.run_notice
         if plan.steps and notice:
             self.listener.notice(notice)
-        if plan.single_transaction or self.sender is None:
-            if plan.single_transaction:
-                return plan, self._apply_single_transaction(plan)
+        if plan.single_transaction:
+            return plan, self._apply_single_transaction(plan)
+        if self.sender is None:
             return plan, [self._apply_step(step) for step in plan.steps]
         ran: list[Step] = []
         results = self._apply_sent(plan.steps, ran)
-        return Plan(plan.direction, tuple(ran), plan.single_transaction), results
+        return Plan(plan.direction, tuple(ran)), results
 
     # -- pieces --------------------------------------------------------------------------
     def _section(self, step: Step) -> Section:
@@ -351,21 +353,18 @@ class Runner:
             self._rollback_quietly()
             raise self._lock_lost(step, ran_outside=ran_outside)
 
-    def _is_transactional(self, step: Step, statements: Sequence[Statement]) -> bool:
-        return step.migration.transactional and self.dialect.is_transactional(
-            [s.sql for s in statements]
-        )
-
     # -- one step ------------------------------------------------------------------------
     def _apply_step(self, step: Step) -> StepResult:
         self.listener.step_started(step)
         at, start = self.clock(), time.perf_counter()
         section = self._section(step)
         statements = section.statements  # split on each access: once here
-        if self._is_transactional(step, statements):
+        if step.mode is Mode.TRANSACTION:
             ms = self._transactional_step(step, section, statements, at, start)
-        else:
+        elif step.mode is Mode.STATEMENT_BY_STATEMENT:
             ms = self._autocommit_step(step, statements, at, start)
+        else:  # a plan's single steps run in _apply_single_transaction, all of them
+            raise ValueError(f"a {step.mode.value} step runs only with the rest of its plan")
         self.listener.step_finished(step, ms)
         return self._result(step, ms)
 
@@ -734,12 +733,11 @@ class Runner:
 
     def _sendable_statements(self, step: Step) -> tuple[Statement, ...] | None:
         """The step's statements (read and split while the previous one runs on the
-        server), or None when it must run statement by statement."""
-        if not step.migration.transactional:
+        server), or None when it runs otherwise: statement by statement, or in a transaction
+        of statements the server would not report one by one."""
+        if step.mode is not Mode.TRANSACTION:
             return None
         statements = self._section(step).statements  # split on each access: once here
-        if not self._is_transactional(step, statements):
-            return None
         assert self.sender is not None  # _apply_sent runs only with one
         if not all(self.sender.sendable(s.sql) for s in statements):
             return None

@@ -216,6 +216,16 @@ CONFIG_ERRORS = [
         id="rollback_to_and_count_together",
     ),
     pytest.param(
+        ["upgrade", "--dir", "{dir}", "--url", "sqlite:///{root}/t.db", "--count", "0"],
+        ["--count must be 1 or more."],
+        id="count_zero_names_the_flag_the_plan_names_as_a_field",
+    ),
+    pytest.param(
+        ["repair", "--dir", "{dir}", "--url", "sqlite:///{root}/t.db"],
+        ["say what to repair: --checksums, --missing and/or --failed"],
+        id="repair_without_a_kind",
+    ),
+    pytest.param(
         ["new", "!!!", "--dir", "{dir}"],
         ["has no letters or digits"],
         id="new_without_a_description",

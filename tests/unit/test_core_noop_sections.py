@@ -10,7 +10,7 @@ import pytest
 
 from sqlkeel.core.model import EMPTY_CHECKSUM, HistoryRow, MigrationFile, State
 from sqlkeel.core.parsing import parse_migration
-from sqlkeel.core.plan import plan_rollback, plan_upgrade
+from sqlkeel.core.plan import EVERYTHING, plan_rollback, plan_upgrade
 from sqlkeel.core.splitter import MYSQL, POSTGRES, SQLITE, SplitOptions
 from sqlkeel.core.status import describe
 from sqlkeel.discovery import discover
@@ -120,7 +120,7 @@ def test_a_rollback_section_of_whitespace_only_still_cannot_be_rolled_back(
     assert not parsed.can_roll_back and not parsed.rollback_is_noop
     history = [_row(parsed, 1)]
     with pytest.raises(PlanError, match="empty '-- rollback' section") as info:
-        plan_rollback([parsed], history)
+        plan_rollback([parsed], history, support=EVERYTHING)
     assert "intentionally left blank" in str(info.value)
 
 
@@ -184,7 +184,7 @@ def test_unchanged_applied_files_with_a_no_op_section_can_still_be_rolled_back(
     assert again["V1__noop_up.sql"].is_noop and again["V1__noop_up.sql"].can_roll_back
     assert again["V2__t.sql"].rollback_is_noop and again["V2__t.sql"].can_roll_back
     assert not again["V0.5__blank.sql"].can_roll_back
-    plan = plan_rollback(list(again.values()), history, count=3)
+    plan = plan_rollback(list(again.values()), history, count=3, support=EVERYTHING)
     assert [s.migration.path for s in plan.steps] == ["V3__u.sql", "V2__t.sql", "V1__noop_up.sql"]
 
 
@@ -205,7 +205,7 @@ def test_status_marks_no_op_sections_of_applied_and_pending_files() -> None:
         ("pending", False, True),
         ("pending", False, False),
     ]
-    plan = plan_upgrade(files, history)
+    plan = plan_upgrade(files, history, support=EVERYTHING)
     assert [s.migration.is_noop for s in plan.steps] == [False, False]
 
 

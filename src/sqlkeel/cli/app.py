@@ -544,7 +544,7 @@ def run(argv: list[str]) -> int:
         from sqlkeel.errors import KeelError
 
         if isinstance(exc, KeelError):
-            _report(opts, str(exc))
+            _report(opts, exc.spelled(FLAGS))
             return exc.exit_code
         _report(
             opts,
@@ -552,6 +552,19 @@ def run(argv: list[str]) -> int:
             "unexpected database reply; run again with -v for the traceback and report it.",
         )
         return 1
+
+
+# The flag that gives each field a KeelError may name (the core and the library name
+# fields, the command line spells them so).
+FLAGS = {
+    "target": "--to",
+    "count": "--count",
+    "single_transaction": "--single-transaction",
+    "checksums": "--checksums",
+    "missing": "--missing",
+    "failed": "--failed",
+    "rolled_back": "--rolled-back",
+}
 
 
 def _report(opts: GlobalOptions, message: str, *, traceback: bool = True) -> None:

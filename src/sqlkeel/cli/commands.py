@@ -15,7 +15,6 @@ from sqlkeel.cli.render import echo
 TYPE_CHECKING = False  # see sqlkeel.cli.app
 if TYPE_CHECKING:
     from argparse import Namespace
-    from collections.abc import Callable
     from typing import Any
 
     from sqlkeel.api import Keel
@@ -86,11 +85,21 @@ def _keel(opts: GlobalOptions, lock_timeout: float | None = None) -> Keel:
     return keel
 
 
-def _print_dry_run(
-    opts: GlobalOptions, plan: Plan, head: str | None, undoable: Callable[[list[str]], bool]
-) -> None:
-    """The plan and its SQL, as comments and statements a reviewer can read or paste.
-    ``undoable``: whether the database can roll those statements back (the dialect's)."""
+def _mode_mark(step: Step) -> str:
+    """How the dry run marks a step's mode, as the plan decided it: nothing for a
+    transaction (the plan's header says which), else the mode and why."""
+    from sqlkeel.core.model import Mode
+
+    if step.mode is not Mode.STATEMENT_BY_STATEMENT:
+        return ""
+    if not step.migration.transactional:
+        return " [transaction=off]"
+    return " [statement by statement: the database cannot roll it back]"
+
+
+def _print_dry_run(opts: GlobalOptions, plan: Plan, head: str | None) -> None:
+    """The plan and its SQL, as comments and statements a reviewer can read or paste; each
+    step marked with its mode (the plan's: the dry run decides nothing)."""
     count = len(plan.steps)
     if not count:
         _say(
@@ -107,13 +116,7 @@ def _print_dry_run(
         f = step.migration
         section = f.upgrade if step.direction.value == "upgrade" else f.rollback
         statements = section.statements if section else ()
-        if not f.transactional:
-            mode = " [transaction=off]"
-        elif not plan.single_transaction and not undoable([s.sql for s in statements]):
-            mode = " [statement by statement: the database cannot roll it back]"
-        else:
-            mode = ""
-        steps.append((f, statements, mode))
+        steps.append((f, statements, _mode_mark(step)))
     if plan.single_transaction:
         layout = "all in one transaction"
     elif all(not mode for _f, _statements, mode in steps):
@@ -190,7 +193,7 @@ def upgrade(opts: GlobalOptions, args: Namespace) -> int:
         wait=args.wait,
     )
     if args.dry_run:
-        _print_dry_run(opts, result.plan, result.head, keel.dialect.is_transactional)
+        _print_dry_run(opts, result.plan, result.head)
         return 0
     if not result.applied:
         _say(opts, "Nothing to do: the database is up to date.")
@@ -209,7 +212,7 @@ def rollback(opts: GlobalOptions, args: Namespace) -> int:
     keel = _keel(opts, args.lock_timeout)
     result = keel.rollback(to=args.to, count=args.count, dry_run=args.dry_run, wait=args.wait)
     if args.dry_run:
-        _print_dry_run(opts, result.plan, result.head, keel.dialect.is_transactional)
+        _print_dry_run(opts, result.plan, result.head)
         return 0
     if not result.rolled_back:
         _say(opts, "Nothing to roll back.")

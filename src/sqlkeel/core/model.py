@@ -749,33 +749,49 @@ class LogRow(Value):
         self.detail = detail
 
 
-class Step(Value):
-    """One migration to run in one direction."""
+class Mode(str, Enum):
+    """How a step runs; the plan decides, the executor and ``--dry-run`` obey."""
 
-    __slots__ = ("direction", "migration")
+    # In its own transaction with its history and log rows: a failure leaves no trace.
+    TRANSACTION = "transaction"
+    # One statement after another outside a transaction (``transaction=off``, or statements
+    # the database cannot roll back): recorded ``failed`` before it starts.
+    STATEMENT_BY_STATEMENT = "statement-by-statement"
+    # With every other step of the plan in one transaction (``single_transaction``).
+    SINGLE = "single"
+
+
+class Step(Value):
+    """One migration to run in one direction, and how."""
+
+    __slots__ = ("direction", "migration", "mode")
     migration: MigrationFile
     direction: Direction
+    mode: Mode
 
-    def __init__(self, migration: MigrationFile, direction: Direction) -> None:
+    def __init__(self, migration: MigrationFile, direction: Direction, mode: Mode) -> None:
         self.migration = migration
         self.direction = direction
+        self.mode = mode
 
 
 class Plan(Value):
-    """What will run, in order, and how transactions are laid out."""
+    """What will run, in order, and how (each step's ``mode``)."""
 
-    __slots__ = ("direction", "single_transaction", "steps")
+    __slots__ = ("direction", "steps")
     direction: Direction
     steps: tuple[Step, ...]
-    single_transaction: bool
 
-    def __init__(
-        self, direction: Direction, steps: tuple[Step, ...], single_transaction: bool = False
-    ) -> None:
+    def __init__(self, direction: Direction, steps: tuple[Step, ...]) -> None:
         self.direction = direction
         self.steps = steps
-        self.single_transaction = single_transaction
 
     @property
     def is_empty(self) -> bool:
         return not self.steps
+
+    @property
+    def single_transaction(self) -> bool:
+        """Whether the whole plan runs in one transaction: its steps are all ``single``, or
+        none is."""
+        return bool(self.steps) and self.steps[0].mode is Mode.SINGLE

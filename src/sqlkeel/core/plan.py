@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from sqlkeel.core.classify import StatementClass
 from sqlkeel.core.model import (
     Direction,
     HistoryRow,
@@ -14,6 +15,7 @@ from sqlkeel.core.model import (
     Kind,
     LogRow,
     MigrationFile,
+    Mode,
     Plan,
     State,
     Step,
@@ -377,6 +379,80 @@ def _repeatables(
     return sorted(changed, key=_by_name) + sorted(always, key=_by_name)
 
 
+class TransactionSupport(Value):
+    """What the database's transactions can undo, as far as the plan needs to know."""
+
+    __slots__ = ("ddl", "dml")
+    ddl: bool  # it rolls back DDL (CREATE, ALTER, DROP) with the transaction
+    dml: bool  # it rolls back changes to rows
+
+    def __init__(self, *, ddl: bool, dml: bool) -> None:
+        self.ddl = ddl
+        self.dml = dml
+
+
+# PostgreSQL and SQLite: a transaction undoes everything, so no mode needs the statements.
+EVERYTHING = TransactionSupport(ddl=True, dml=True)
+
+
+def needs_statements(file: MigrationFile, support: TransactionSupport) -> bool:
+    """Whether the mode of a step of ``file`` depends on its statements' classes: only
+    where the database rolls back rows but not DDL, for a file that allows a transaction."""
+    return file.transactional and support.dml and not support.ddl
+
+
+def step_mode(
+    file: MigrationFile,
+    support: TransactionSupport,
+    classes: Sequence[StatementClass] | None = None,
+) -> Mode:
+    """How a step of ``file`` runs on its own (outside ``single_transaction``): in a
+    transaction where the database can undo all of it, else statement by statement.
+    ``classes`` are those of the section's statements, where ``needs_statements``; without
+    them such a step is never promised a rollback."""
+    if not file.transactional or not support.dml:
+        return Mode.STATEMENT_BY_STATEMENT
+    if support.ddl:
+        return Mode.TRANSACTION
+    if classes is not None and all(c is StatementClass.DML for c in classes):
+        return Mode.TRANSACTION
+    return Mode.STATEMENT_BY_STATEMENT
+
+
+# The classes of the statements of the sections a plan runs, by identity, for the files
+# where ``needs_statements``: read and classified by the shell (``classify.classify_all``).
+Classes = Mapping[Identity, Sequence[StatementClass]]
+
+
+def _decided(step: Step, support: TransactionSupport, classes: Classes) -> Step:
+    f = step.migration
+    return Step(f, step.direction, step_mode(f, support, classes.get(f.identity)))
+
+
+def with_classes(plan: Plan, support: TransactionSupport, classes: Classes) -> Plan:
+    """``plan`` with the mode of each step that ``needs_statements`` decided from
+    ``classes``: where the database cannot roll back DDL, the shell reads the sections of
+    the planned steps (and only those) and hands their classes in."""
+    if plan.single_transaction:
+        return plan
+    steps = tuple(
+        _decided(s, support, classes) if needs_statements(s.migration, support) else s
+        for s in plan.steps
+    )
+    return Plan(plan.direction, steps)
+
+
+def _steps(
+    files: Sequence[MigrationFile], direction: Direction, support: TransactionSupport
+) -> tuple[Step, ...]:
+    return tuple(Step(f, direction, step_mode(f, support)) for f in files)
+
+
+def _count(count: int | None) -> None:
+    if count is not None and count < 1:
+        raise UsageError("{count} must be 1 or more.", fields=("count",))
+
+
 def _known_version(files: Sequence[MigrationFile], target: Version) -> None:
     if not any(f.version == target for f in files):
         raise UsageError(
@@ -389,6 +465,7 @@ def plan_upgrade(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
     *,
+    support: TransactionSupport,
     target: Version | None = None,
     count: int | None = None,
     single_transaction: bool = False,
@@ -396,13 +473,22 @@ def plan_upgrade(
     table: str = "keel_history",
     logged: Mapping[Version, LogRow] | None = None,
 ) -> Plan:
-    """Validate, then plan pending versioned files (up to ``target``/``count``).
+    """Validate, then plan pending versioned files (up to ``target``/``count``), each step
+    with its mode (see ``step_mode``; a step that ``needs_statements`` runs statement by
+    statement until ``with_classes`` decides it).
 
-    Repeatables run only when the plan reaches the last pending versioned file.
+    Repeatables run only when the plan reaches the last pending versioned file. Raises
+    ValidationFailed, or UsageError naming the fields (``target``, ``count``,
+    ``single_transaction``) that ask for the impossible.
     """
     validate(files, history, source_problems, table=table, logged=logged)
-    if count is not None and count < 1:
-        raise UsageError("--count must be 1 or more.")
+    _count(count)
+    if single_transaction and not support.ddl:
+        raise UsageError(
+            "{single_transaction} is not possible: this database commits DDL implicitly, so "
+            "the run could not be rolled back as a whole. Fix: run without it.",
+            fields=("single_transaction",),
+        )
     if target is not None:
         _known_version(files, target)
     todo = _pending_versioned(files, history)
@@ -410,26 +496,25 @@ def plan_upgrade(
     if count is not None:
         chosen = chosen[:count]
     steps = chosen + (_repeatables(files, history) if len(chosen) == len(todo) else [])
-    if single_transaction:
-        outside = [f.path for f in steps if not f.transactional]
-        if outside:
-            raise UsageError(
-                "--single-transaction cannot include files marked '-- keel: transaction=off': "
-                + ", ".join(outside)
-                + ". Fix: run without --single-transaction, or upgrade up to the version "
-                "before them first (--to)."
-            )
-    return Plan(
-        Direction.UPGRADE,
-        tuple(Step(f, Direction.UPGRADE) for f in steps),
-        single_transaction=single_transaction,
-    )
+    if not single_transaction:
+        return Plan(Direction.UPGRADE, _steps(steps, Direction.UPGRADE, support))
+    outside = [f.path for f in steps if not f.transactional]
+    if outside:
+        raise UsageError(
+            "{single_transaction} cannot include files marked '-- keel: transaction=off': "
+            + ", ".join(outside)
+            + ". Fix: run without {single_transaction}, or upgrade up to the version "
+            "before them first ({target}).",
+            fields=("single_transaction", "target"),
+        )
+    return Plan(Direction.UPGRADE, tuple(Step(f, Direction.UPGRADE, Mode.SINGLE) for f in steps))
 
 
 def plan_rollback(
     files: Sequence[MigrationFile],
     history: Sequence[HistoryRow],
     *,
+    support: TransactionSupport,
     target: Version | None = None,
     count: int | None = None,
     source_problems: Sequence[Problem] = (),
@@ -437,12 +522,12 @@ def plan_rollback(
     logged: Mapping[Version, LogRow] | None = None,
 ) -> Plan:
     """Validate, then plan the rollback of the last ``count`` (default 1) applied versions,
-    or of every applied version above ``target`` (``0`` rolls back everything)."""
+    or of every applied version above ``target`` (``0`` rolls back everything), each step
+    with its mode as in ``plan_upgrade``."""
     validate(files, history, source_problems, table=table, logged=logged)
     if target is not None and count is not None:
-        raise UsageError("give either --to or --count, not both.")
-    if count is not None and count < 1:
-        raise UsageError("--count must be 1 or more.")
+        raise UsageError("give either {target} or {count}, not both.", fields=("target", "count"))
+    _count(count)
     applied = sorted(
         (r for r in history if r.version is not None and r.state is State.APPLIED),
         key=lambda r: r.version or Version.parse("0"),
@@ -477,8 +562,8 @@ def plan_rollback(
                 "(e.g. '-- This file intentionally left blank'), and keel rolls it back as "
                 "a no-op."
             )
-        steps.append(Step(file, Direction.ROLLBACK))
-    return Plan(Direction.ROLLBACK, tuple(steps))
+        steps.append(file)
+    return Plan(Direction.ROLLBACK, _steps(steps, Direction.ROLLBACK, support))
 
 
 class RepairAction(Value):
@@ -540,12 +625,15 @@ def plan_repair(
     undid it), or with ``rolled_back`` recorded as rolled back (the user finished it)."""
     if not (checksums or missing or failed):
         raise UsageError(
-            "say what to repair: --checksums, --missing and/or --failed (see 'keel repair --help')."
+            "say what to repair: {checksums}, {missing} and/or {failed} (see 'keel repair "
+            "--help').",
+            fields=("checksums", "missing", "failed"),
         )
     if rolled_back and not failed:
         raise UsageError(
-            "--rolled-back says how to clear a failed rollback, so it goes with --failed: "
-            "keel repair --failed --rolled-back."
+            "{rolled_back} says how to clear a failed rollback, so it goes with {failed}: "
+            "give both.",
+            fields=("rolled_back", "failed"),
         )
     by_identity = {f.identity: f for f in files}
     actions = []

@@ -22,6 +22,8 @@ TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
+    from sqlkeel.core.plan import TransactionSupport
+
     Connection = Any  # a DB-API connection in autocommit mode; keel issues BEGIN/COMMIT itself
 else:
     Connection = object  # for imports: only annotations use it, and they are never evaluated
@@ -196,10 +198,13 @@ class Capabilities(Value):
         "run_notice",
         "split_options",
         "transactional_ddl",
+        "transactional_dml",
     )
-    # A transaction undoes DDL as well as DML (else only DML: a migration holding DDL runs
-    # statement by statement).
+    # A transaction undoes DDL as well as DML (else a migration holding DDL runs statement
+    # by statement; the plan decides, from these two and ``core.classify``).
     transactional_ddl: bool
+    # A transaction undoes changes to rows (False: no transactions at all).
+    transactional_dml: bool
     # Reading keel's history never waits for a migration running elsewhere (MVCC): then an
     # upgrade with nothing to do can skip the lock. SQLite's readers wait for a writer's
     # commit (up to the busy timeout), which would bypass --no-wait.
@@ -222,11 +227,13 @@ class Capabilities(Value):
         split_options: SplitOptions,
         lock: str,
         has_schemas: bool,
+        transactional_dml: bool = True,
         reads_beside_writers: bool = False,
         run_notice: str | None = None,
         default_port: int | None = None,
     ) -> None:
         self.transactional_ddl = transactional_ddl
+        self.transactional_dml = transactional_dml
         self.split_options = split_options
         self.lock = lock
         self.has_schemas = has_schemas
@@ -421,10 +428,14 @@ class Dialect(ABC):
         """False only when connecting would create the database (SQLite files)."""
         return True
 
-    def is_transactional(self, statements: Sequence[str]) -> bool:
-        """Whether one transaction can undo all of ``statements`` should one fail: always
-        where DDL is transactional; elsewhere only if none of them commits implicitly."""
-        return self.capabilities.transactional_ddl
+    @property
+    def transaction_support(self) -> TransactionSupport:
+        """What this database's transactions undo, as the plan takes it to decide each
+        step's mode (``core.plan.step_mode``)."""
+        from sqlkeel.core.plan import TransactionSupport
+
+        caps = self.capabilities
+        return TransactionSupport(ddl=caps.transactional_ddl, dml=caps.transactional_dml)
 
     # -- keel's own tables -------------------------------------------------------------
     def qualify(self, table: str) -> str:

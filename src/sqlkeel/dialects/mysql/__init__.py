@@ -3,7 +3,7 @@
 Capabilities: no transactional DDL. Every DDL statement commits implicitly, so a migration
 that holds one runs statement by statement, and a failure part-way is recorded ``failed``
 with the statement that failed (the statements before it stayed applied). A migration made
-only of statements a transaction can undo (``is_transactional``) still runs in one, with
+only of statements a transaction can undo (DML, ``core.classify``) still runs in one, with
 its history row. Splitting: back-ticks, ``#`` comments, ``/*! */`` version comments,
 backslash escapes, routine ``BEGIN … END`` bodies, the mysql client's ``DELIMITER`` lines.
 ``schema`` names the database that holds keel's tables; migrations run in the URL's.
@@ -22,12 +22,12 @@ Gaps: DML on a non-transactional engine (MyISAM) cannot be rolled back either.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlkeel.core.lexer import Lexed
-from sqlkeel.core.splitter import MYSQL, Statement, split_statements
+from sqlkeel.core.classify import first_keyword
+from sqlkeel.core.splitter import MYSQL, Statement
 from sqlkeel.dialects.base import (
     Capabilities,
     Connection,
@@ -38,7 +38,7 @@ from sqlkeel.dialects.base import (
     Session,
     holder_name,
 )
-from sqlkeel.errors import ConfigError, ConnectionFailed, SplitError
+from sqlkeel.errors import ConfigError, ConnectionFailed
 from sqlkeel.urls import DatabaseURL, mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -62,15 +62,6 @@ _PARAMETERS: dict[str, type] = {
     "ssl_key": str,
 }
 
-# Statements a transaction can undo: plain DML and session variables. Anything else may
-# commit implicitly (DDL, GRANT, LOCK TABLES, a user's own BEGIN/COMMIT, a CALL whose body
-# holds DDL), so a migration holding one runs statement by statement. The list is what is
-# known to be safe, not what is known to be unsafe: a statement keel cannot classify must
-# never be promised a rollback. https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html
-_TRANSACTIONAL = re.compile(
-    r"[\s(]*(?:(?:INSERT|UPDATE|DELETE|REPLACE|SELECT|WITH|VALUES|DO)(?![\w$])|SET\s+@(?!@))",
-    re.IGNORECASE,
-)
 _MULTI_STATEMENTS = 1 << 16  # CLIENT_MULTI_STATEMENTS, pymysql.constants.CLIENT (not loaded early)
 # "... near 'oops' at line 3": the line within the statement sent.
 _ERROR_LINE = re.compile(r" at line (\d+)\s*$")
@@ -81,7 +72,7 @@ _USE = re.compile(r"(?<![\w$])USE(?![\w$])", re.IGNORECASE)
 _SYNTAX_ERRORS = (1064, 1149)
 # Statements that run others, which may have changed data before one of them (a PREPARE
 # of dynamic SQL) fails with a syntax error.
-_RUNS_OTHERS = re.compile(r"(?:CALL|EXECUTE)(?![\w$])", re.IGNORECASE)
+_RUNS_OTHERS = ("CALL", "EXECUTE")
 # GET_LOCK names are limited to 64 characters (MySQL 5.7+).
 _LOCK_NAME_MAX = 64
 # A year, the largest wait_timeout the server accepts on every platform.
@@ -91,19 +82,6 @@ _CONNECT_TIMEOUT = 10
 # The connection is gone: server shutdown, connection killed, server gone away, lost
 # during a query (https://mariadb.com/kb/en/mariadb-error-codes/).
 _CONNECTION_LOST = (1053, 1927, 2006, 2013)
-
-
-def _is_transactional(sql: str) -> bool:
-    """Whether every statement of ``sql`` (one, or several joined by a custom delimiter) is
-    one a transaction can undo."""
-    if ";" in sql:
-        try:
-            parts = [s.sql for s in split_statements(sql, MYSQL)]
-        except SplitError:
-            return False
-    else:
-        parts = [sql]
-    return all(_TRANSACTIONAL.match(part) is not None for part in parts)
 
 
 def _coded(exc: BaseException) -> tuple[int, str] | None:
@@ -309,11 +287,8 @@ class MySQLDialect(Dialect):
         coded = _coded(exc)
         if coded is None or coded[0] not in _SYNTAX_ERRORS:
             return False
-        start = Lexed(sql, self.split_options).first_significant()
-        return not _RUNS_OTHERS.match(sql, start)
+        return first_keyword(sql, self.split_options) not in _RUNS_OTHERS
 
-    def is_transactional(self, statements: Sequence[str]) -> bool:
-        return all(_is_transactional(sql) for sql in statements)
 
     # -- keel's own tables -------------------------------------------------------------
     def qualify(self, table: str) -> str:

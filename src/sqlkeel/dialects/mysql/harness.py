@@ -50,6 +50,7 @@ class Harness(DialectHarness):
     holder_mentions = "MySQL connection"
     reports_error_position = True  # "... at line N" of a syntax error
     is_server = True
+    admin = ADMIN
 
     def create_database(self, tmp_path: Path) -> str:
         name = f"keel_t_{uuid.uuid4().hex[:12]}"

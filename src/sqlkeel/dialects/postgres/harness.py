@@ -31,6 +31,7 @@ class Harness(DialectHarness):
     holder_mentions = "pid"
     reports_error_position = True
     is_server = True
+    admin_url = ADMIN_URL
 
     def create_database(self, tmp_path: Path) -> str:
         name = f"keel_t_{uuid.uuid4().hex[:12]}"

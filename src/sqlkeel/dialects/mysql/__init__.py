@@ -289,7 +289,6 @@ class MySQLDialect(Dialect):
             return False
         return first_keyword(sql, self.split_options) not in _RUNS_OTHERS
 
-
     # -- keel's own tables -------------------------------------------------------------
     def qualify(self, table: str) -> str:
         # Always qualified: a migration's USE changes the session's database, and keel's

@@ -277,11 +277,7 @@ class HistoryStore:
         index = f"{d.table}_version_key"
         if d.index_exists(session, index):
             return
-        duplicated = session.query(
-            f"SELECT DISTINCT version FROM {self.history} WHERE version IN "
-            f"(SELECT version FROM {self.history} WHERE version IS NOT NULL "
-            f"GROUP BY version HAVING COUNT(*) > 1)",
-        )
+        duplicated = session.query(self.sql.duplicated_versions(self.history))
         if duplicated:
             # The same problem as validation's (which runs first on upgrade and rollback,
             # but not on repair or baseline), from the rows read in full: it is rare.
@@ -291,12 +287,7 @@ class HistoryStore:
         session.execute(self.sql.unique_index(index, self.history, "version"))
 
     def _columns(self, table: str) -> set[str]:
-        cur = self.session.conn.cursor()
-        try:
-            cur.execute(f"SELECT * FROM {table} WHERE 1 = 0")
-            return {col[0].lower() for col in cur.description}
-        finally:
-            cur.close()
+        return {name.lower() for name in self.session.columns(self.sql.no_rows(table))}
 
     # -- keel_history ------------------------------------------------------------------
     def read(self) -> tuple[HistoryRow, ...]:
@@ -313,11 +304,7 @@ class HistoryStore:
         digest = "digest" if "digest" in present else "NULL"
         direction = "failed_direction" if "failed_direction" in present else "NULL"
         noop = "noop" if "noop" in present else "NULL"
-        rows = self.session.rows(
-            f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
-            f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
-            f"error, {digest}, {direction}, {noop} FROM {self.history} ORDER BY id",
-        )
+        rows = self.session.rows(self.sql.select_history(self.history, digest, direction, noop))
         kinds = {k.value: k for k in Kind}  # a dict lookup: Kind(value) costs ~1 us a row
         states = {s.value: s for s in State}
         directions: dict[str | None, Direction | None] = {d.value: d for d in Direction}
@@ -374,9 +361,7 @@ class HistoryStore:
         d = self.dialect
         if self._keel_columns(log_table_for(d.table), self.log, LOG_KEYS) is None:
             return  # (or refused: another tool's table of that name)
-        applied = self.session.query(
-            f"SELECT count(*) FROM {self.log} WHERE action = 'upgrade' AND outcome = 'success'",
-        )[0][0]
+        applied = self.session.query(self.sql.count_upgrades(self.log))[0][0]
         if not applied:
             return
         raise ValidationFailed(
@@ -406,7 +391,6 @@ class HistoryStore:
         error: str | None = None,
     ) -> None:
         f = entry.file
-        p = self.sql.param
         params: list[object] = [
             str(f.version) if f.version is not None else None,
             f.description,
@@ -419,13 +403,7 @@ class HistoryStore:
         params.append(entry.by)
         ms = self._ms(entry.execution_ms, params)
         params += [state.value, failed_statement, failed_line, error, f.digest, int(f.is_noop)]
-        self._write(
-            f"INSERT INTO {self.history} (version, description, script, kind, checksum, "
-            f"rollback_checksum, applied_at, applied_by, execution_ms, state, failed_statement, "
-            f"failed_line, error, digest, noop) VALUES ({', '.join([p] * 6)}, {at}, {p}, {ms}, "
-            f"{', '.join([p] * 6)})",
-            params,
-        )
+        self._write(self.sql.insert_history(self.history, at, ms), params)
 
     def mark(
         self,
@@ -439,10 +417,8 @@ class HistoryStore:
     ) -> None:
         """Set a row's state and failure fields (None clears them) in place: a rollback
         outside a transaction keeps the row of the migration it began from."""
-        p = self.sql.param
         self._write(
-            f"UPDATE {self.history} SET state = {p}, failed_statement = {p}, "
-            f"failed_line = {p}, error = {p}, failed_direction = {p} WHERE id = {p}",
+            self.sql.update_state(self.history),
             (
                 state.value,
                 failed_statement,
@@ -454,22 +430,19 @@ class HistoryStore:
         )
 
     def delete(self, rows: Sequence[HistoryRow]) -> None:
-        p = self.sql.param
         for row in rows:
-            self._write(f"DELETE FROM {self.history} WHERE id = {p}", (row.id,))
+            self.delete_id(row.id)
 
     def delete_id(self, row_id: int) -> None:
-        self._write(f"DELETE FROM {self.history} WHERE id = {self.sql.param}", (row_id,))
+        self._write(self.sql.delete_row(self.history), (row_id,))
 
     def last_id(self) -> int:
         """The id of the newest history row; only under the lock, where keel alone writes."""
-        return int(self.session.query(f"SELECT MAX(id) FROM {self.history}")[0][0])
+        return int(self.session.query(self.sql.last_id(self.history))[0][0])
 
     def update_checksums(self, row: HistoryRow, file: MigrationFile) -> None:
-        p = self.sql.param
         self._write(
-            f"UPDATE {self.history} SET checksum = {p}, rollback_checksum = {p}, script = {p}, "
-            f"digest = {p}, noop = {p} WHERE id = {p}",
+            self.sql.update_checksums(self.history),
             (
                 file.checksum,
                 file.rollback_checksum,
@@ -494,18 +467,13 @@ class HistoryStore:
         detail: str = "",
     ) -> None:
         """``duration_ms`` None: measured by the database, and the row's command returns it."""
-        p = self.sql.param
         params: list[object] = [action, version, script]
         stamp = self._at(at, duration_ms, params)
         params.append(by)
         ms = self._ms(duration_ms, params)
         params += [outcome, detail]
-        self._write(
-            f"INSERT INTO {self.log} (action, version, script, logged_at, by_user, duration_ms, "
-            f"outcome, detail) VALUES ({p}, {p}, {p}, {stamp}, {p}, {ms}, {p}, {p})"
-            + (self._returning_ms() if duration_ms is None else ""),
-            params,
-        )
+        returning = self._returning_ms() if duration_ms is None else ""
+        self._write(self.sql.insert_log(self.log, stamp, ms, returning), params)
 
     def _returning_ms(self) -> str:
         sender = self.dialect.one_round_trip
@@ -544,10 +512,7 @@ class HistoryStore:
     def read_log(self) -> tuple[LogRow, ...]:
         if self._keel_columns(log_table_for(self.dialect.table), self.log, LOG_KEYS) is None:
             return ()
-        rows = self.session.query(
-            f"SELECT id, action, version, script, logged_at, by_user, duration_ms, outcome, detail "
-            f"FROM {self.log} ORDER BY id",
-        )
+        rows = self.session.query(self.sql.select_log(self.log))
         read = []
         for r in rows:
             try:

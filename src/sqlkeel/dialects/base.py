@@ -243,8 +243,10 @@ class Capabilities(Value):
 
 
 class HistorySQL:
-    """The text of keel's own statements on one family's tables: column types, the
-    placeholder, the unique key. The table layout itself is ``sqlkeel.history``'s."""
+    """The text of keel's own statements on its tables, for one family: column types, the
+    placeholder, the unique key, and each read and write ``sqlkeel.history`` makes. The
+    layout (which columns) is ``sqlkeel.history``'s; a family whose engine updates rows
+    badly (a warehouse) may keep the same facts another way by overriding these."""
 
     param: ClassVar[str]  # the driver's placeholder
     # Column types for keel's tables: id (auto-increment primary key), ts, text, int.
@@ -266,6 +268,75 @@ class HistorySQL:
     def timestamp_param(self, value: datetime) -> object:
         """A UTC timestamp as the driver should receive it for a ``ts`` column."""
         return value
+
+    # -- keel_history: ``at`` and ``ms`` are SQL for applied_at and execution_ms (a
+    # placeholder, or the database's own measurement: OneRoundTrip) -----------------------
+    def insert_history(self, table: str, at: str, ms: str) -> str:
+        p = self.param
+        return (
+            f"INSERT INTO {table} (version, description, script, kind, checksum, "
+            f"rollback_checksum, applied_at, applied_by, execution_ms, state, failed_statement, "
+            f"failed_line, error, digest, noop) VALUES ({', '.join([p] * 6)}, {at}, {p}, {ms}, "
+            f"{', '.join([p] * 6)})"
+        )
+
+    def update_state(self, table: str) -> str:
+        """Parameters: state, failed_statement, failed_line, error, failed_direction, id."""
+        p = self.param
+        return (
+            f"UPDATE {table} SET state = {p}, failed_statement = {p}, failed_line = {p}, "
+            f"error = {p}, failed_direction = {p} WHERE id = {p}"
+        )
+
+    def update_checksums(self, table: str) -> str:
+        """Parameters: checksum, rollback_checksum, script, digest, noop, id."""
+        p = self.param
+        return (
+            f"UPDATE {table} SET checksum = {p}, rollback_checksum = {p}, script = {p}, "
+            f"digest = {p}, noop = {p} WHERE id = {p}"
+        )
+
+    def delete_row(self, table: str) -> str:
+        return f"DELETE FROM {table} WHERE id = {self.param}"
+
+    def last_id(self, table: str) -> str:
+        return f"SELECT MAX(id) FROM {table}"
+
+    def select_history(self, table: str, digest: str, direction: str, noop: str) -> str:
+        """Every row in insertion order; ``digest``, ``direction`` and ``noop`` are those
+        columns, or NULL for a table from before them."""
+        return (
+            f"SELECT id, version, description, script, kind, checksum, rollback_checksum, "
+            f"applied_at, applied_by, execution_ms, state, failed_statement, failed_line, "
+            f"error, {digest}, {direction}, {noop} FROM {table} ORDER BY id"
+        )
+
+    def duplicated_versions(self, table: str) -> str:
+        return (
+            f"SELECT DISTINCT version FROM {table} WHERE version IN (SELECT version FROM "
+            f"{table} WHERE version IS NOT NULL GROUP BY version HAVING COUNT(*) > 1)"
+        )
+
+    def no_rows(self, table: str) -> str:
+        """A query whose result names the table's columns."""
+        return f"SELECT * FROM {table} WHERE 1 = 0"
+
+    # -- keel_log (append-only) ----------------------------------------------------------
+    def insert_log(self, table: str, at: str, ms: str, returning: str = "") -> str:
+        p = self.param
+        return (
+            f"INSERT INTO {table} (action, version, script, logged_at, by_user, duration_ms, "
+            f"outcome, detail) VALUES ({p}, {p}, {p}, {at}, {p}, {ms}, {p}, {p}){returning}"
+        )
+
+    def select_log(self, table: str) -> str:
+        return (
+            f"SELECT id, action, version, script, logged_at, by_user, duration_ms, outcome, "
+            f"detail FROM {table} ORDER BY id"
+        )
+
+    def count_upgrades(self, table: str) -> str:
+        return f"SELECT count(*) FROM {table} WHERE action = 'upgrade' AND outcome = 'success'"
 
 
 class Session:
@@ -337,6 +408,15 @@ class Session:
         try:
             cur.execute(sql, tuple(params))
             return list(cur.fetchall())
+        finally:
+            cur.close()
+
+    def columns(self, sql: str) -> list[str]:
+        """The names of the columns ``sql`` (keel's own query) returns."""
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql)
+            return [str(col[0]) for col in cur.description]
         finally:
             cur.close()
 

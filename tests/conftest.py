@@ -102,6 +102,13 @@ TRANSACTIONAL_DDL = pytest.mark.parametrize(
 )
 
 
+# For a test of what happens on a database server (sessions the server runs, ends or
+# keeps locks for), as opposed to a file this process opens.
+SERVERS = pytest.mark.parametrize(
+    "db_url", [h.id for h in harnesses() if h.is_server], indirect=True
+)
+
+
 @dataclass
 class Project:
     """A migrations directory the test writes files into."""
@@ -183,14 +190,6 @@ class Database:
 
     def __post_init__(self) -> None:
         self.harness = harness_of(self.url)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.harness.id == "sqlite"
-
-    @property
-    def is_mysql(self) -> bool:
-        return self.harness.id == "mysql"
 
     @property
     def has_transactional_ddl(self) -> bool:

@@ -10,12 +10,23 @@ import time
 
 import pytest
 
-from conftest import Database, Project, Run, failed, history_rows, log, ok, user_tables
+from conftest import (
+    TRANSACTIONAL_DDL,
+    Database,
+    Project,
+    Run,
+    failed,
+    history_rows,
+    log,
+    ok,
+    user_tables,
+)
 
 
 # -- 2.14: the first statement failed, so nothing ran --------------------------------------
-# Only where the dialect proves it: SQLite and PostgreSQL run one plain statement atomically.
-@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+# Only where the dialect proves it: with transactional DDL (SQLite, PostgreSQL) one plain
+# statement runs atomically.
+@TRANSACTIONAL_DDL
 def test_a_transaction_off_file_whose_first_statement_fails_is_retried_without_repair(
     keel: Run, project: Project, db: Database
 ) -> None:

@@ -5,6 +5,10 @@ ones: each xdist worker that runs them starts its own PostgreSQL 15 and MariaDB 
 free ports in temporary directories (a few seconds), and stops them at the end. Tests on
 one private server share an ``xdist_group``, so they run one after another on one worker.
 A server that cannot start fails the tests loudly, with the end of its log.
+
+The scenarios run once per registered family (``sqlkeel.testing.harnesses()``) and name
+none: a file family's database comes from its harness, and what a scenario must know of a
+family (its slow statement, its server sessions, its lock file) it asks the harness.
 """
 
 from __future__ import annotations

@@ -30,16 +30,15 @@ def running(url: str, plan_for: TransactionSupport) -> Iterator[tuple[Runner, Pl
     """A runner holding the migration lock on its connection, as keel's own does, and the
     plan of BODY made for a database whose transactions undo ``plan_for``."""
     dialect = dialect_for(parse_url(url), table="keel_history", schema=None)
-    conn = dialect.connect()
+    session = dialect.connect()
     try:
-        with dialect.session_lock(lambda: conn, timeout=0, wait=False, on_wait=None):
-            store = HistoryStore(dialect, conn)
+        with dialect.session_lock(lambda: session, timeout=0, wait=False, on_wait=None):
+            store = HistoryStore(session)
             store.ensure()
             file: MigrationFile = parse_migration("V1__made.sql", BODY, dialect.split_options)
             plan = plan_upgrade([file], [], support=plan_for)
             runner = Runner(
-                dialect,
-                conn,
+                session,
                 store,
                 (),
                 clock=lambda: datetime.now(timezone.utc),
@@ -48,7 +47,7 @@ def running(url: str, plan_for: TransactionSupport) -> Iterator[tuple[Runner, Pl
             )
             yield runner, plan, store
     finally:
-        dialect.close(conn)
+        session.close()
 
 
 def test_a_step_planned_statement_by_statement_runs_so_on_every_database(db_url: str) -> None:
@@ -57,7 +56,7 @@ def test_a_step_planned_statement_by_statement_runs_so_on_every_database(db_url:
         with pytest.raises(MigrationFailed) as info:
             runner.apply(plan)
         assert info.value.recorded_failed
-        assert runner.dialect.table_exists(runner.conn, "made")  # statement 1 stayed
+        assert runner.dialect.relation_kind(runner.session, "made") is not None  # stayed
         rows = store.read()
         assert [(r.state, r.failed_statement) for r in rows] == [(State.FAILED, 2)]
 
@@ -69,5 +68,5 @@ def test_a_step_planned_in_a_transaction_leaves_no_trace_of_its_failure(db_url: 
         with pytest.raises(MigrationFailed) as info:
             runner.apply(plan)
         assert not info.value.recorded_failed
-        assert not runner.dialect.table_exists(runner.conn, "made")
+        assert runner.dialect.relation_kind(runner.session, "made") is None
         assert store.read() == ()

@@ -77,8 +77,10 @@ def mysql_url(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'test.db'}"
+def sqlite_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh SQLite database file for this test: the CLI's tests run on it, the cheapest."""
+    with _fresh(_harness("sqlite"), tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(params=HARNESS_IDS)
@@ -95,11 +97,23 @@ def harness(db_url: str) -> DialectHarness:
     return harness_of(db_url)
 
 
+def families(select: Callable[[DialectHarness], bool]) -> pytest.MarkDecorator:
+    """Run a test taking ``db_url`` once per registered family whose harness ``select``
+    accepts (by what the family can do, never by its name)."""
+    ids = [h.id for h in harnesses() if select(h)]
+    return pytest.mark.parametrize("db_url", ids, indirect=True)
+
+
 # For a test of what a failed transaction undoes: on families whose DDL commits implicitly
 # (MySQL/MariaDB), tests of their own say what happens there instead.
-TRANSACTIONAL_DDL = pytest.mark.parametrize(
-    "db_url", [h.id for h in harnesses() if h.capabilities.transactional_ddl], indirect=True
-)
+TRANSACTIONAL_DDL = families(lambda h: h.capabilities.transactional_ddl)
+# For a test of what DDL that committed at once leaves when a migration fails part-way.
+NON_TRANSACTIONAL_DDL = families(lambda h: not h.capabilities.transactional_ddl)
+
+
+# For a test of what happens on a database server (sessions the server runs, ends or
+# keeps locks for), as opposed to a file this process opens.
+SERVERS = families(lambda h: h.is_server)
 
 
 @dataclass
@@ -183,14 +197,6 @@ class Database:
 
     def __post_init__(self) -> None:
         self.harness = harness_of(self.url)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.harness.id == "sqlite"
-
-    @property
-    def is_mysql(self) -> bool:
-        return self.harness.id == "mysql"
 
     @property
     def has_transactional_ddl(self) -> bool:

@@ -5,6 +5,10 @@ ones: each xdist worker that runs them starts its own PostgreSQL 15 and MariaDB 
 free ports in temporary directories (a few seconds), and stops them at the end. Tests on
 one private server share an ``xdist_group``, so they run one after another on one worker.
 A server that cannot start fails the tests loudly, with the end of its log.
+
+The scenarios run once per registered family (``sqlkeel.testing.harnesses()``) and name
+none: a file family's database comes from its harness, and what a scenario must know of a
+family (its slow statement, its server sessions, its lock file) it asks the harness.
 """
 
 from __future__ import annotations
@@ -20,12 +24,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from sqlkeel.testing import DialectHarness, HarnessUnavailable, harnesses
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 MARIADB_INSTALL = "mariadb-install-db"
@@ -217,7 +223,8 @@ class Server:
         """SIGSTOP the server and every process of it: it accepts TCP (the kernel does)
         but answers nothing."""
         for pid in self.processes():
-            os.kill(pid, signal.SIGSTOP)
+            with contextlib.suppress(ProcessLookupError):  # a backend that just ended
+                os.kill(pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -287,27 +294,41 @@ def private_mysql() -> Iterator[Server]:
     yield from _server("mysql")
 
 
-def _param(dialect: str) -> Any:
-    marks = {"postgres": [ON_PRIVATE_PG], "mysql": [ON_PRIVATE_MYSQL]}.get(dialect, [])
-    return pytest.param(dialect, marks=marks, id=dialect)
+# The private server of each server family, by harness id (its session fixture's name).
+PRIVATE_SERVERS = {"postgres": "private_pg", "mysql": "private_mysql"}
+PRIVATE_GROUPS = {"postgres": ON_PRIVATE_PG, "mysql": ON_PRIVATE_MYSQL}
+HARNESSES = {h.id: h for h in harnesses()}
 
 
-DIALECTS = ("sqlite", "postgres", "mysql")
-# Tests taking ``dialect`` run once per dialect: the server ones in their server's group.
-ALL_DIALECTS = pytest.mark.parametrize(
-    "dialect", [_param(d) for d in ("sqlite", "postgres", "mysql")]
-)
-SERVER_DIALECTS = pytest.mark.parametrize("dialect", [_param(d) for d in ("postgres", "mysql")])
+def _param(harness: DialectHarness) -> Any:
+    marks = [PRIVATE_GROUPS[harness.id]] if harness.id in PRIVATE_GROUPS else []
+    return pytest.param(harness.id, marks=marks, id=harness.id)
+
+
+def dialects(select: Callable[[DialectHarness], bool] = lambda h: True) -> pytest.MarkDecorator:
+    """Tests taking ``dialect`` (a harness id) run once per registered family that
+    ``select`` accepts: a server one in its private server's group."""
+    return pytest.mark.parametrize("dialect", [_param(h) for h in harnesses() if select(h)])
+
+
+ALL_DIALECTS = dialects()
+SERVER_DIALECTS = dialects(lambda h: h.is_server)
 
 
 @pytest.fixture
 def server(dialect: str, request: pytest.FixtureRequest) -> Server | None:
-    """The private server of the test's dialect (None for SQLite), running and thawed."""
-    if dialect == "sqlite":
+    """The private server of the test's family (None for a file family), running and
+    thawed; a server family without one fails the test loudly."""
+    if not HARNESSES[dialect].is_server:
         return None
-    s: Server = request.getfixturevalue(
-        {"postgres": "private_pg", "mysql": "private_mysql"}[dialect]
-    )
+    if dialect not in PRIVATE_SERVERS:
+        pytest.fail(
+            f"the fault suite has no private server for {dialect}: add one to "
+            "PRIVATE_SERVERS in tests/faults/conftest.py (it stops and kills servers, so it "
+            "never uses the shared one)",
+            pytrace=False,
+        )
+    s: Server = request.getfixturevalue(PRIVATE_SERVERS[dialect])
     if s.process is None or s.process.poll() is not None:  # a test before it stopped it
         s.start()
     s.thaw()
@@ -315,9 +336,20 @@ def server(dialect: str, request: pytest.FixtureRequest) -> Server | None:
 
 
 @pytest.fixture
-def target(dialect: str, server: Server | None, tmp_path: Path) -> Target:
-    """A fresh database of the test's dialect, with the tables migrations count into."""
-    return make_target(dialect, tmp_path, server)
+def target(dialect: str, server: Server | None, tmp_path: Path) -> Iterator[Target]:
+    """A fresh database of the test's family, with the tables migrations count into."""
+    harness = HARNESSES[dialect]
+    if server is not None:
+        yield make_target(harness, server.url(server.new_database()))
+        return
+    try:
+        url = harness.create_database(tmp_path)
+    except HarnessUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield make_target(harness, url)
+    finally:
+        harness.drop_database(url)
 
 
 @pytest.fixture
@@ -333,31 +365,21 @@ def migrations(tmp_path: Path) -> Path:
 
 @dataclass
 class Target:
-    """One database under test, with a direct connection for checking what keel did."""
+    """One database under test, with a direct connection (its harness's) for checking what
+    keel did."""
 
-    dialect: str  # "postgres", "mysql" or "sqlite"
+    harness: DialectHarness
     url: str
-    server: Server | None = None
-    database: str = ""
+
+    @property
+    def id(self) -> str:
+        return self.harness.id
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        if self.server is not None:
-            return self.server.admin(sql, self.database)
-        import sqlite3
-        from contextlib import closing
-
-        path = self.url.removeprefix("sqlite:///")
-        with closing(sqlite3.connect(path, isolation_level=None, timeout=30)) as conn:
-            return list(conn.execute(sql).fetchall())
+        return self.harness.query(self.url, sql)
 
     def tables(self) -> set[str]:
-        if self.dialect == "sqlite":
-            sql = "SELECT name FROM sqlite_master WHERE type = 'table'"
-        elif self.dialect == "mysql":
-            sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
-        else:
-            sql = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        return {str(r[0]) for r in self.query(sql)}
+        return self.harness.tables(self.url)
 
     def versions(self) -> list[tuple[str, str]]:
         """(version, state) of every versioned history row, in insertion order."""
@@ -373,27 +395,16 @@ class Target:
         return sorted(int(r[0]) for r in self.query("SELECT version FROM fault_counter"))
 
 
-def sleep_sql(dialect: str, seconds: float) -> str:
-    """A statement that keeps the server busy for about ``seconds``."""
-    if dialect == "postgres":
-        return f"SELECT pg_sleep({seconds})"
-    if dialect == "mysql":
-        return f"DO SLEEP({seconds})"
-    # SQLite has no sleep(): a recursive count keeps the statement busy (3-5 M rows/s here).
-    rows = max(1, int(seconds * 3_000_000))
-    return (
-        f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows}) "
-        "SELECT count(*) FROM c"
-    )
-
-
-def counted_migration(dialect: str, n: int, *, seconds: float = 0.0, ddl: bool = True) -> str:
+def counted_migration(
+    harness: DialectHarness, n: int, *, seconds: float = 0.0, ddl: bool = True
+) -> str:
     """Migration ``n``: one row in fault_counter (two rows if it ran twice), ``seconds`` of
-    server time, and a table t_n. On MySQL/MariaDB a migration with DDL runs outside a
-    transaction, so ``ddl=False`` keeps it transactional: a row in fault_tables instead."""
+    database time, and a table t_n. Without transactional DDL (MySQL/MariaDB) a migration
+    with DDL runs outside a transaction, so ``ddl=False`` keeps it transactional: a row in
+    fault_tables instead."""
     body = [f"INSERT INTO fault_counter (version) VALUES ({n});"]
     if seconds:
-        body.append(sleep_sql(dialect, seconds) + ";")
+        body.append(harness.slow_statement(seconds))
     if ddl:
         # IF NOT EXISTS: a second run of the file must show as two counter rows (counted),
         # not stop at "already exists".
@@ -412,13 +423,8 @@ def prepare_target(target: Target) -> None:
     target.query("CREATE TABLE fault_tables (version integer NOT NULL)")
 
 
-def make_target(dialect: str, tmp_path: Path, server: Server | None) -> Target:
-    if dialect == "sqlite":
-        target = Target("sqlite", f"sqlite:///{tmp_path / 'fault.db'}")
-    else:
-        assert server is not None
-        database = server.new_database()
-        target = Target(dialect, server.url(database), server, database)
+def make_target(harness: DialectHarness, url: str) -> Target:
+    target = Target(harness, url)
     prepare_target(target)
     return target
 

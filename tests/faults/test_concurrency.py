@@ -22,14 +22,13 @@ from faults.conftest import (
 pytestmark = pytest.mark.slow
 
 MIGRATIONS = 50
-PROCESSES = {"postgres": 32, "mysql": 8, "sqlite": 8}
 ROUNDS_UP_DOWN = 4
 
 
-def write_counted(migrations: Path, dialect: str, count: int, *, seconds: float = 0.0) -> None:
+def write_counted(migrations: Path, target: Target, count: int, *, seconds: float = 0.0) -> None:
     for n in range(1, count + 1):
         (migrations / f"V{n}__step_{n}.sql").write_text(
-            counted_migration(dialect, n, seconds=seconds), encoding="utf-8"
+            counted_migration(target.harness, n, seconds=seconds), encoding="utf-8"
         )
 
 
@@ -41,13 +40,13 @@ def migration_tables(target: Target) -> set[int]:
 def test_concurrent_upgrades_apply_each_of_fifty_migrations_exactly_once(
     dialect: str, target: Target, migrations: Path
 ) -> None:
-    """N upgrade processes started together (32 on PostgreSQL, 8 elsewhere) over 50
-    migrations all exit 0, and each migration ran once: one history row, one counter row
-    and its table, whoever applied it."""
-    write_counted(migrations, dialect, MIGRATIONS)
+    """N upgrade processes started together (the harness's concurrent_processes: 32 on
+    PostgreSQL, 8 elsewhere) over 50 migrations all exit 0, and each migration ran once:
+    one history row, one counter row and its table, whoever applied it."""
+    write_counted(migrations, target, MIGRATIONS)
     processes = [
         keel(target, migrations, "upgrade", "--lock-timeout", "120")
-        for _ in range(PROCESSES[dialect])
+        for _ in range(target.harness.concurrent_processes)
     ]
     results = [finish(p, timeout=180) for p in processes]
 
@@ -71,7 +70,7 @@ def test_concurrent_upgrades_and_rollbacks_leave_history_equal_to_the_schema(
     """Rounds of two `upgrade` and two `rollback --count 5` processes racing each other:
     every process exits 0, and after each round the applied versions are exactly the
     migration tables present and the counter rows (nothing applied or undone twice)."""
-    write_counted(migrations, dialect, 20)
+    write_counted(migrations, target, 20)
     first = finish(keel(target, migrations, "upgrade"), timeout=120)
     assert first.code == 0, first.stderr
     for round_ in range(ROUNDS_UP_DOWN):

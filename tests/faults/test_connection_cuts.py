@@ -29,45 +29,29 @@ COUNT = 6
 SECONDS = 0.4  # per migration: the run lasts ~2.4 s, so the cut lands mid-run
 
 
-def write_migrations(migrations: Path, dialect: str) -> None:
+def write_migrations(migrations: Path, target: Target) -> None:
+    harness = target.harness
     for n in range(1, COUNT + 1):
-        sql = counted_migration(dialect, n, seconds=SECONDS, ddl=dialect != "mysql")
+        sql = counted_migration(
+            harness, n, seconds=SECONDS, ddl=harness.capabilities.transactional_ddl
+        )
         (migrations / f"V{n}__step_{n}.sql").write_text(sql, encoding="utf-8")
 
 
-def work_session(target: Target) -> int | None:
-    """The server id of the session running a migration's sleep, if one runs now."""
-    if target.dialect == "postgres":
-        sql = (
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
-        )
-    else:
-        sql = (
-            "SELECT id FROM information_schema.processlist WHERE db = DATABASE() "
-            "AND info LIKE '%SLEEP(%' AND id <> CONNECTION_ID()"
-        )
-    rows = target.query(sql)
-    return int(rows[0][0]) if rows else None
+def work_session(target: Target) -> object | None:
+    """The server id of the session running a migration's slow statement, if one runs now."""
+    slow = target.harness.slow_statement(SECONDS).rstrip(";")
+    sessions = target.harness.running_sessions(target.url, slow)
+    return sessions[0] if sessions else None
 
 
-def lock_session(target: Target) -> int | None:
+def lock_session(target: Target) -> object | None:
     """The server id of the session holding keel's migration lock on ``target``."""
-    if target.dialect == "postgres":
-        rows = target.query(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        )
-    else:
-        rows = target.query(f"SELECT IS_USED_LOCK('{target.database}.keel_history')")
-    return int(rows[0][0]) if rows and rows[0][0] is not None else None
+    return target.harness.lock_session(target.url)
 
 
-def cut(target: Target, session: int) -> None:
-    if target.dialect == "postgres":
-        target.query(f"SELECT pg_terminate_backend({session})")
-    else:
-        target.query(f"KILL {session}")
+def cut(target: Target, session: object) -> None:
+    target.harness.end_session(target.url, session)
 
 
 def wait_for_work(target: Target) -> None:
@@ -92,7 +76,7 @@ def test_a_cut_connection_never_lets_a_second_keel_apply_a_migration_twice(
     is mid-way and a second upgrade starts at once: no version runs twice (history and
     counter rows), the cut run exits non-zero with one paragraph, the second exits 0, and
     a later upgrade leaves every migration applied exactly once."""
-    write_migrations(migrations, dialect)
+    write_migrations(migrations, target)
     first = keel(target, migrations, "upgrade")
     wait_for_work(target)
     session = lock_session(target) if which == "lock" else work_session(target)

@@ -17,39 +17,45 @@ import pytest
 
 from faults.conftest import (
     ALL_DIALECTS,
-    ON_PRIVATE_MYSQL,
     ROUNDS,
     SEED,
     Target,
     counted_migration,
+    dialects,
     finish,
     keel,
     rng,
 )
+from sqlkeel.testing import DialectHarness
 
 pytestmark = pytest.mark.slow
 
 PER_ROUND = 3
-# Server time of each round's three migrations: the middle one outlasts the start of the
-# next keel (~0.3 s), so a kill inside it leaves the server still working when that keel
-# arrives. SQLite runs in the killed process itself; it needs no more than a busy moment.
-SECONDS = {"postgres": (0.02, 0.5, 0.02), "mysql": (0.02, 0.5, 0.02), "sqlite": (0.05, 0.3, 0.05)}
+# Database time of each round's three migrations. On a server the middle one outlasts the
+# start of the next keel (~0.3 s), so a kill inside it leaves the server still working when
+# that keel arrives. A file database runs in the killed process itself; it needs no more
+# than a busy moment.
+SECONDS_ON_A_SERVER = (0.02, 0.5, 0.02)
+SECONDS_IN_PROCESS = (0.05, 0.3, 0.05)
 
 
-def write_round(migrations: Path, dialect: str, round_: int) -> list[int]:
+def write_round(migrations: Path, harness: DialectHarness, round_: int) -> list[int]:
     versions = []
-    for i, seconds in enumerate(SECONDS[dialect]):
+    seconds_each = SECONDS_ON_A_SERVER if harness.is_server else SECONDS_IN_PROCESS
+    for i, seconds in enumerate(seconds_each):
         n = round_ * PER_ROUND + i + 1
-        # On MySQL/MariaDB DDL commits at once, so a migration holding DDL runs outside a
+        # Without transactional DDL (MySQL/MariaDB) a migration holding DDL runs outside a
         # transaction and a kill inside it is refused until repair (by design): these stay
         # transactional so that every round can go on.
-        sql = counted_migration(dialect, n, seconds=seconds, ddl=dialect != "mysql")
+        sql = counted_migration(
+            harness, n, seconds=seconds, ddl=harness.capabilities.transactional_ddl
+        )
         (migrations / f"V{n}__step_{n}.sql").write_text(sql, encoding="utf-8")
         versions.append(n)
     return versions
 
 
-def check_round(target: Target, dialect: str, expected: list[int]) -> Counter[str]:
+def check_round(target: Target, expected: list[int]) -> Counter[str]:
     """Counts of what is wrong with the round's versions ``expected`` (earlier rounds'
     stay as they were), by kind."""
     problems: Counter[str] = Counter()
@@ -61,7 +67,7 @@ def check_round(target: Target, dialect: str, expected: list[int]) -> Counter[st
     problems["wrong-rows"] = sum(1 for _, state in history if state != "applied") + sum(
         1 for n in runs if n not in expected
     )
-    if dialect != "mysql":
+    if target.harness.capabilities.transactional_ddl:  # the rounds made tables
         tables = target.tables()
         problems["lost"] += sum(1 for n in expected if f"t_{n}" not in tables)
     return problems
@@ -76,7 +82,7 @@ def test_kill_nine_at_random_moments_never_double_applies_or_sticks_the_lock(
     lock), and every version ran exactly once: one history row, one counter row, its table
     (no double apply, nothing lost, no failed row)."""
     random = rng(f"kill:{dialect}")
-    write_round(migrations, dialect, 0)
+    write_round(migrations, target.harness, 0)
     start = time.monotonic()
     calibration = finish(keel(target, migrations, "upgrade"), timeout=60)
     full_run = time.monotonic() - start  # how long an upgrade of one round takes
@@ -85,14 +91,14 @@ def test_kill_nine_at_random_moments_never_double_applies_or_sticks_the_lock(
     tally: Counter[str] = Counter()
     examples: list[str] = []
     for round_ in range(1, ROUNDS + 1):
-        expected = write_round(migrations, dialect, round_)
+        expected = write_round(migrations, target.harness, round_)
         victim = keel(target, migrations, "upgrade")
         moment = random.uniform(0.05, full_run)
         time.sleep(moment)
         victim.kill()
         victim.wait()
         second = finish(keel(target, migrations, "upgrade", "--lock-timeout", "15"), 30)
-        found = check_round(target, dialect, expected)
+        found = check_round(target, expected)
         if second.code is None:
             found["hangs"] += 1
         elif second.code == 3:
@@ -118,11 +124,12 @@ def test_kill_nine_at_random_moments_never_double_applies_or_sticks_the_lock(
     assert not +tally, summary + "\n" + "\n".join(examples)
 
 
-@pytest.mark.parametrize("dialect", [pytest.param("mysql", marks=ON_PRIVATE_MYSQL)])
-def test_kill_nine_inside_a_mysql_ddl_migration_is_refused_until_repair_never_run_twice(
+@dialects(lambda h: not h.capabilities.transactional_ddl)
+def test_kill_nine_inside_a_ddl_migration_outside_a_transaction_is_refused_until_repair(
     dialect: str, target: Target, migrations: Path
 ) -> None:
-    """MySQL/MariaDB run a migration holding DDL outside a transaction. Killed at a random
+    """A family without transactional DDL (MySQL/MariaDB) runs a migration holding DDL
+    outside a transaction. Killed at a random
     moment of one (KEEL_FAULT_ROUNDS / 5 rounds), the next upgrade started at once either
     completes or refuses (exit 1, one paragraph naming the file and 'keel repair
     --failed') because the migration is recorded failed; it never runs it a second time.
@@ -133,7 +140,7 @@ def test_kill_nine_inside_a_mysql_ddl_migration_is_refused_until_repair_never_ru
     examples: list[str] = []
     for round_ in range(1, max(1, ROUNDS // 5) + 1):
         name = f"V{round_}__ddl_{round_}.sql"
-        sql = counted_migration(dialect, round_, seconds=0.5)  # CREATE TABLE: DDL
+        sql = counted_migration(target.harness, round_, seconds=0.5)  # CREATE TABLE: DDL
         (migrations / name).write_text(sql, encoding="utf-8")
         victim = keel(target, migrations, "upgrade")
         moment = random.uniform(0.05, 1.2)

@@ -27,6 +27,7 @@ from faults.conftest import (
     keel,
     one_paragraph,
 )
+from sqlkeel.testing import DialectHarness, harness_of, harnesses
 
 pytestmark = pytest.mark.slow
 
@@ -34,9 +35,12 @@ pytestmark = pytest.mark.slow
 CONNECT_BOUND = 16.0
 
 
-def write_migrations(migrations: Path, dialect: str, count: int, seconds: float) -> None:
+def write_migrations(migrations: Path, target: Target, count: int, seconds: float) -> None:
+    harness = target.harness
     for n in range(1, count + 1):
-        sql = counted_migration(dialect, n, seconds=seconds, ddl=dialect != "mysql")
+        sql = counted_migration(
+            harness, n, seconds=seconds, ddl=harness.capabilities.transactional_ddl
+        )
         (migrations / f"V{n}__step_{n}.sql").write_text(sql, encoding="utf-8")
 
 
@@ -67,7 +71,7 @@ def test_a_server_that_is_down_at_start_is_named_and_a_later_upgrade_recovers(
 ) -> None:
     """With the server stopped, `upgrade` exits 2 at once (well within the connect bound)
     naming host:port; after a restart the next upgrade applies everything once."""
-    write_migrations(migrations, dialect, 3, 0.0)
+    write_migrations(migrations, target, 3, 0.0)
     server.stop()
     try:
         result = finish(keel(target, migrations, "upgrade"), timeout=60)
@@ -84,7 +88,7 @@ def test_a_frozen_server_at_start_is_given_up_on_within_the_connect_bound(
     """With every server process stopped by SIGSTOP (the kernel still accepts TCP), keel
     gives up within the connect bound, exit 2 naming host:port; after SIGCONT the next
     upgrade applies everything once."""
-    write_migrations(migrations, dialect, 3, 0.0)
+    write_migrations(migrations, target, 3, 0.0)
     server.freeze()
     try:
         result = finish(keel(target, migrations, "upgrade"), timeout=60)
@@ -94,20 +98,11 @@ def test_a_frozen_server_at_start_is_given_up_on_within_the_connect_bound(
     recovers(target, migrations, 3)
 
 
-def _wait_for_sleep(server: Server, database: str, deadline: float) -> None:
-    """Until a migration's sleep runs on ``database``."""
-    if server.kind == "postgres":
-        sql = (
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
-        )
-    else:
-        sql = (
-            "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() "
-            "AND info LIKE '%SLEEP(%' AND id <> CONNECTION_ID()"
-        )
+def _wait_for_slow_statement(target: Target, seconds: float, deadline: float) -> None:
+    """Until a migration's slow statement of ``seconds`` runs on the target's database."""
+    slow = target.harness.slow_statement(seconds).rstrip(";")
     while time.monotonic() < deadline:
-        if server.admin(sql, database)[0][0]:
+        if target.harness.running_sessions(target.url, slow):
             return
         time.sleep(0.05)
     raise AssertionError("no migration started in time")
@@ -121,10 +116,10 @@ def test_a_server_stopped_mid_run_ends_keel_naming_it_and_a_restart_recovers(
     sleeps: keel exits 2 within the bound naming host:port, in one paragraph; after the
     restart the next upgrade applies every migration exactly once (the interrupted one
     left nothing behind)."""
-    write_migrations(migrations, dialect, 4, 1.0)
+    write_migrations(migrations, target, 4, 1.0)
     proc = keel(target, migrations, "upgrade")
     started = time.monotonic()
-    _wait_for_sleep(server, target.database, started + 30)
+    _wait_for_slow_statement(target, 1.0, started + 30)
     server.stop()
     stopped = time.monotonic()
     try:
@@ -165,22 +160,24 @@ def silent_server() -> Iterator[int]:
         listener.close()
 
 
-@pytest.mark.parametrize("scheme", ["postgresql", "mysql"])
+@pytest.mark.parametrize("harness", [pytest.param(h, id=h.id) for h in harnesses() if h.is_server])
 def test_a_server_that_accepts_but_never_answers_is_named_within_the_connect_bound(
-    scheme: str, silent_server: int, tmp_path: Path
+    harness: DialectHarness, silent_server: int, tmp_path: Path
 ) -> None:
     """Point 2.9: a server that accepts the TCP connection but never answers (a frozen
-    one) makes keel give up within the connect bound, on every dialect, exit 2 naming the
-    host:port that did not answer; before the fix MariaDB's handshake waited forever."""
+    one) makes keel give up within the connect bound, on every server family, exit 2
+    naming the host:port that did not answer; before the fix MariaDB's handshake waited
+    forever."""
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     (migrations / "V1__one.sql").write_text("CREATE TABLE one (id integer);\n")
-    target = Target(scheme, f"{scheme}://root@{HOST}:{silent_server}/app")
+    target = Target(harness, f"{harness.family}://root@{HOST}:{silent_server}/app")
     result = finish(keel(target, migrations, "upgrade"), timeout=40)
     refused_naming(result, f"{HOST}:{silent_server}", CONNECT_BOUND)
     assert "did not answer" in result.stderr, result.stderr
 
 
+# PyMySQL's read timeout: a MySQL driver matter.
 def test_a_migration_may_outlast_the_connect_timeout_on_mysql(
     mysql_url: str, tmp_path: Path
 ) -> None:
@@ -189,7 +186,7 @@ def test_a_migration_may_outlast_the_connect_timeout_on_mysql(
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     (migrations / "V1__slow.sql").write_text("DO SLEEP(2);\n")
-    target = Target("mysql", mysql_url + "?connect_timeout=1")
+    target = Target(harness_of(mysql_url), mysql_url + "?connect_timeout=1")
     result = finish(keel(target, migrations, "upgrade"), timeout=60)
     assert result.code == 0, result.stderr
     assert "applied 1" in result.stdout

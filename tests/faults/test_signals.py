@@ -27,37 +27,30 @@ EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 LONG = 30.0  # seconds a migration sleeps: far longer than any test waits
 
 
-def write_slow(migrations: Path, dialect: str) -> None:
-    # Transactional on every dialect (no DDL on MySQL), so an interrupted run leaves nothing.
-    sql = counted_migration(dialect, 1, seconds=LONG, ddl=dialect != "mysql")
+def write_slow(migrations: Path, target: Target) -> None:
+    # Transactional on every family (no DDL where DDL commits at once, as on MySQL), so an
+    # interrupted run leaves nothing.
+    harness = target.harness
+    sql = counted_migration(harness, 1, seconds=LONG, ddl=harness.capabilities.transactional_ddl)
     (migrations / "V1__slow.sql").write_text(sql, encoding="utf-8")
 
 
 def sleeping_statements(target: Target) -> int:
-    """How many statements sleep on ``target``'s database now (0 on SQLite)."""
-    if target.dialect == "postgres":
-        sql = (
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND state = 'active' AND query LIKE '%pg_sleep%' AND pid <> pg_backend_pid()"
-        )
-    elif target.dialect == "mysql":
-        sql = (
-            "SELECT count(*) FROM information_schema.processlist WHERE db = DATABASE() "
-            "AND info LIKE '%SLEEP(%' AND id <> CONNECTION_ID()"
-        )
-    else:
-        return 0
-    return int(target.query(sql)[0][0])
+    """How many statements of a migration run on ``target``'s server now (none on a file
+    database: its statements run in the keel process)."""
+    slow = target.harness.slow_statement(LONG).rstrip(";")
+    return len(target.harness.running_sessions(target.url, slow))
 
 
 def wait_until_migrating(target: Target, proc: subprocess.Popen[str]) -> None:
-    """Until the migration's sleep runs (SQLite: its lock file names a holder, then the
-    time it takes to begin the migration)."""
-    lock_file = Path(target.url.removeprefix("sqlite:///") + ".keel-lock")
+    """Until the migration's slow statement runs (on a server); with a file lock, until
+    the lock file names a holder, then the time it takes to begin the migration."""
+    lock_file = target.harness.lock_file(target.url)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
-        if target.dialect == "sqlite":
+        if not target.harness.is_server:
+            assert lock_file is not None, f"{target.id}'s harness names no lock file"
             if lock_file.exists() and lock_file.read_text():
                 time.sleep(0.5)
                 return
@@ -116,7 +109,7 @@ def test_a_signal_mid_migration_stops_it_within_a_second_and_records_nothing(
     """SIGINT or SIGTERM while a migration's statement runs: keel exits 130 or 143 within
     1 s, the migration left no history row, no counter row and no table, and its statement
     no longer runs on the server (on MariaDB it ran on for 30 s before the fix, 2.8)."""
-    write_slow(migrations, dialect)
+    write_slow(migrations, target)
     proc = keel(target, migrations, "upgrade")
     wait_until_migrating(target, proc)
     stopped_within_a_second(proc, signum)
@@ -131,7 +124,7 @@ def test_a_signal_while_waiting_for_the_lock_ends_the_waiter_within_a_second(
 ) -> None:
     """SIGINT or SIGTERM to a keel waiting for the lock another keel holds: it exits 130 or
     143 within 1 s having changed nothing; the holder, interrupted too, leaves nothing."""
-    write_slow(migrations, dialect)
+    write_slow(migrations, target)
     holder = keel(target, migrations, "upgrade")
     wait_until_migrating(target, holder)
     waiter = keel(target, migrations, "upgrade", "--lock-timeout", "60")

@@ -19,10 +19,6 @@ from faults.conftest import Finished, counted_migration, finish
 pytestmark = pytest.mark.slow
 
 
-def dialect_of(url: str) -> str:
-    return url.split(":", 1)[0].replace("postgresql", "postgres")
-
-
 def keel(url: str, migrations: Path, *args: str) -> Finished:
     return finish(keel_process(url, migrations, *args), timeout=60)
 
@@ -36,7 +32,7 @@ def applied(db_url: str, tmp_path: Path) -> tuple[Database, Path]:
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     for n in (1, 2, 3):
-        sql = counted_migration(dialect_of(db_url), n)
+        sql = counted_migration(db.harness, n)
         (migrations / f"V{n}__step_{n}.sql").write_text(sql, encoding="utf-8")
     first = keel(db_url, migrations, "upgrade")
     assert first.code == 0, first.stderr

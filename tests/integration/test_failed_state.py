@@ -10,12 +10,25 @@ import time
 
 import pytest
 
-from conftest import Database, Project, Run, failed, history_rows, log, ok, user_tables
+from conftest import (
+    NON_TRANSACTIONAL_DDL,
+    TRANSACTIONAL_DDL,
+    Database,
+    Project,
+    Run,
+    failed,
+    families,
+    history_rows,
+    log,
+    ok,
+    user_tables,
+)
 
 
 # -- 2.14: the first statement failed, so nothing ran --------------------------------------
-# Only where the dialect proves it: SQLite and PostgreSQL run one plain statement atomically.
-@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+# Only where the dialect proves it: with transactional DDL (SQLite, PostgreSQL) one plain
+# statement runs atomically.
+@TRANSACTIONAL_DDL
 def test_a_transaction_off_file_whose_first_statement_fails_is_retried_without_repair(
     keel: Run, project: Project, db: Database
 ) -> None:
@@ -59,8 +72,8 @@ def test_a_mysql_ddl_migration_whose_first_statement_fails_is_not_recorded_faile
     assert status["problems"] == []
 
 
-@pytest.mark.mysql
-@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+# The chunk's first statement commits at once; the batch needs a driver that runs several.
+@families(lambda h: not h.capabilities.transactional_ddl and h.runs_command_batches)
 def test_a_chunk_of_several_statements_failing_part_way_is_still_recorded_failed(
     keel: Run, project: Project, db: Database
 ) -> None:
@@ -246,8 +259,7 @@ def _fail_a_rollback_half_way(keel: Run, project: Project) -> str:
     return failed(keel("rollback"))
 
 
-@pytest.mark.mysql
-@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+@NON_TRANSACTIONAL_DDL  # the rollback's first DROP stays done
 def test_a_failed_rollback_is_described_as_a_failed_rollback(
     keel: Run, project: Project, db: Database
 ) -> None:
@@ -278,8 +290,7 @@ def test_a_failed_rollback_is_described_as_a_failed_rollback(
     assert "rollback of migration 2" in validate.stderr
 
 
-@pytest.mark.mysql
-@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+@NON_TRANSACTIONAL_DDL  # the rollback's first DROP stays done
 def test_repair_failed_restores_a_failed_rollback_as_applied_after_it_was_undone_by_hand(
     keel: Run, project: Project, db: Database
 ) -> None:
@@ -301,8 +312,7 @@ def test_repair_failed_restores_a_failed_rollback_as_applied_after_it_was_undone
     assert user_tables(db) == {"t"}
 
 
-@pytest.mark.mysql
-@pytest.mark.parametrize("db_url", ["mysql"], indirect=True)
+@NON_TRANSACTIONAL_DDL  # the rollback's first DROP stays done
 def test_repair_failed_rolled_back_records_a_failed_rollback_finished_by_hand(
     keel: Run, project: Project, db: Database
 ) -> None:
@@ -319,7 +329,7 @@ def test_repair_failed_rolled_back_records_a_failed_rollback_finished_by_hand(
     assert user_tables(db) == {"t", "u"}
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # any database: the cheapest
 def test_rolled_back_without_failed_is_a_usage_error(keel: Run, project: Project) -> None:
     out = keel("repair", "--rolled-back")
     assert out.exit_code == 2, out

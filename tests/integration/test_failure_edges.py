@@ -8,7 +8,16 @@ import uuid
 
 import pytest
 
-from conftest import Database, Project, Run, failed, history_rows, mysql_admin, ok
+from conftest import (
+    TRANSACTIONAL_DDL,
+    Database,
+    Project,
+    Run,
+    failed,
+    history_rows,
+    mysql_admin,
+    ok,
+)
 
 
 # -- MySQL: every spelling of USE -----------------------------------------------
@@ -87,7 +96,7 @@ def test_a_rollback_sections_checksum_at_parse_time_is_the_one_read_again_later(
 
 
 # -- a transaction=off migration that leaves its own transaction open when it fails --------
-@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+@TRANSACTIONAL_DDL  # the migration's own transaction holds DDL
 def test_a_failure_inside_a_migrations_own_transaction_is_still_recorded_where_it_stopped(
     keel: Run, project: Project
 ) -> None:

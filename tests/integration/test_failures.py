@@ -260,9 +260,10 @@ def test_percent_colon_question_mark_and_backslashes_reach_the_database_untouche
 ) -> None:
     # MySQL reads a backslash in a literal as an escape, and || as OR: there the file says
     # the same values the way a MySQL user writes them.
-    escape = (lambda v: v.replace("\\", "\\\\")) if db.is_mysql else (lambda v: v)
+    backslash_escapes = db.harness.capabilities.split_options.backslash_escapes
+    escape = (lambda v: v.replace("\\", "\\\\")) if backslash_escapes else (lambda v: v)
     rows = ",\n".join(f"  ({n}, '{escape(v)}')" for n, v in enumerate(LITERALS))
-    joined = "CONCAT('it''s ', '%', '?')" if db.is_mysql else "'it''s ' || '%' || '?'"
+    joined = db.harness.concatenation("'it''s '", "'%'", "'?'")
     project.write(
         "V1__literals.sql",
         "-- a comment with % and ? and :name\n"

@@ -46,6 +46,7 @@ def test_a_history_row_keel_does_not_recognise_is_explained_with_its_row_and_fix
     assert f"UPDATE keel_history SET {column} = " in err, err
 
 
+# SQLite alone stores text in a timestamp column, as a hand edit may leave it.
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_history_row_with_an_unreadable_timestamp_is_explained_too(
     keel: Run, project: Project, db: Database
@@ -116,6 +117,7 @@ def test_a_version_recorded_twice_is_a_validation_problem_naming_both_rows(
     ok(keel("validate"))
 
 
+# SQLite alone stores text in a timestamp column, as a hand edit may leave it.
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_log_row_keel_cannot_read_is_explained_with_its_row_and_fix(
     keel: Run, project: Project, db: Database

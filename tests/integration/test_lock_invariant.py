@@ -13,16 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Database, holding_lock, keel_process
+from conftest import SERVERS, Database, holding_lock, keel_process
 from sqlkeel import Keel
 
 pytestmark = pytest.mark.slow
 
-SERVERS = pytest.mark.parametrize("db_url", ["postgres", "mysql"], indirect=True)
-
 
 def _sleep(db: Database, seconds: float) -> str:
-    return f"SELECT SLEEP({seconds});" if db.is_mysql else f"SELECT pg_sleep({seconds});"
+    return db.harness.slow_statement(seconds)
 
 
 def _wait_for(check: Callable[[], object], what: str, timeout: float = 15) -> object:
@@ -35,38 +33,19 @@ def _wait_for(check: Callable[[], object], what: str, timeout: float = 15) -> ob
     raise AssertionError(what)
 
 
-def _running(db: Database, fragment: str) -> list[tuple[object, ...]]:
-    """The server sessions of this test's database running a statement holding
-    ``fragment``: (session id,)."""
-    if db.is_mysql:
-        return db.query(
-            "SELECT id FROM information_schema.processlist "
-            f"WHERE info LIKE '%{fragment}%' AND info NOT LIKE '%processlist%' "
-            "AND db = DATABASE()"
-        )
-    return db.query(
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-        f"AND query ILIKE '%{fragment}%' AND pid <> pg_backend_pid()"
-    )
+def _running(db: Database, seconds: float) -> list[object]:
+    """The server sessions of this test's database running the slow statement of
+    ``seconds`` (``_sleep``): their ids."""
+    return db.harness.running_sessions(db.url, _sleep(db, seconds).rstrip(";"))
 
 
 def _lock_session(db: Database) -> object | None:
     """The server session holding keel's migration lock on this database, or None."""
-    if db.is_mysql:
-        name = db.url.rsplit("/", 1)[1]
-        return db.query(f"SELECT IS_USED_LOCK('{name}.keel_history')")[0][0]
-    rows = db.query(
-        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-    )
-    return rows[0][0] if rows else None
+    return db.harness.lock_session(db.url)
 
 
 def _cut(db: Database, session: object) -> None:
-    if db.is_mysql:
-        db.query(f"KILL {session}")
-    else:
-        db.query(f"SELECT pg_terminate_backend({session})")
+    db.harness.end_session(db.url, session)
 
 
 def _marks(db: Database) -> list[int]:
@@ -97,8 +76,8 @@ def test_the_lock_is_held_by_the_session_that_runs_the_migration(
     (migrations / "V1__slow.sql").write_text(f"{_sleep(db, 2)}\n")
     proc = keel_process(db_url, migrations, "upgrade")
     try:
-        (worker,) = _wait_for(lambda: _running(db, "SLEEP(2)"), "V1 never ran")
-        assert _lock_session(db) == worker[0]
+        (worker,) = _wait_for(lambda: _running(db, 2), "V1 never ran")
+        assert _lock_session(db) == worker
     finally:
         _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
@@ -112,9 +91,10 @@ def test_a_killed_upgrade_is_never_applied_twice_by_the_run_started_right_after(
     """kill -9 while the server still runs V2 (whose rows and COMMIT are already sent on
     PostgreSQL), then another upgrade at once: V2 runs once, however the race ends."""
     migrations = tmp_path / "migrations"
-    _write_marking_history(migrations, db, sleep=0.4 + 0.2 * round_)
+    sleep = 0.4 + 0.2 * round_
+    _write_marking_history(migrations, db, sleep=sleep)
     first = keel_process(db_url, migrations, "upgrade")
-    _wait_for(lambda: _running(db, "SLEEP(0."), "V2 never ran")
+    _wait_for(lambda: _running(db, sleep), "V2 never ran")
     first.send_signal(signal.SIGKILL)
     first.communicate(timeout=10)
     second = keel_process(db_url, migrations, "upgrade", "--lock-timeout", "30")
@@ -135,7 +115,7 @@ def test_cutting_the_lock_session_mid_run_never_lets_a_second_run_apply_a_migrat
     migrations = tmp_path / "migrations"
     _write_marking_history(migrations, db, sleep=2)
     first = keel_process(db_url, migrations, "upgrade")
-    _wait_for(lambda: _running(db, "SLEEP(2)"), "V2 never ran")
+    _wait_for(lambda: _running(db, 2), "V2 never ran")
     _cut(db, _wait_for(lambda: _lock_session(db), "no lock held"))
     second = keel_process(db_url, migrations, "upgrade", "--lock-timeout", "30")
     outputs = [p.communicate(timeout=60) for p in (first, second)]
@@ -153,14 +133,14 @@ def test_a_migration_that_releases_the_lock_is_not_recorded_while_another_run_ho
     another process takes it: the migration's fence fails, it is rolled back, exit 3."""
     migrations = tmp_path / "migrations"
     migrations.mkdir()
-    release = "DO RELEASE_ALL_LOCKS();" if db.is_mysql else "SELECT pg_advisory_unlock_all();"
+    # Without transactional DDL a table would make the migration run outside a transaction.
+    table = "CREATE TABLE IF NOT EXISTS marks (v integer);\n"
     (migrations / "V1__releases.sql").write_text(
-        f"CREATE TABLE IF NOT EXISTS marks (v integer);\n{release}\n{_sleep(db, 2)}\n"
-        if not db.is_mysql
-        else f"{release}\nDO SLEEP(2);\n"
+        (table if db.has_transactional_ddl else "")
+        + f"{db.harness.release_locks_statement()}\n{_sleep(db, 2)}\n"
     )
     proc = keel_process(db_url, migrations, "upgrade")
-    _wait_for(lambda: _running(db, "SLEEP(2)"), "V1 never ran")
+    _wait_for(lambda: _running(db, 2), "V1 never ran")
     _wait_for(lambda: _lock_session(db) is None, "V1 never released the lock", timeout=5)
     with Keel(url=db_url, migrations_dir=migrations) as other, holding_lock(other.dialect):
         out, err = proc.communicate(timeout=30)
@@ -178,8 +158,7 @@ def applied_twice(db_url: str, db: Database, tmp_path: Path) -> Path:
     (migrations / "V1__one.sql").write_text("CREATE TABLE one (id integer);\n")
     done = keel_process(db_url, migrations, "upgrade")
     assert done.communicate(timeout=60) and done.returncode == 0
-    on = " ON keel_history" if db.is_mysql else ""
-    db.query(f"DROP INDEX keel_history_version_key{on}")
+    db.query(db.harness.drop_index_statement("keel_history_version_key", "keel_history"))
     (migrations / "V2__two.sql").write_text("CREATE TABLE two (id integer);\n")
     return migrations
 

@@ -11,36 +11,23 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TRANSACTIONAL_DDL, keel_process
+from conftest import SERVERS, TRANSACTIONAL_DDL, keel_process
 from sqlkeel import Keel
+from sqlkeel.testing import harness_of
 
 pytestmark = pytest.mark.slow
 
-SLOW_SQL = {
-    "postgres": "SELECT pg_sleep({seconds});",
-    "mysql": "SELECT SLEEP({seconds});",
-    # SQLite has no sleep(): a recursive count keeps the statement busy instead.
-    "sqlite": (
-        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows}) "
-        "SELECT count(*) FROM c;"
-    ),
-}
 
-
-def slow(dialect: str, seconds: float) -> str:
-    return SLOW_SQL[dialect].format(seconds=seconds, rows=int(seconds * 3_000_000))
-
-
-def dialect_of(url: str) -> str:
-    return url.split(":", 1)[0].replace("postgresql", "postgres")
+def slow(url: str, seconds: float) -> str:
+    """A statement that keeps ``url``'s database busy for about ``seconds``."""
+    return harness_of(url).slow_statement(seconds)
 
 
 def names_the_holder(text: str, pid: int, url: str) -> bool:
-    """Whether a lock message names the holding keel: by its pid, or on MySQL (whose server
-    keeps no client pid unless performance_schema is on) by its connection."""
-    if dialect_of(url) == "mysql":
-        return "MySQL connection" in text
-    return f"pid {pid}" in text
+    """Whether a lock message names the holding keel: by its pid, or where the database
+    keeps no client pid (MySQL without performance_schema) by what its harness says."""
+    mentions = harness_of(url).holder_mentions
+    return (f"pid {pid}" if mentions == "pid" else mentions) in text
 
 
 def write(migrations: Path, name: str, sql: str) -> None:
@@ -52,8 +39,7 @@ def test_six_concurrent_upgrades_apply_every_migration_exactly_once(
 ) -> None:
     migrations = tmp_path / "migrations"
     migrations.mkdir()
-    dialect = dialect_of(db_url)
-    write(migrations, "V1__slow_start.sql", f"CREATE TABLE t1 (id integer);\n{slow(dialect, 3)}\n")
+    write(migrations, "V1__slow_start.sql", f"CREATE TABLE t1 (id integer);\n{slow(db_url, 3)}\n")
     for n in range(2, 6):
         # No IF NOT EXISTS: running any file twice would fail the second process.
         write(migrations, f"V{n}__table_{n}.sql", f"CREATE TABLE t{n} (id integer);\n")
@@ -87,12 +73,11 @@ def _wait_until_holding(url: str, migrations: Path, proc: subprocess.Popen[str])
 def test_killed_upgrade_leaves_no_lock_and_no_history_row(db_url: str, tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
     migrations.mkdir()
-    dialect = dialect_of(db_url)
     write(migrations, "V1__first.sql", "CREATE TABLE first (id integer);\n")
     write(
         migrations,
         "V2__interrupted.sql",
-        f"CREATE TABLE interrupted (id integer);\n{slow(dialect, 60)}\n",
+        f"CREATE TABLE interrupted (id integer);\n{slow(db_url, 60)}\n",
     )
     proc = keel_process(db_url, migrations, "upgrade")
     _wait_until_holding(db_url, migrations, proc)
@@ -117,7 +102,7 @@ def test_no_wait_fails_at_once_with_exit_3_naming_the_holder(db_url: str, tmp_pa
     migrations = tmp_path / "migrations"
     migrations.mkdir()
     write(migrations, "V1__first.sql", "CREATE TABLE first (id integer);\n")
-    write(migrations, "V2__slow.sql", f"{slow(dialect_of(db_url), 30)}\n")
+    write(migrations, "V2__slow.sql", f"{slow(db_url, 30)}\n")
     holder = keel_process(db_url, migrations, "upgrade")
     try:
         _wait_until_holding(db_url, migrations, holder)
@@ -139,7 +124,7 @@ def test_no_wait_fails_at_once_with_exit_3_naming_the_holder(db_url: str, tmp_pa
         holder.communicate(timeout=10)
 
 
-@pytest.mark.parametrize("db_url", ["postgres", "mysql"], indirect=True)
+@SERVERS  # a statement that runs on while another process waits, on the server
 def test_a_second_upgrade_waits_out_a_migration_running_outside_a_transaction(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -147,11 +132,10 @@ def test_a_second_upgrade_waits_out_a_migration_running_outside_a_transaction(
     # refused); a second upgrade must wait for the lock, not refuse it as failed.
     migrations = tmp_path / "migrations"
     migrations.mkdir()
-    dialect = dialect_of(db_url)
     write(
         migrations,
         "V1__slow.sql",
-        f"-- keel: transaction=off\nCREATE TABLE t1 (id integer);\n{slow(dialect, 3)}\n",
+        f"-- keel: transaction=off\nCREATE TABLE t1 (id integer);\n{slow(db_url, 3)}\n",
     )
     write(migrations, "V2__t2.sql", "CREATE TABLE t2 (id integer);\n")
     first = keel_process(db_url, migrations, "upgrade")

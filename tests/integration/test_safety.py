@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import holding_lock
+from conftest import TRANSACTIONAL_DDL, holding_lock
 from sqlkeel import Keel
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def test_validate_offline_needs_neither_the_url_variable_nor_the_dialect(
     assert "DATABASE_URL is not set" in connecting.stderr
 
 
-@pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
+@TRANSACTIONAL_DDL  # --single-transaction needs it
 def test_a_failed_single_transaction_run_reports_nothing_as_applied(
     keel_cli: Run, project: Project, db_url: str
 ) -> None:
@@ -118,7 +118,6 @@ def test_a_failed_single_transaction_run_reports_nothing_as_applied(
     assert "whole run was rolled back" in out.stderr
 
 
-@pytest.mark.parametrize("db_url", ["postgres", "mysql"], indirect=True)
 def test_secrets_in_a_failing_statement_are_masked_in_the_log_too(
     keel_cli: Run, project: Project, db_url: str
 ) -> None:

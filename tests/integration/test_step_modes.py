@@ -56,7 +56,7 @@ def test_a_step_planned_statement_by_statement_runs_so_on_every_database(db_url:
         with pytest.raises(MigrationFailed) as info:
             runner.apply(plan)
         assert info.value.recorded_failed
-        assert runner.dialect.relation_kind(runner.session, "made") == "table"  # statement 1 stayed
+        assert runner.dialect.relation_kind(runner.session, "made") is not None  # stayed
         rows = store.read()
         assert [(r.state, r.failed_statement) for r in rows] == [(State.FAILED, 2)]
 

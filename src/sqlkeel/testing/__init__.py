@@ -51,6 +51,13 @@ class DialectHarness(ABC):
     # than a file this process opens.
     is_server: ClassVar[bool]
 
+    # How many keel processes a concurrency test starts at once on one database: as many as
+    # the database serialises without the test outgrowing its time budget.
+    concurrent_processes: ClassVar[int] = 8
+    # The driver runs a text of several commands in one call (a batch between two custom
+    # delimiters); Python's sqlite3 runs one command per call.
+    runs_command_batches: ClassVar[bool] = True
+
     def __init__(self, entry: Entry) -> None:
         self.entry = entry
 
@@ -88,6 +95,44 @@ class DialectHarness(ABC):
     @abstractmethod
     def slow_statement(self, seconds: float) -> str:
         """A statement that runs on the database for about ``seconds`` and changes nothing."""
+
+    def concatenation(self, *parts: str) -> str:
+        """SQL joining the text expressions ``parts`` into one (the standard's ``||``)."""
+        return " || ".join(parts)
+
+    def drop_index_statement(self, index: str, table: str) -> str:
+        """The statement dropping ``index`` of ``table`` (SQL's own spelling by default)."""
+        return f"DROP INDEX {index}"
+
+    def lock_file(self, url: str) -> Path | None:
+        """The file whose OS lock is keel's migration lock on ``url`` (a family whose
+        ``capabilities.lock`` is "file"); None where the lock lives on a server."""
+        return None
+
+    # -- a server's sessions: what the fault tests watch and cut. A file family has none
+    # (its work runs in the keel process), so the defaults hold for it; a server family
+    # implements each.
+    def running_sessions(self, url: str, fragment: str) -> list[object]:
+        """The ids of the server sessions on ``url``'s database (the asking one aside) that
+        are running a statement whose text holds ``fragment``, in any case."""
+        if self.is_server:
+            raise NotImplementedError(f"{type(self).__module__}: running_sessions")
+        return []
+
+    def lock_session(self, url: str) -> object | None:
+        """The id of the server session holding keel's migration lock on ``url``'s
+        database, or None when no session holds it."""
+        raise NotImplementedError(f"{type(self).__module__}: lock_session")
+
+    def end_session(self, url: str, session: object) -> None:
+        """Have the server end ``session`` (an id from ``running_sessions`` or
+        ``lock_session``), as an administrator does: its client finds its connection gone."""
+        raise NotImplementedError(f"{type(self).__module__}: end_session")
+
+    def release_locks_statement(self) -> str:
+        """A statement with which a migration lets go of every session lock its own
+        session holds, keel's included (the fence must notice)."""
+        raise NotImplementedError(f"{type(self).__module__}: release_locks_statement")
 
 
 def harness_for(entry: Entry) -> DialectHarness | None:

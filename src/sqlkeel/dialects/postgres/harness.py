@@ -32,6 +32,9 @@ class Harness(DialectHarness):
     reports_error_position = True
     is_server = True
     admin_url = ADMIN_URL
+    # The fault suite's private server takes 200 connections: 32 keels (two sessions each)
+    # fit, and a server serialises them quickly.
+    concurrent_processes = 32
 
     def create_database(self, tmp_path: Path) -> str:
         name = f"keel_t_{uuid.uuid4().hex[:12]}"
@@ -57,3 +60,27 @@ class Harness(DialectHarness):
 
     def slow_statement(self, seconds: float) -> str:
         return f"SELECT pg_sleep({seconds});"
+
+    def running_sessions(self, url: str, fragment: str) -> list[object]:
+        like = fragment.replace("'", "''")
+        sql = (
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            f"AND state = 'active' AND query ILIKE '%{like}%' AND pid <> pg_backend_pid()"
+        )
+        return [r[0] for r in self.query(url, sql)]
+
+    def lock_session(self, url: str) -> object | None:
+        # keel's lock is an advisory lock (sqlkeel.dialects.postgres): the session holding
+        # it is the one pg_locks shows it granted to.
+        rows = self.query(
+            url,
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        return rows[0][0] if rows else None
+
+    def end_session(self, url: str, session: object) -> None:
+        self.query(url, f"SELECT pg_terminate_backend({int(str(session))})")
+
+    def release_locks_statement(self) -> str:
+        return "SELECT pg_advisory_unlock_all();"

@@ -15,6 +15,7 @@ class Harness(DialectHarness):
     holder_mentions = "pid"
     reports_error_position = False  # sqlite3 names no position in a statement
     is_server = False
+    runs_command_batches = False  # sqlite3's execute() runs one command
 
     def create_database(self, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'test.db'}"
@@ -38,3 +39,7 @@ class Harness(DialectHarness):
             f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) "
             "SELECT count(*) FROM n;"
         )
+
+    def lock_file(self, url: str) -> Path | None:
+        # Beside the database file (sqlkeel.dialects.sqlite: SQLiteDialect.lock_path).
+        return Path(url.removeprefix("sqlite:///") + ".keel-lock")

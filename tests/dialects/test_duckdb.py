@@ -3,6 +3,7 @@ a file that another process has open, schemas, statements refused in a transacti
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import keel_process
 from sqlkeel import Keel
 from sqlkeel.dialects import dialect_for
 from sqlkeel.dialects.base import Dialect
@@ -152,3 +154,37 @@ def test_keel_help_does_not_import_the_driver() -> None:
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stderr.strip().endswith("False"), done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_interrupts_the_running_statement_and_records_nothing(
+    url: str, tmp_path: Path, signum: int
+) -> None:
+    # The driver keeps the main thread until a statement ends: without the interrupting
+    # thread, keel would end only after this 30 s statement.
+    from sqlkeel.testing import harness_of
+
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    slow = harness_of(url).slow_statement(30)
+    (migrations / "V1__slow.sql").write_text(f"CREATE TABLE t (id int);\n{slow}\n")
+    proc = keel_process(url, migrations, "upgrade")
+    lock_file = tmp_path / "app.duckdb.keel-lock"
+    deadline = time.monotonic() + 30
+    while not (lock_file.exists() and lock_file.read_text()):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside the slow statement
+    started = time.monotonic()
+    proc.send_signal(signum)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signum, err
+    assert time.monotonic() - started < 5
+    assert "keel: interrupted" in err and "Traceback" not in err, err
+    with Keel(url, migrations, cwd=tmp_path) as keel:
+        assert keel.history().rows == ()
+        session = keel.dialect.connect()
+        try:
+            assert keel.dialect.relation_kind(session, "t") is None
+        finally:
+            session.close()

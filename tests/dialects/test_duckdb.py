@@ -102,6 +102,24 @@ def test_a_file_open_in_another_process_for_too_long_is_exit_3(url: str, tmp_pat
     assert "raise --lock-timeout" in str(info.value)
 
 
+def test_no_wait_refuses_at_once_a_file_open_in_another_process(url: str, tmp_path: Path) -> None:
+    dialect = make(url, busy_timeout=30)
+    dialect.connect().close()
+    other = _hold_open(tmp_path / "app.duckdb", 30)
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(DatabaseBusy, match="--no-wait was given"),
+            dialect.session_lock(dialect.connect, timeout=30, wait=False, on_wait=None),
+        ):
+            pass
+        assert time.monotonic() - started < 5
+    finally:
+        other.kill()
+        other.wait(timeout=10)
+    assert dialect.lock_holder() is None  # the lock was let go
+
+
 def test_keels_tables_live_in_the_configured_schema(url: str, tmp_path: Path) -> None:
     migrations = tmp_path / "migrations"
     migrations.mkdir()

@@ -44,8 +44,10 @@ if TYPE_CHECKING:
 
 # DuckDB's parser is PostgreSQL's: $tag$ bodies, E'..' strings and nesting /* */ comments
 # (https://duckdb.org/docs/stable/sql/data_types/literal_types#dollar-quoted-string-literals,
-# https://duckdb.org/docs/stable/sql/dialect/keywords_and_identifiers), and it reads
-# `ident` as a quoted identifier too. No BEGIN ... END bodies: macros are one expression.
+# https://duckdb.org/docs/stable/sql/dialect/keywords_and_identifiers); DuckDB 2 reads
+# `ident` as a quoted identifier too (before, a back-tick is no valid token, so reading it
+# as a quote splits nothing a database would run). No BEGIN ... END bodies: macros are one
+# expression.
 DUCKDB = SplitOptions(
     dollar_quotes=True,
     escape_strings=True,
@@ -77,8 +79,8 @@ class DuckDBHistorySQL(HistorySQL):
     param = "?"
     types: ClassVar[dict[str, str]] = {
         "id": "BIGINT PRIMARY KEY",  # numbered by the table's sequence: see create_table
-        # UTC, without a zone: the driver reads TIMESTAMPTZ back only with pytz installed
-        # (before DuckDB 2), in the session's time zone.
+        # UTC, without a zone: older drivers read TIMESTAMPTZ back only with pytz installed
+        # (DuckDB 1.2 does), and in the session's time zone.
         "ts": "TIMESTAMP",
         "text": "TEXT",
         "int": "BIGINT",
@@ -135,9 +137,13 @@ class _Interrupter:
     def armed(self) -> Iterator[None]:
         import signal
 
-        previous = signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
-        if previous != -1:  # someone else's: leave it theirs
-            signal.set_wakeup_fd(previous)
+        try:
+            previous: int | None = signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
+        except ValueError:  # not the main thread, where no handler would run anyway
+            previous = None
+        if previous != -1:
+            if previous is not None:  # someone else's: leave it theirs
+                signal.set_wakeup_fd(previous)
             yield
             return
         try:
@@ -270,6 +276,23 @@ class DuckDBDialect(Dialect):
         return self.url.is_memory or os.path.exists(self.path)
 
     def connect(self) -> Session:
+        conn = self._open(wait=True)
+        try:
+            # DuckDB draws a progress bar on stdout for a statement that runs over 2 s; keel's
+            # output is its own. A setting of this connection only.
+            conn.execute("SET enable_progress_bar = false")
+        except BaseException:
+            conn.close()
+            raise
+        import threading
+
+        # Signal handlers run in the main thread only.
+        main = threading.current_thread() is threading.main_thread()
+        return DuckDBSession(self, conn, _Interrupter(conn) if main else None)
+
+    def _open(self, *, wait: bool) -> Any:
+        """A driver connection, once no other process has the file open (waiting up to
+        busy_timeout if ``wait``). Raises DatabaseBusy (exit 3) or ConnectionFailed."""
         try:
             import duckdb
         except ImportError as exc:
@@ -285,11 +308,11 @@ class DuckDBDialect(Dialect):
             return duckdb.connect(self.path)
 
         try:
-            conn = wait_while_busy(
+            return wait_while_busy(
                 attempt,
                 _is_file_locked,
                 timeout=self.busy_timeout,
-                wait=True,
+                wait=wait,
                 on_busy=self.on_busy,
                 waiting=f"another process has the DuckDB database {self.path} open; waiting up "
                 f"to {self.busy_timeout:g} s (lock_timeout) for it to close it",
@@ -298,22 +321,9 @@ class DuckDBDialect(Dialect):
         except duckdb.Error as exc:
             raise ConnectionFailed(
                 f"cannot open DuckDB database {self.path}: {str(exc).strip().rstrip('.')}. Fix: "
-                "check the "
-                "path, its permissions, and that it is a DuckDB database file of this "
-                "DuckDB version or an older one."
+                "check the path, its permissions, and that it is a DuckDB database file of "
+                "this DuckDB version or an older one."
             ) from exc
-        try:
-            # DuckDB draws a progress bar on stdout for a statement that runs over 2 s; keel's
-            # output is its own. A setting of this connection only.
-            conn.execute("SET enable_progress_bar = false")
-        except BaseException:
-            conn.close()
-            raise
-        import threading
-
-        # Signal handlers run in the main thread only.
-        main = threading.current_thread() is threading.main_thread()
-        return DuckDBSession(self, conn, _Interrupter(conn) if main else None)
 
     def _busy_error(self, waited: float | None) -> DatabaseBusy:
         how = (
@@ -448,6 +458,11 @@ class DuckDBDialect(Dialect):
             yield
             return
         with self._file_lock.held(timeout=timeout, wait=wait, on_wait=on_wait):
+            if not wait:
+                # --no-wait: refuse now, not after lock_timeout, when another process (not a
+                # keel: it would hold the lock) has the file open. In this process the
+                # probe shares the database a session of keel may already have open.
+                self._open(wait=False).close()
             yield
 
     def lock_holder(self) -> Holder | None:

@@ -206,3 +206,21 @@ def test_a_signal_interrupts_the_running_statement_and_records_nothing(
             assert keel.dialect.relation_kind(session, "t") is None
         finally:
             session.close()
+
+
+def test_an_error_names_its_line_without_duckdbs_guess_at_a_catalog_view(url: str) -> None:
+    from sqlkeel.core.splitter import split_statements
+
+    dialect = make(url)
+    session = dialect.connect()
+    try:
+        text = "SELECT 1;\nSELECT *\n  FROM orders;\n"
+        statement = split_statements(text, dialect.split_options)[1]
+        with pytest.raises(dialect.error_types) as info:
+            session.execute(statement.sql)
+        message, line = dialect.describe_error(info.value, statement)
+    finally:
+        session.close()
+    assert "Did you mean" in str(info.value)  # DuckDB's guess: one of its catalog views
+    assert message == "Catalog Error: Table with name orders does not exist"
+    assert line == 3

@@ -61,6 +61,11 @@ _ERROR_LINE = re.compile(r"\n\s*LINE (\d+):")
 # DuckDB's messages for another process that has the file open ("Could not set lock on
 # file ...: Conflicting lock is held in ... (PID n)").
 _FILE_LOCKED = "Could not set lock on file"
+# DuckDB's guess at a misspelt name, when it guesses one of its own catalog views (the
+# nearest name in an empty schema): noise, not help.
+_CATALOG_GUESS = re.compile(
+    r'\s*Did you mean "(?:pg_|duckdb_|information_schema|sqlite_)[^"]*"\?'
+)
 _NOTHING_TO_ROLL_BACK = "cannot rollback - no transaction is active"
 # Statements DuckDB refuses inside a transaction block (the other part of the message names
 # the statement), and writes to a second attached database in one transaction.
@@ -320,7 +325,7 @@ class DuckDBDialect(Dialect):
             )
         except duckdb.Error as exc:
             raise ConnectionFailed(
-                f"cannot open DuckDB database {self.path}: {str(exc).strip().rstrip('.')}. Fix: "
+                f"cannot open DuckDB database {self.path}: {str(exc).strip().rstrip('.!')}. Fix: "
                 "check the path, its permissions, and that it is a DuckDB database file of "
                 "this DuckDB version or an older one."
             ) from exc
@@ -428,14 +433,15 @@ class DuckDBDialect(Dialect):
         line = statement.line if statement else 0
         text = str(exc)
         where = _ERROR_LINE.search(text)
-        message = text[: where.start()] if where else text
+        message = _CATALOG_GUESS.sub("", text[: where.start()] if where else text)
         # DuckDB counts lines within the statement it was sent, from 1 (keel sends each
         # statement alone: offset 0).
         if statement is not None and where and offset == 0:
             within = int(where.group(1))
             if 1 <= within <= statement.sql.count("\n") + 1:
                 line = statement.line + within - 1
-        return " ".join(message.split()), line
+        # One line; DuckDB ends some messages with "!", where keel puts its own full stop.
+        return " ".join(message.split()).rstrip("!"), line
 
     # -- locking -----------------------------------------------------------------------
     @property

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         postgres_version = server.version() if server else None
         adapters, versions = install(opts)
+        duckdb_bin = duckdb_venv() if "duckdb" in opts.dbs else None
     except (AdminError, venvs.InstallError) as error:
         print(f"run.py: {error}", file=sys.stderr)
         return 2
@@ -47,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="keel-bench-"))
     try:
         runner = Runner(
-            opts, adapters, project_cache(workdir), Databases(workdir, server), server, results
+            opts,
+            adapters,
+            project_cache(workdir),
+            Databases(workdir, server, duckdb_bin / "python" if duckdb_bin else None),
+            server,
+            results,
         )
         runner.run()
     except Abort:
@@ -76,19 +82,30 @@ def install(opts: options.Options) -> tuple[list[Adapter], dict[str, str]]:
             bin_dir = venvs.ensure_venv(BENCH / ".venvs", name, spec, fingerprint)
             venvs.byte_compile(bin_dir, REPO / "src")
         elif cls.package is None:
-            bin_dir = Path(sys.executable).parent
+            # The floor runs DuckDB's script with the DuckDB virtualenv's interpreter.
+            bin_dir = duckdb_venv() if "duckdb" in opts.dbs else Path(sys.executable).parent
         else:
             if name not in sections:
                 raise venvs.InstallError(f"requirements.txt has no '# [{name}]' section")
             bin_dir = venvs.ensure_venv(BENCH / ".venvs", name, sections[name])
         adapters.append(cls(bin_dir))
         if cls.package is None:
-            versions[name] = "(plain SQL: psql / python3 -S sqlite3)"
+            versions[name] = "(plain SQL: psql / python3 -S sqlite3"
+            if "duckdb" in opts.dbs:
+                versions[name] += f" / duckdb {venvs.installed_version(bin_dir, 'duckdb')}"
+            versions[name] += ")"
         else:
             versions[name] = venvs.installed_version(bin_dir, cls.package)
     if "keel" in versions:
         versions["keel"] += f" ({venvs.git_describe(REPO)})"
     return adapters, versions
+
+
+def duckdb_venv() -> Path:
+    """The bin/ folder of bench/.venvs/duckdb: the duckdb module, for the floor's DuckDB
+    script and for reading DuckDB files back."""
+    sections = venvs.read_requirements(BENCH / "requirements.txt")
+    return venvs.ensure_venv(BENCH / ".venvs", "duckdb", sections["duckdb"])
 
 
 def default_output(opts: options.Options) -> Path:

@@ -47,17 +47,18 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True)
 class Database:
-    """One database a command works on: a SQLite file, or a PostgreSQL database."""
+    """One database a command works on: a SQLite or DuckDB file, or a PostgreSQL database."""
 
-    dialect: str  # "sqlite" or "postgresql"
-    path: Path | None = None  # SQLite
+    dialect: str  # "sqlite", "postgresql" or "duckdb"
+    path: Path | None = None  # SQLite, DuckDB
     host: str = ""  # PostgreSQL, as the remaining fields
     port: int = 0
     user: str = ""
     name: str = ""
 
     def sqlite_file(self) -> Path:
-        """The absolute path of the SQLite file; raises ValueError on PostgreSQL."""
+        """The absolute path of the database file (SQLite, DuckDB); raises ValueError on
+        PostgreSQL."""
         if self.path is None:
             raise ValueError(f"{self.dialect} database has no file")
         return self.path.resolve()
@@ -97,6 +98,8 @@ class Adapter(ABC):
     package: ClassVar[str | None]  # distribution whose version is reported, None: no venv
     history_table: ClassVar[str]
     unsupported: ClassVar[Mapping[Kind, str]] = {}
+    # The databases the tool can migrate; the others' cells stay empty.
+    databases: ClassVar[frozenset[str]] = frozenset({"sqlite", "postgresql"})
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir

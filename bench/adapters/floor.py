@@ -4,7 +4,9 @@ One script, each migration in its own BEGIN ... COMMIT with one row into a plain
 history table (version, applied_at) that the script creates first; the rollback
 script drops the tables newest first, one transaction each, deleting the history row.
 PostgreSQL: `psql -q -X -v ON_ERROR_STOP=1 -f script`. SQLite: sqlite3.executescript
-in a bare interpreter (python3 -S), default journal and synchronous settings.
+in a bare interpreter (python3 -S), default journal and synchronous settings. DuckDB: the
+whole script in one `execute` of the duckdb module, in the interpreter of the DuckDB
+virtualenv (its site-packages, so not -S), progress bar off as keel has it.
 """
 
 from __future__ import annotations
@@ -27,12 +29,21 @@ SQLITE_RUNNER = (
     "    connection.executescript(script.read())\n"
     "connection.close()\n"
 )
+DUCKDB_RUNNER = (
+    "import sys, duckdb\n"
+    "connection = duckdb.connect(sys.argv[1])\n"
+    "connection.execute('SET enable_progress_bar = false')\n"
+    "with open(sys.argv[2]) as script:\n"
+    "    connection.execute(script.read())\n"
+    "connection.close()\n"
+)
 
 
 class Floor(Adapter):
     name = "floor"
     package = None
     history_table = "floor_history"
+    databases = frozenset({"sqlite", "postgresql", "duckdb"})
     unsupported: ClassVar[Mapping[Kind, str]] = {
         Kind.HELP: _NOT_A_TOOL,
         Kind.STATUS_EMPTY: _NOT_A_TOOL,
@@ -42,6 +53,7 @@ class Floor(Adapter):
     }
 
     def __init__(self, bin_dir: Path) -> None:
+        # bin_dir: the DuckDB virtualenv's, where DuckDB is measured; else this interpreter's.
         super().__init__(bin_dir)
         self.psql = shutil.which("psql") or "psql"
         self.python = sys.executable
@@ -80,6 +92,8 @@ class Floor(Adapter):
                 str(target.sqlite_file()),
                 path,
             )
+        elif target.dialect == "duckdb":
+            argv = (self.executable("python"), "-c", DUCKDB_RUNNER, str(target.sqlite_file()), path)
         else:
             argv = (
                 self.psql,

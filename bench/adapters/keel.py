@@ -16,6 +16,7 @@ class Keel(Adapter):
     name = "keel"
     package = "sqlkeel"
     history_table = "keel_history"
+    databases = frozenset({"sqlite", "postgresql", "duckdb"})
 
     def write_project(self, parent: Path, size: int) -> Project:
         migrations = parent / "migrations"
@@ -39,6 +40,6 @@ class Keel(Adapter):
 
 
 def _url(db: Database) -> str:
-    if db.dialect == "sqlite":
-        return f"sqlite:///{db.sqlite_file()}"  # sqlite:////abs/path: absolute
+    if db.dialect in ("sqlite", "duckdb"):
+        return f"{db.dialect}:///{db.sqlite_file()}"  # sqlite:////abs/path: absolute
     return db.postgres_url()

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 from adapters import Database, workload
 
-from harness.databases import PostgresServer, read_state
+from harness.databases import Databases, read_state
 
 
 class CheckFailed(Exception):
     """The database is not in the expected state after a run."""
 
 
-def expect_applied(db: Database, server: PostgresServer | None, history: str, applied: int) -> None:
+def expect_applied(db: Database, databases: Databases, history: str, applied: int) -> None:
     """Migrations 1..applied present (tables, history rows, 10 rows each), none other.
 
     Raises CheckFailed describing every difference.
     """
     picks = {1, (applied + 1) // 2, applied} if applied else set()
     sample = [workload.table_name(n) for n in sorted(picks)]
-    state = read_state(db, server, history, sample)
+    state = read_state(db, databases, history, sample)
     problems = []
     if state.tables != applied:
         problems.append(f"{state.tables} workload tables, expected {applied}")

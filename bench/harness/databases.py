@@ -1,12 +1,14 @@
 """Fresh databases for each run, and reading back what a run left in them.
 
 PostgreSQL is administered with the psql client (the harness itself uses the standard
-library only); SQLite files are read with the sqlite3 module, read-only.
+library only); SQLite files are read with the sqlite3 module, read-only; DuckDB files by a
+script in the DuckDB virtualenv's interpreter.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 import sqlite3
@@ -66,19 +68,27 @@ class PostgresServer:
 class Databases:
     """Makes fresh databases and drops them; `close` drops whatever is left."""
 
-    def __init__(self, workdir: Path, server: PostgresServer | None) -> None:
+    def __init__(
+        self, workdir: Path, server: PostgresServer | None, duckdb_python: Path | None = None
+    ) -> None:
         self.workdir = workdir
         self.server = server
+        self.duckdb_python = duckdb_python  # reads DuckDB files (bench/.venvs/duckdb)
         self.live: list[Database] = []
 
     def fresh(self, dialect: str, tool: str) -> Database:
-        """A new empty database: a PostgreSQL database, or an empty SQLite file."""
+        """A new empty database: a PostgreSQL database, an empty SQLite file, or the path of
+        a DuckDB file that the first run creates (a zero-byte file is no DuckDB database)."""
         name = f"bench_{tool}_{secrets.token_hex(4)}"
         if dialect == "sqlite":
             path = self.workdir / "sqlite" / f"{name}.db"
             path.parent.mkdir(exist_ok=True)
             path.touch()  # a zero-byte file is an empty SQLite database
             db = Database("sqlite", path=path)
+        elif dialect == "duckdb":
+            path = self.workdir / "duckdb" / f"{name}.duckdb"
+            path.parent.mkdir(exist_ok=True)
+            db = Database("duckdb", path=path)
         else:
             if self.server is None:
                 raise AdminError("no PostgreSQL server configured")
@@ -89,9 +99,9 @@ class Databases:
     def drop(self, db: Database) -> None:
         if db in self.live:
             self.live.remove(db)
-        if db.dialect == "sqlite":
+        if db.dialect in ("sqlite", "duckdb"):
             path = db.sqlite_file()
-            for leftover in path.parent.glob(path.name + "*"):  # journal, lock files
+            for leftover in path.parent.glob(path.name + "*"):  # journal, log, lock files
                 leftover.unlink()
         elif self.server is not None:
             self.server.drop(db.name)
@@ -111,15 +121,17 @@ class State:
     sampled_rows: dict[str, int]
 
 
-def read_state(
-    db: Database, server: PostgresServer | None, history: str, sample: list[str]
-) -> State:
+def read_state(db: Database, databases: Databases, history: str, sample: list[str]) -> State:
     """Count workload tables (t<n>), rows of `history` (0 if absent) and of `sample`."""
     if db.dialect == "sqlite":
         return _read_sqlite(db.sqlite_file(), history, sample)
-    if server is None:
+    if db.dialect == "duckdb":
+        if databases.duckdb_python is None:
+            raise AdminError("no DuckDB interpreter configured")
+        return _read_duckdb(databases.duckdb_python, db.sqlite_file(), history, sample)
+    if databases.server is None:
         raise AdminError("no PostgreSQL server configured")
-    return _read_postgres(server, db.name, history, sample)
+    return _read_postgres(databases.server, db.name, history, sample)
 
 
 def _read_sqlite(path: Path, history: str, sample: list[str]) -> State:
@@ -138,6 +150,39 @@ def _read_sqlite(path: Path, history: str, sample: list[str]) -> State:
 def _count(connection: sqlite3.Connection, table: str) -> int:
     value: int = connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
     return value
+
+
+# Run by the DuckDB virtualenv's interpreter: path, history table, sampled tables (JSON);
+# prints {"names": [...], "counts": {table: rows}}.
+_DUCKDB_READER = """
+import json, sys, duckdb
+path, history, sample = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+connection = duckdb.connect(path, read_only=True)
+names = [row[0] for row in connection.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+counts = {
+    name: connection.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+    for name in [history, *sample] if name in names
+}
+print(json.dumps({"names": names, "counts": counts}))
+"""
+
+
+def _read_duckdb(python: Path, path: Path, history: str, sample: list[str]) -> State:
+    if not path.exists():  # a status of an empty database creates no file
+        return State(0, 0, {})
+    argv = [str(python), "-c", _DUCKDB_READER, str(path), history, json.dumps(sample)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise AdminError(f"reading {path} failed: {error}") from error
+    if done.returncode != 0:
+        raise AdminError(f"reading {path} failed: {done.stderr.strip()[-500:]}")
+    found = json.loads(done.stdout)
+    names, counts = set(found["names"]), found["counts"]
+    tables = sum(1 for name in names if _TABLE_NAME.match(name))
+    return State(
+        tables, counts.get(history, 0), {name: counts[name] for name in sample if name in names}
+    )
 
 
 def _read_postgres(server: PostgresServer, dbname: str, history: str, sample: list[str]) -> State:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ALL_TOOLS = ("keel", "dbmate", "jetbase", "sqlstep", "yoyo", "floor")
-ALL_DBS = ("sqlite", "postgresql")
+ALL_DBS = ("sqlite", "postgresql", "duckdb")
+DEFAULT_DBS = "sqlite,postgresql"  # DuckDB only on request: only keel and the floor run it
 DEFAULT_SIZES = "100,1000,10000"
 DEFAULT_BIG_ON = "sqlite"
 DEFAULT_REPEAT = 5
@@ -40,7 +41,9 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument(
         "--tools", default=",".join(ALL_TOOLS), help=f"comma-separated, from {','.join(ALL_TOOLS)}"
     )
-    parser.add_argument("--db", default=",".join(ALL_DBS), help="sqlite,postgresql or one")
+    parser.add_argument(
+        "--db", default=DEFAULT_DBS, help=f"from {','.join(ALL_DBS)} (default {DEFAULT_DBS})"
+    )
     parser.add_argument(
         "--sizes",
         help="MAIN, SMALL,MAIN or SMALL,MAIN,BIG: SMALL is upgraded from empty; MAIN gets "

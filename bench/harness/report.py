@@ -13,7 +13,7 @@ from harness.options import Options
 from harness.results import Cell, Results
 from harness.stats import paired_ratios, summarize
 
-DB_TITLES = {"-": "-", "sqlite": "SQLite", "postgresql": "PostgreSQL"}
+DB_TITLES = {"-": "-", "sqlite": "SQLite", "postgresql": "PostgreSQL", "duckdb": "DuckDB"}
 
 
 @dataclass(frozen=True)

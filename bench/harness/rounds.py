@@ -69,7 +69,8 @@ class Runner:
                     self.measure(adapter, Kind.HELP, self.options.main, "-", None, r, 0)
                 for dialect in self.options.dbs:
                     for adapter in order:
-                        self.cycle(adapter, dialect, r)
+                        if dialect in adapter.databases:
+                            self.cycle(adapter, dialect, r)
         finally:
             for launcher in self.launchers:
                 launcher.close()
@@ -106,7 +107,8 @@ class Runner:
             for dialect in self.options.big_on
             if dialect in self.options.dbs
             for adapter in self.adapters
-            if adapter.supports(Kind.STATUS) or self.options.setup_jobs == 1
+            if dialect in adapter.databases
+            and (adapter.supports(Kind.STATUS) or self.options.setup_jobs == 1)
         ]
         _say(f"setup: applying {big} migrations once per tool, {self.options.setup_jobs} at a time")
         with ThreadPoolExecutor(max_workers=self.options.setup_jobs) as pool:
@@ -190,7 +192,7 @@ class Runner:
                 if not outcome.stdout.strip():
                     raise checks.CheckFailed("printed nothing on stdout")
             else:
-                checks.expect_applied(db, self.server, adapter.history_table, applied_after)
+                checks.expect_applied(db, self.databases, adapter.history_table, applied_after)
         except (checks.CheckFailed, AdminError) as error:
             return self.fail(cell, r, f"check failed after exit 0: {error}", command.argv)
         self.results.samples.append(Sample(cell, r, outcome.seconds, outcome.max_rss_kib))

@@ -57,7 +57,7 @@ def ensure_venv(venvs: Path, tool: str, requirements: list[str], stamp_extra: st
 def keel_requirements(repo: Path) -> tuple[list[str], str]:
     """keel's editable install spec, and a fingerprint of its pyproject.toml."""
     pyproject = (repo / "pyproject.toml").read_bytes()
-    return ["-e", f"{repo}[postgres]"], hashlib.sha256(pyproject).hexdigest()
+    return ["-e", f"{repo}[postgres,duckdb]"], hashlib.sha256(pyproject).hexdigest()
 
 
 def byte_compile(bin_dir: Path, source: Path) -> None:

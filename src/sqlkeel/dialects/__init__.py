@@ -53,6 +53,8 @@ ENTRIES: tuple[Entry, ...] = (
           form="server", example="postgresql://app@localhost:5432/app"),
     Entry(("mysql", "mariadb"), "sqlkeel.dialects.mysql", "MySQLDialect", form="server",
           example="mysql://app@db.example.com/app"),
+    Entry(("duckdb",), "sqlkeel.dialects.duckdb", "DuckDBDialect", form="file",
+          example="duckdb:///app.duckdb"),
 )  # fmt: skip
 
 _BY_SCHEME = {scheme: entry for entry in ENTRIES for scheme in entry.schemes}

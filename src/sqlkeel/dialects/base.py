@@ -20,7 +20,9 @@ from sqlkeel.urls import DatabaseURL
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
-    from typing import Any, ClassVar
+    from typing import Any, ClassVar, TypeVar
+
+    _T = TypeVar("_T")
 
     from sqlkeel.core.plan import TransactionSupport
 
@@ -110,6 +112,37 @@ def poll_lock(
         "--lock-timeout / lock_timeout.",
         holder=str(holder) if holder else None,
     )
+
+
+def wait_while_busy(
+    attempt: Callable[[], _T],
+    is_busy: Callable[[Exception], bool],
+    *,
+    timeout: float,
+    wait: bool,
+    on_busy: Callable[[str], None] | None,
+    waiting: str,
+    busy_error: Callable[[float | None], KeelError],
+) -> _T:
+    """``attempt()``, called again while it raises an error ``is_busy`` accepts (another
+    process keeps a database file busy: SQLite's write transaction, DuckDB's open file), for
+    up to ``timeout`` seconds; ``waiting`` is said once through ``on_busy``. Raises
+    ``busy_error(timeout)`` (None: ``wait`` was false), a DatabaseBusy (exit 3)."""
+    deadline = time.monotonic() + timeout
+    delay, told = 0.02, False
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            if not is_busy(exc):
+                raise
+            if not wait or time.monotonic() >= deadline:
+                raise busy_error(timeout if wait else None) from exc
+            if not told and on_busy is not None:
+                on_busy(waiting)
+                told = True
+            time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 0.5)
 
 
 class TransactionFailed(Exception):

@@ -1,20 +1,18 @@
 """SQLite, through the standard library's ``sqlite3``: keel's embedded default.
 
 Capabilities: transactional DDL; back-ticked identifiers; trigger ``BEGIN … END`` bodies.
-Lock: an exclusive ``flock`` on ``<database>.keel-lock`` beside the database file; the
-kernel drops it when the process dies, so a crash can never leave it held. The file holds
-the holder's name and start time for ``lock-status``. ``:memory:`` databases live in one
-process, so they need no lock. Gaps: no schemas (``schema`` is refused).
+Lock: an exclusive ``flock`` on ``<database>.keel-lock`` beside the database file
+(``sqlkeel.filelock``); the kernel drops it when the process dies, so a crash can never
+leave it held. ``:memory:`` databases live in one process, so they need no lock.
+Gaps: no schemas (``schema`` is refused).
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
-import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlkeel.core.splitter import SQLITE
@@ -25,10 +23,10 @@ from sqlkeel.dialects.base import (
     Holder,
     LockWait,
     Session,
-    holder_name,
-    poll_lock,
+    wait_while_busy,
 )
 from sqlkeel.errors import ConfigError, ConnectionFailed, DatabaseBusy, DiskFull, KeelError
+from sqlkeel.filelock import FileLock, is_disk_full
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
@@ -57,10 +55,8 @@ def _is(exc: BaseException, code: int) -> bool:
 
 
 def _is_disk_full(exc: BaseException) -> bool:
-    import errno
-
     if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+        return is_disk_full(exc)
     return _is(exc, _SQLITE_FULL)
 
 
@@ -240,25 +236,16 @@ class SQLiteDialect(Dialect):
         ``on_busy`` that keel waits. Raises DatabaseBusy (exit 3)."""
         import sqlite3
 
-        deadline = time.monotonic() + timeout
-        delay, told = 0.02, False
-        while True:
-            try:
-                attempt()
-                return
-            except sqlite3.OperationalError as exc:
-                if not _is(exc, _SQLITE_BUSY):
-                    raise
-                if not wait or time.monotonic() >= deadline:
-                    raise self._busy_error(timeout if wait else None) from exc
-                if not told and self.on_busy is not None:
-                    self.on_busy(
-                        f"another process holds a write transaction on {self.path}; waiting "
-                        f"up to {timeout:g} s (lock_timeout) for it to end"
-                    )
-                    told = True
-                time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
-                delay = min(delay * 1.5, 0.5)
+        wait_while_busy(
+            attempt,
+            lambda exc: isinstance(exc, sqlite3.OperationalError) and _is(exc, _SQLITE_BUSY),
+            timeout=timeout,
+            wait=wait,
+            on_busy=self.on_busy,
+            waiting=f"another process holds a write transaction on {self.path}; waiting "
+            f"up to {timeout:g} s (lock_timeout) for it to end",
+            busy_error=self._busy_error,
+        )
 
     def _busy_error(self, waited: float | None) -> DatabaseBusy:
         how = (
@@ -354,8 +341,12 @@ class SQLiteDialect(Dialect):
 
     # -- locking -----------------------------------------------------------------------
     @property
+    def _file_lock(self) -> FileLock:
+        return FileLock(self.path)
+
+    @property
     def lock_path(self) -> str:
-        return f"{self.path}.keel-lock"
+        return self._file_lock.path
 
     @contextmanager
     def session_lock(
@@ -373,80 +364,11 @@ class SQLiteDialect(Dialect):
         if self.url.is_memory:
             yield
             return
-        try:
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as exc:  # e.g. a folder where no file can be made (/proc)
-            raise ConfigError(
-                f"cannot open or create keel's lock file {self.lock_path}: {exc.strerror} "
-                f"(errno {exc.errno}). Fix: put the database in a folder where keel's user may "
-                "create files, and let that user read and write the lock file."
-            ) from exc
-        try:
-
-            def try_acquire() -> bool:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return False
-                return True
-
-            poll_lock(
-                try_acquire,
-                self.lock_holder,
-                timeout=timeout,
-                wait=wait,
-                on_wait=on_wait,
-                what=self.path,
-            )
-            since = datetime.now(timezone.utc).isoformat(timespec="seconds")
-            try:
-                os.ftruncate(fd, 0)
-                os.pwrite(fd, f"{holder_name()}\n{since}\n".encode(), 0)
-            except OSError as exc:
-                if not _is_disk_full(exc):
-                    raise
-                raise DiskFull(
-                    f"the disk is full: keel could not write its lock file {self.lock_path} "
-                    f"({exc.strerror}); nothing was changed and the database is intact. Fix: "
-                    "free space on that disk, then run the command again."
-                ) from exc
-            try:
-                self._wait_for_writers(timeout, wait)
-                yield
-            finally:
-                os.ftruncate(fd, 0)
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        with self._file_lock.held(timeout=timeout, wait=wait, on_wait=on_wait):
+            self._wait_for_writers(timeout, wait)
+            yield
 
     def lock_holder(self) -> Holder | None:
-        if self.url.is_memory or not os.path.exists(self.lock_path):
+        if self.url.is_memory:
             return None
-        try:
-            fd = os.open(self.lock_path, os.O_RDONLY)
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read keel's lock file {self.lock_path}: {exc.strerror} (errno "
-                f"{exc.errno}). Fix: let keel's user read and write it (e.g. chmod u+rw), or "
-                "run keel as the user who migrates this database."
-            ) from exc
-        try:
-            try:
-                # A shared lock succeeds only when nobody holds the exclusive one.
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                pass
-            else:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                return None
-            text = os.pread(fd, 4096, 0).decode("utf-8", "replace").splitlines()
-        finally:
-            os.close(fd)
-        description = text[0] if text else "another process"
-        since: Any = None
-        if len(text) > 1:
-            try:
-                since = datetime.fromisoformat(text[1])
-            except ValueError:
-                since = None
-        return Holder(description, since)
+        return self._file_lock.holder()

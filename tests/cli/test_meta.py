@@ -24,7 +24,17 @@ Run = Callable[..., "Outcome"]
 
 REPO = Path(__file__).resolve().parents[2]
 COMMAND_NAMES = list(COMMANDS)
-DRIVERS = ("psycopg", "psycopg2", "pymysql", "MySQLdb", "mysql", "sqlite3", "_sqlite3")
+DRIVERS = (
+    "psycopg",
+    "psycopg2",
+    "pymysql",
+    "MySQLdb",
+    "mysql",
+    "sqlite3",
+    "_sqlite3",
+    "duckdb",
+    "_duckdb",
+)
 # What `keel --help` and `keel --version` must not load: the old CLI framework, any driver,
 # the API and everything behind it, and the standard modules that cost start-up time.
 NOT_FOR_HELP = (

@@ -67,13 +67,9 @@ def _history_without_unique_keys(db: Database) -> None:
 
     dialect = dialect_for(parse_url(db.url), table="keel_history", schema=None)
     columns = ", ".join(c for c, _t, _n in HISTORY_COLUMNS)
-    typed = ", ".join(
-        f"{c} {dialect.history_sql.types[t]}{'' if null else ' NOT NULL'}"
-        for c, t, null in HISTORY_COLUMNS
-    )
     db.query("CREATE TABLE keel_old AS SELECT * FROM keel_history")
     db.query("DROP TABLE keel_history")
-    db.query(f"CREATE TABLE keel_history (id {dialect.history_sql.types['id']}, {typed})")
+    db.query(dialect.history_sql.create_table("keel_history", HISTORY_COLUMNS))
     db.query(f"INSERT INTO keel_history ({columns}) SELECT {columns} FROM keel_old ORDER BY id")
     db.query("DROP TABLE keel_old")
 

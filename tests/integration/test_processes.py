@@ -59,6 +59,8 @@ def test_six_concurrent_upgrades_apply_every_migration_exactly_once(
 
 
 def _wait_until_holding(url: str, migrations: Path, proc: subprocess.Popen[str]) -> None:
+    """Until ``proc`` holds the lock with its first migration's row written (read through
+    keel, so only where the database can be read while another process migrates it)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
@@ -67,6 +69,24 @@ def _wait_until_holding(url: str, migrations: Path, proc: subprocess.Popen[str])
                 return
         time.sleep(0.1)
     raise AssertionError("the upgrade never took the lock and applied V1")
+
+
+def _wait_until_second_runs(proc: subprocess.Popen[str]) -> None:
+    """Until ``proc`` says it applied V1, and so holds the lock and runs V2. From its
+    output: a file database that another process migrates may not even be opened (DuckDB
+    allows one process at a time)."""
+    import select
+
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if not select.select([proc.stdout], [], [], 0.1)[0]:
+            continue
+        line = proc.stdout.readline()
+        if line.startswith("applied 1 "):
+            return
+        assert line, proc.communicate()  # it ended before applying V1
+    raise AssertionError("the upgrade never applied V1")
 
 
 @TRANSACTIONAL_DDL  # MySQL: test_mysql.py, where a killed migration stays recorded failed
@@ -80,7 +100,7 @@ def test_killed_upgrade_leaves_no_lock_and_no_history_row(db_url: str, tmp_path:
         f"CREATE TABLE interrupted (id integer);\n{slow(db_url, 60)}\n",
     )
     proc = keel_process(db_url, migrations, "upgrade")
-    _wait_until_holding(db_url, migrations, proc)
+    _wait_until_second_runs(proc)
     time.sleep(0.5)  # well inside the slow statement of V2
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=10)
@@ -105,7 +125,7 @@ def test_no_wait_fails_at_once_with_exit_3_naming_the_holder(db_url: str, tmp_pa
     write(migrations, "V2__slow.sql", f"{slow(db_url, 30)}\n")
     holder = keel_process(db_url, migrations, "upgrade")
     try:
-        _wait_until_holding(db_url, migrations, holder)
+        _wait_until_second_runs(holder)
         started = time.monotonic()
         blocked = keel_process(db_url, migrations, "upgrade", "--no-wait")
         out, err = blocked.communicate(timeout=30)

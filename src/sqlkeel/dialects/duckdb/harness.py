@@ -59,6 +59,10 @@ class Harness(DialectHarness):
         finally:
             conn.close()
 
+    def lock_file(self, url: str) -> Path | None:
+        # Beside the database file (sqlkeel.filelock.FileLock).
+        return Path(url.removeprefix("duckdb:///") + ".keel-lock")
+
     def tables(self, url: str) -> set[str]:
         sql = (
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "

@@ -386,9 +386,11 @@ def _to_url(candidate: _Candidate) -> DatabaseURL:
     if isinstance(value, DatabaseURL):
         return value
     if not isinstance(value, str):
+        from sqlkeel.dialects import ENTRIES
+
         raise ConfigError(
             f"url from {candidate.where} must be a string such as "
-            f'"postgresql://app@localhost/app", not {_type_name(value)}.'
+            f'"{ENTRIES[0].example}", not {_type_name(value)}.'
         )
     try:
         return parse_url(value, base_dir=candidate.base_dir)

@@ -202,8 +202,8 @@ def parse_url(text: str, *, base_dir: Path | None = None) -> DatabaseURL:
     if entry is None:
         raise ConfigError(
             f"Unknown database URL scheme {scheme_text!r}; accepted schemes: "
-            f"{accepted_schemes()} (a driver suffix such as postgresql+psycopg:// is "
-            f"allowed). {_EXPECTED}."
+            f"{accepted_schemes()} (a driver suffix, as in "
+            f"scheme+driver://, is allowed). {_EXPECTED}."
         )
     if entry.form == "file":
         return _parse_file(raw, entry.family, rest, base_dir)

@@ -39,11 +39,8 @@ KNOWN: dict[tuple[str, str], str] = {
     ("core/splitter.py", "POSTGRES"): "lexer profile re-exported",
     ("core/splitter.py", "MYSQL"): "lexer profile re-exported",
     # Messages naming families: each should come from the registry or Capabilities.
-    ("cli/app.py", "in one transaction (PostgreSQL, SQLite; refused on MySQL"): "--help text",
     ("config.py", "# keel.toml: settings for keel"): "the keel.toml template's examples",
-    ("config.py", "postgresql://app@localhost/app"): "example URL (Entry.example)",
     ("core/parsing.py", "as the mysql client does"): "DELIMITER message",
-    ("urls.py", "such as postgresql+psycopg://"): "example driver suffix",
 }
 
 

@@ -266,8 +266,8 @@ def _upgrade_options(parser: KeelParser) -> None:
     parser.add_argument(
         "--single-transaction",
         action="store_true",
-        help="All pending migrations in one transaction (PostgreSQL, SQLite; refused on MySQL, "
-        "whose DDL commits implicitly).",
+        help="All pending migrations in one transaction (refused on a database whose DDL "
+        "commits implicitly).",
     )
     _lock_options(parser)
 

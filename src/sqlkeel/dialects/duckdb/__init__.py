@@ -63,9 +63,7 @@ _ERROR_LINE = re.compile(r"\n\s*LINE (\d+):")
 _FILE_LOCKED = "Could not set lock on file"
 # DuckDB's guess at a misspelt name, when it guesses one of its own catalog views (the
 # nearest name in an empty schema): noise, not help.
-_CATALOG_GUESS = re.compile(
-    r'\s*Did you mean "(?:pg_|duckdb_|information_schema|sqlite_)[^"]*"\?'
-)
+_CATALOG_GUESS = re.compile(r'\s*Did you mean "(?:pg_|duckdb_|information_schema|sqlite_)[^"]*"\?')
 _NOTHING_TO_ROLL_BACK = "cannot rollback - no transaction is active"
 # Statements DuckDB refuses inside a transaction block (the other part of the message names
 # the statement), and writes to a second attached database in one transaction.

@@ -45,6 +45,7 @@ from sqlkeel.errors import (
 )
 from sqlkeel.execute import Listener, Runner, StepResult
 from sqlkeel.history import Entry, HistoryStore, shown_name
+from sqlkeel.locking import Locker, SessionLock, TableLease, UnlockResult, lock_table_for
 from sqlkeel.urls import holds_password, mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -314,6 +315,7 @@ class Keel:
         schema: str | None = None,
         lock_timeout: float | None = None,
         lock_mode: str | None = None,
+        lock_lease: float | None = None,
         config: str | os.PathLike[str] | None = None,
         settings: Settings | None = None,
         listener: Listener | None = None,
@@ -330,6 +332,7 @@ class Keel:
                 "schema": schema,
                 "lock_timeout": lock_timeout,
                 "lock_mode": lock_mode,
+                "lock_lease": lock_lease,
             }
             settings = load_settings(
                 flags=flags,
@@ -343,6 +346,7 @@ class Keel:
         self._user = user
         self._dialect: Dialect | None = None
         self._conn: Connection | None = None
+        self._locker: Locker | None = None
 
     # -- plumbing ------------------------------------------------------------------------
     @property
@@ -375,18 +379,47 @@ class Keel:
                     "no database URL is configured. Fix: pass --url, set KEEL_URL or "
                     'DATABASE_URL, or put url = "..." in keel.toml.'
                 )
-            if self.settings.lock_mode != "session":
-                raise ConfigError(
-                    f"lock_mode = {self.settings.lock_mode!r} is not available in this version "
-                    'of keel. Fix: use lock_mode = "session" (the default).'
-                )
             self._dialect = dialect_for(
                 self.settings.url, table=self.settings.table, schema=self.settings.schema
             )
             # Another process keeping the database busy is waited for as the lock is.
             self._dialect.busy_timeout = self.settings.lock_timeout
             self._dialect.on_busy = self.listener.database_busy
+            # Table mode is the mode for transaction-mode poolers (SPEC 10).
+            self._dialect.pooled = self.settings.lock_mode == "table"
         return self._dialect
+
+    @property
+    def locker(self) -> Locker:
+        """The migration lock ``lock_mode`` chooses (SPEC 6 and 10)."""
+        if self._locker is None:
+            if self.settings.lock_mode == "table":
+                from sqlkeel import __version__
+
+                self._locker = TableLease(
+                    self.dialect,
+                    table=lock_table_for(self.settings.table),
+                    lease=self.settings.lock_lease,
+                    owner=f"keel {__version__} on {host_name()}, pid {os.getpid()}",
+                    on_takeover=self._taken_over,
+                )
+            else:
+                self._locker = SessionLock(self.dialect)
+        return self._locker
+
+    def _taken_over(self, owner: str, age: float) -> None:
+        """Say and log (``lock-takeover``) that this run took over a dead holder's lease."""
+        self.listener.lock_taken_over(owner, age)
+        store = self._store()
+        store.ensure()
+        store.append_log(
+            action="lock-takeover",
+            at=self.clock(),
+            by=self.user,
+            outcome="success",
+            detail=f"took over the lease of {owner}: its last heartbeat was {age:.0f} s ago, "
+            f"more than lock_lease ({self.settings.lock_lease:g} s)",
+        )
 
     def _connection(self) -> Connection:
         if self._conn is None:
@@ -458,7 +491,7 @@ class Keel:
         self.dialect.check_writable()  # before waiting for a lock that could not help
         # The lock is taken on the connection that does the work: see Dialect.session_lock.
         try:
-            with self.dialect.session_lock(
+            with self.locker.hold(
                 self._connection,
                 timeout=self.settings.lock_timeout,
                 wait=wait,
@@ -484,6 +517,7 @@ class Keel:
             clock=self.clock,
             user=self.user,
             listener=self.listener,
+            locker=self.locker,
         )
 
     def _apply(
@@ -758,7 +792,33 @@ class Keel:
     @_database_errors
     def lock_status(self) -> LockStatusResult:
         """Who holds the migration lock now."""
-        return LockStatusResult(self.settings.lock_mode, self.dialect.lock_holder())
+        if self.settings.lock_mode == "table" and not self._exists():
+            return LockStatusResult(self.settings.lock_mode, None)
+        return LockStatusResult(self.settings.lock_mode, self.locker.holder())
+
+    @_database_errors
+    def unlock(self, *, force: bool = False) -> UnlockResult:
+        """Table mode: delete a lease whose heartbeat is stale (``force``: even a fresh
+        one), with a log row. Session mode: nothing to do (the database frees those locks).
+        Raises LockTimeout (exit 3) for a fresh lease without ``force``."""
+        if self.settings.lock_mode != "table" or not self._exists():
+            return UnlockResult(self.settings.lock_mode)
+        result = self.locker.unlock(force=force)
+        if result.removed is not None:
+            store = self._store()
+            store.ensure()
+            how = (
+                f"deleted the fresh lease of {result.removed} (--force); its last heartbeat "
+                f"was {result.age:.0f} s ago"
+                if result.forced
+                else f"deleted the stale lease of {result.removed}; its last heartbeat was "
+                f"{result.age:.0f} s ago, more than lock_lease "
+                f"({self.settings.lock_lease:g} s)"
+            )
+            store.append_log(
+                action="unlock", at=self.clock(), by=self.user, outcome="success", detail=how
+            )
+        return result
 
     # -- files ---------------------------------------------------------------------------
     def new(self, description: str, *, version: str | None = None) -> Path:
@@ -916,6 +976,7 @@ __all__ = [
     "RollbackResult",
     "State",
     "StatusResult",
+    "UnlockResult",
     "UpgradeResult",
     "ValidateResult",
     "init_project",

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
-from sqlkeel.errors import KeelError, LockLost, LockTimeout
+from sqlkeel.errors import ConfigError, KeelError, LockLost, LockTimeout
 from sqlkeel.urls import DatabaseURL
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -187,6 +187,10 @@ class Dialect(ABC):
         # lock_timeout and its listener.
         self.busy_timeout = 60.0
         self.on_busy: Callable[[str], None] | None = None
+        # Whether keel's connections may pass through a transaction-mode pooler (table lock
+        # mode, chosen for PgBouncer): then each transaction may run in another server
+        # session, so keel must not rely on statements prepared in an earlier one.
+        self.pooled = False
 
     # -- connections -------------------------------------------------------------------
     @abstractmethod
@@ -253,9 +257,12 @@ class Dialect(ABC):
         conn: Connection,
         statements: Sequence[str],
         commands: Sequence[tuple[str, Sequence[object]]],
+        fence: tuple[str, Sequence[object]] | None = None,
     ) -> Transaction:
-        """BEGIN, ``statements`` (user SQL, untouched), keel's parameterised ``commands``
-        and COMMIT, to be sent in one round trip; only where ``elapsed_ms`` is set."""
+        """BEGIN, ``statements`` (user SQL, untouched), the lock's fence, keel's
+        parameterised ``commands`` and COMMIT, to be sent in one round trip; only where
+        ``elapsed_ms`` is set. ``fence``: a command that fails unless this run still holds
+        the lock (the lease's); None: the dialect's own session-lock fence."""
         raise NotImplementedError(f"{self.name} runs a migration statement by statement")
 
     def run_and_commit(
@@ -386,6 +393,14 @@ class Dialect(ABC):
     def lock_holder(self) -> Holder | None:
         """Who holds the migration lock now, or None when it is free."""
 
+    def lease_sql(self, table: str) -> LeaseSQL:
+        """The statements of table lock mode on the lease table ``table`` (keel's name,
+        unqualified). Raises ConfigError where the family has none."""
+        raise ConfigError(
+            f'lock_mode = "table" is not available on {self.name} yet. Fix: use '
+            'lock_mode = "session" (the default).'
+        )
+
     @contextmanager
     def hold_server_lock(
         self,
@@ -427,3 +442,73 @@ class Dialect(ABC):
                 "the lock before it was recorded. Fix: run 'keel status' to see where the "
                 "database stands, and remove such statements from the migration."
             )
+
+
+# -- table lock mode: the lease's SQL ------------------------------------------------------
+class LeaseSQL(Value):
+    """keel's statements on the lease table of table lock mode (SPEC 10), in one family's
+    SQL, with the driver's placeholders. The table holds at most one row (``lock_id`` 1):
+    token (this holding's random id), owner (host, pid, keel version), acquired_at,
+    heartbeat_at. Times are the database's (``now``), so clients' clocks never matter.
+
+    Parameters, in order: ``acquire`` (token, owner); ``takeover`` (token, owner, old
+    token, lease seconds); ``heartbeat`` and ``release`` (token); ``release_stale`` (token,
+    lease seconds); ``fence_or_fail`` (token). ``read`` answers (token, owner, acquired_at,
+    seconds since the heartbeat) or no row. ``fence``: statements run in a migration's
+    transaction, the last one answering the token; they lock the row until the transaction
+    ends, so a takeover waits for the migration's commit and a holder whose lease was taken
+    over sees it. ``fence_or_fail``: one statement that fails unless the token is still
+    ours, for a migration sent whole (None where the dialect never sends one whole).
+    """
+
+    __slots__ = (
+        "acquire",
+        "create",
+        "fence",
+        "fence_or_fail",
+        "heartbeat",
+        "now",
+        "read",
+        "release",
+        "release_stale",
+        "table",
+        "takeover",
+    )
+    table: str  # the lease table, as written in the statements
+    now: str  # the database's current time (not the transaction's start)
+    create: str  # CREATE TABLE IF NOT EXISTS
+    acquire: str  # an insert that does nothing when the row exists
+    takeover: str  # an update of a stale lease to ours, conditional on its old token
+    heartbeat: str
+    read: str
+    fence: tuple[str, ...]
+    fence_or_fail: str | None
+    release: str
+    release_stale: str
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        now: str,
+        create: str,
+        acquire: str,
+        takeover: str,
+        heartbeat: str,
+        read: str,
+        fence: tuple[str, ...],
+        release: str,
+        release_stale: str,
+        fence_or_fail: str | None = None,
+    ) -> None:
+        self.table = table
+        self.now = now
+        self.create = create
+        self.acquire = acquire
+        self.takeover = takeover
+        self.heartbeat = heartbeat
+        self.read = read
+        self.fence = fence
+        self.fence_or_fail = fence_or_fail
+        self.release = release
+        self.release_stale = release_stale

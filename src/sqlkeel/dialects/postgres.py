@@ -34,6 +34,7 @@ from sqlkeel.dialects.base import (
     Connection,
     Dialect,
     Holder,
+    LeaseSQL,
     LockWait,
     Transaction,
     TransactionFailed,
@@ -251,6 +252,11 @@ class PostgresDialect(Dialect):
         try:
             # connect_timeout bounds the whole start-up, TCP and handshake (libpq's rule),
             # so a frozen server is given up on too.
+            if self.pooled:
+                # Behind a transaction-mode pooler the next transaction may run in another
+                # server session, where psycopg's prepared statements do not exist.
+                # https://www.psycopg.org/psycopg3/docs/advanced/prepare.html#using-prepared-statements-with-pgbouncer
+                kwargs["prepare_threshold"] = None
             return psycopg.connect(autocommit=True, **kwargs)
         except psycopg.Error as exc:
             said = " ".join(mask_password(str(exc)).split())
@@ -278,8 +284,9 @@ class PostgresDialect(Dialect):
         conn = self._open(holder_name())  # first: it explains a missing psycopg
         import psycopg
 
-        with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
-            self.execute(conn, "SET client_connection_check_interval = '1s'")
+        if not self.pooled:  # behind a pooler a SET would stay in a shared server session
+            with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
+                self.execute(conn, "SET client_connection_check_interval = '1s'")
         if self.schema:
             self.execute(conn, f"SET search_path TO {_quote_ident(self.schema)}, public")
         elif self._own_schema is None:
@@ -350,6 +357,7 @@ class PostgresDialect(Dialect):
         conn: Connection,
         statements: Sequence[str],
         commands: Sequence[tuple[str, Sequence[object]]],
+        fence: tuple[str, Sequence[object]] | None = None,
     ) -> Transaction:
         # One simple-protocol query, not a pipeline: the server runs the statements as psql
         # would send them (no Parse/Bind/Describe per statement), and keel's own values are
@@ -371,7 +379,9 @@ class PostgresDialect(Dialect):
         # keel's own commands go as literal SQL rather than PREPAREd once per session: a
         # migration's DEALLOCATE ALL, or a pooler handing out another session, would make
         # a prepared name vanish under the next migration.
-        parts.append(mogrify(_FENCE, (self.lock_key(conn),)))
+        if fence is None:
+            fence = (_FENCE, (self.lock_key(conn),))
+        parts.append(mogrify(*fence))
         parts.extend(mogrify(sql, params) if params else sql for sql, params in commands)
         parts.append("COMMIT")
         text = _GLUE.join(parts).encode(conn.info.encoding)
@@ -474,6 +484,7 @@ class PostgresDialect(Dialect):
         on_wait: LockWait | None,
     ) -> Iterator[None]:
         conn = connect()
+        self._refuse_pooler(conn)
 
         def prepare() -> int:
             import psycopg
@@ -495,9 +506,38 @@ class PostgresDialect(Dialect):
         ):
             yield
 
+    def _refuse_pooler(self, conn: Connection) -> None:
+        """Raise ConfigError when ``conn`` goes through a transaction-mode pooler: its
+        transactions then run in whichever server session is free, so a session lock would
+        stay behind in one session while the migrations run in others. The test: another
+        connection holds a transaction open (keeping busy the server session ``conn`` just
+        used, which a pooler would hand out first), and ``conn``'s next transaction must
+        still run in the same backend. Without a pooler that is always so."""
+        first = self.query(conn, "SELECT pg_backend_pid()")[0][0]
+        probe = self._open("keel (pooler check)")
+        try:
+            probe.execute("BEGIN")
+            probe.execute("SELECT pg_backend_pid()")
+            second = self.query(conn, "SELECT pg_backend_pid()")[0][0]
+        finally:
+            probe.close()
+        if first != second:
+            raise ConfigError(
+                f"the connection to {self.url.masked()} goes through a connection pooler in "
+                f"transaction mode (such as PgBouncer's pool_mode = transaction): two "
+                f"transactions of one connection ran in two server sessions (pids {first} "
+                f"and {second}), so the session lock keel takes would stay behind in one "
+                'of them. Fix: set lock_mode = "table" (or KEEL_LOCK_MODE=table, '
+                "--lock-mode table), whose lease row works through a pooler; or connect "
+                "to the server directly, or through a session-mode pool."
+            )
+
     def fence(self, conn: Connection) -> bool:
         rows = self.query(conn, "SELECT pg_try_advisory_xact_lock(%s)", (self.lock_key(conn),))
         return bool(rows[0][0])
+
+    def lease_sql(self, table: str) -> LeaseSQL:
+        return _lease_sql(self.qualify(table))
 
     def lock_holder(self) -> Holder | None:
         conn = self._open("keel lock-status")
@@ -521,3 +561,45 @@ class PostgresDialect(Dialect):
         app, addr, pid, since = rows[0]
         who = app or "a session without application_name"
         return Holder(f"{who} (server pid {pid}{', from ' + addr if addr else ''})", since)
+
+
+# -- table lock mode: the lease's SQL (SPEC 10) ------------------------------------------
+# clock_timestamp(), not now(): now() is the start of the transaction, and a fence or a
+# heartbeat must compare the time it runs. Concurrent takeovers of one stale row serialise
+# on its row lock, and the second re-checks its WHERE against the row the first committed
+# (https://www.postgresql.org/docs/current/transaction-iso.html#XACT-READ-COMMITTED), so
+# only one wins. The fence's FOR UPDATE holds the row until the migration commits.
+def _lease_sql(table: str) -> LeaseSQL:
+    now = "clock_timestamp()"
+    stale = f"heartbeat_at < {now} - make_interval(secs => %s)"
+    return LeaseSQL(
+        table=table,
+        now=now,
+        create=(
+            f"CREATE TABLE IF NOT EXISTS {table} (lock_id INTEGER PRIMARY KEY, "
+            "token TEXT NOT NULL, owner TEXT NOT NULL, acquired_at TIMESTAMPTZ NOT NULL, "
+            "heartbeat_at TIMESTAMPTZ NOT NULL)"
+        ),
+        acquire=(
+            f"INSERT INTO {table} (lock_id, token, owner, acquired_at, heartbeat_at) "
+            f"VALUES (1, %s, %s, {now}, {now}) ON CONFLICT (lock_id) DO NOTHING"
+        ),
+        takeover=(
+            f"UPDATE {table} SET token = %s, owner = %s, acquired_at = {now}, "
+            f"heartbeat_at = {now} WHERE lock_id = 1 AND token = %s AND {stale}"
+        ),
+        heartbeat=f"UPDATE {table} SET heartbeat_at = {now} WHERE lock_id = 1 AND token = %s",
+        read=(
+            "SELECT token, owner, acquired_at, "
+            f"CAST(EXTRACT(EPOCH FROM {now} - heartbeat_at) AS float8) FROM {table} "
+            "WHERE lock_id = 1"
+        ),
+        fence=(f"SELECT token FROM {table} WHERE lock_id = 1 FOR UPDATE",),
+        # Division by zero unless the row is still ours.
+        fence_or_fail=(
+            f"SELECT 1 / count(*) FROM (SELECT 1 FROM {table} WHERE lock_id = 1 "
+            "AND token = %s FOR UPDATE) AS lease"
+        ),
+        release=f"DELETE FROM {table} WHERE lock_id = 1 AND token = %s",
+        release_stale=f"DELETE FROM {table} WHERE lock_id = 1 AND token = %s AND {stale}",
+    )

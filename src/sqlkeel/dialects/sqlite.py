@@ -18,7 +18,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlkeel.core.splitter import SQLITE
-from sqlkeel.dialects.base import Connection, Dialect, Holder, LockWait, holder_name, poll_lock
+from sqlkeel.dialects.base import (
+    Connection,
+    Dialect,
+    Holder,
+    LeaseSQL,
+    LockWait,
+    holder_name,
+    poll_lock,
+)
 from sqlkeel.errors import ConfigError, ConnectionFailed, DatabaseBusy, DiskFull, KeelError
 from sqlkeel.urls import DatabaseURL
 
@@ -413,6 +421,9 @@ class SQLiteDialect(Dialect):
         finally:
             os.close(fd)
 
+    def lease_sql(self, table: str) -> LeaseSQL:
+        return _lease_sql(self.qualify(table))
+
     def lock_holder(self) -> Holder | None:
         if self.url.is_memory or not os.path.exists(self.lock_path):
             return None
@@ -444,3 +455,42 @@ class SQLiteDialect(Dialect):
             except ValueError:
                 since = None
         return Holder(description, since)
+
+
+# -- table lock mode: the lease's SQL (SPEC 10) ------------------------------------------
+# Times are ISO text in UTC (SQLite has no timestamp type), compared as julianday().
+# SQLite has one writer at a time: a takeover waits for a migration's commit, and the
+# fence's UPDATE takes the write lock at once, so nothing can take the lease between the
+# fence and the commit. https://www.sqlite.org/lang_transaction.html
+def _lease_sql(table: str) -> LeaseSQL:
+    now = "strftime('%Y-%m-%dT%H:%M:%f', 'now')"
+    stale = "julianday(heartbeat_at) < julianday('now') - ? / 86400.0"
+    return LeaseSQL(
+        table=table,
+        now=now,
+        create=(
+            f"CREATE TABLE IF NOT EXISTS {table} (lock_id INTEGER PRIMARY KEY, "
+            "token TEXT NOT NULL, owner TEXT NOT NULL, acquired_at TEXT NOT NULL, "
+            "heartbeat_at TEXT NOT NULL)"
+        ),
+        acquire=(
+            f"INSERT OR IGNORE INTO {table} (lock_id, token, owner, acquired_at, heartbeat_at) "
+            f"VALUES (1, ?, ?, {now}, {now})"
+        ),
+        takeover=(
+            f"UPDATE {table} SET token = ?, owner = ?, acquired_at = {now}, "
+            f"heartbeat_at = {now} WHERE lock_id = 1 AND token = ? AND {stale}"
+        ),
+        heartbeat=f"UPDATE {table} SET heartbeat_at = {now} WHERE lock_id = 1 AND token = ?",
+        read=(
+            "SELECT token, owner, acquired_at, "
+            f"(julianday('now') - julianday(heartbeat_at)) * 86400.0 FROM {table} "
+            "WHERE lock_id = 1"
+        ),
+        fence=(
+            f"UPDATE {table} SET token = token WHERE lock_id = 1",
+            f"SELECT token FROM {table} WHERE lock_id = 1",
+        ),
+        release=f"DELETE FROM {table} WHERE lock_id = 1 AND token = ?",
+        release_stale=f"DELETE FROM {table} WHERE lock_id = 1 AND token = ? AND {stale}",
+    )

@@ -213,7 +213,7 @@ class TableLease:
         self._sql: LeaseSQL | None = None
         self._token: str | None = None  # this run's, while it holds the lease
         self._lost: Lease | None = None  # the lease that replaced ours, seen by the heartbeat
-        self._lost_gone = False  # ours was deleted (keel unlock --force)
+        self._lost_gone = False  # ours is gone: taken over and released since, or deleted
         self._renewed = 0.0  # time.monotonic() of our last heartbeat (or acquisition)
 
     def _lease_sql(self) -> LeaseSQL:
@@ -391,14 +391,16 @@ class TableLease:
     def lost_reason(self) -> str:
         if self._lost is not None:
             whom = f"was taken over by {self._lost.owner}"
-        elif self._lost_gone:
-            whom = "was deleted (keel unlock --force)"
         else:
-            whom = "was taken over by another run, or deleted"
+            whom = (
+                "was taken over by another run (finished since) or deleted by "
+                "'keel unlock --force'"
+            )
         return (
-            f"this run's lease in the lock table {whom}: its heartbeat was older than "
-            f"lock_lease ({self.lease:g} s), so this run was paused, or cut off from the "
-            "database, for longer than that, and another run may be migrating now"
+            f"this run's lease in the lock table {whom}. A lease is taken over once its "
+            f"heartbeat is older than lock_lease ({self.lease:g} s): this run was paused, or "
+            "cut off from the database, for longer than that, and another run may be "
+            "migrating now"
         )
 
     # -- who and unlock --------------------------------------------------------------------

@@ -284,9 +284,8 @@ class PostgresDialect(Dialect):
         conn = self._open(holder_name())  # first: it explains a missing psycopg
         import psycopg
 
-        if not self.pooled:  # behind a pooler a SET would stay in a shared server session
-            with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
-                self.execute(conn, "SET client_connection_check_interval = '1s'")
+        with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
+            self.execute(conn, "SET client_connection_check_interval = '1s'")
         if self.schema:
             self.execute(conn, f"SET search_path TO {_quote_ident(self.schema)}, public")
         elif self._own_schema is None:

@@ -336,6 +336,8 @@ class TableLease:
                 try:
                     if conn is None:
                         conn = d.connect()
+                        if sql.heartbeat_setup is not None:
+                            d.execute(conn, sql.heartbeat_setup)
                     d.run(conn, sql.heartbeat, (token,))
                     current = self._lease(conn)
                 except Exception:

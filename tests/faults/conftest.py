@@ -217,7 +217,9 @@ class Server:
         """SIGSTOP the server and every process of it: it accepts TCP (the kernel does)
         but answers nothing."""
         for pid in self.processes():
-            os.kill(pid, signal.SIGSTOP)
+            # A backend may end between the listing and the signal (a client that left).
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
         if self.process is None or self.process.poll() is not None:

@@ -85,9 +85,9 @@ def test_a_failing_statement_of_a_migration_sent_whole_is_named_and_leaves_no_tr
     sent: list[int] = []  # how many statements each migration sent whole held
     transaction = PostgresDialect.transaction
 
-    def spy(self, conn, statements, commands):  # type: ignore[no-untyped-def]
+    def spy(self, conn, statements, commands, *fence):  # type: ignore[no-untyped-def]
         sent.append(len(statements))
-        return transaction(self, conn, statements, commands)
+        return transaction(self, conn, statements, commands, *fence)
 
     monkeypatch.setattr(PostgresDialect, "transaction", spy)
     project.write("V1__first.sql", FIRST)  # sent, and in flight while V2 is prepared

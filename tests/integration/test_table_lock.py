@@ -184,6 +184,34 @@ def test_a_killed_holders_lease_is_taken_over_after_lock_lease_and_logged(
     assert lease_rows(counted) == []
 
 
+def test_a_migration_longer_than_the_lease_keeps_its_lease_from_a_waiting_run(
+    counted: Database, migrations: Path
+) -> None:
+    """A live holder's lease is never taken over, even while one migration runs for more
+    than twice the lease (on SQLite, where the heartbeat waits for that migration's write
+    lock, the fence renews it before the commit)."""
+    url = counted.url
+    dialect = dialect_of(url)
+    write_counted(migrations, dialect, 2)
+    (migrations / "V1__step_1.sql").write_text(
+        "-- upgrade\nINSERT INTO counter (version) VALUES (1);\n"
+        + sleep_sql(dialect, LEASE * 2.5)
+        + "\n-- rollback\nDELETE FROM counter WHERE version = 1;\n",
+        encoding="utf-8",
+    )
+    holder = start(url, migrations, "upgrade")
+    wait_for_lease(counted, holder)
+    waiter = start(url, migrations, "upgrade", "--lock-timeout", "60")
+    out, err = holder.communicate(timeout=90)
+    waiter_out, waiter_err = waiter.communicate(timeout=90)
+    assert holder.returncode == 0, err
+    assert waiter.returncode == 0, waiter_err
+    assert "took over" not in waiter_err
+    assert out.count("applied ") == 2 and waiter_out.count("applied ") == 0
+    assert counter(counted) == [1, 2]
+    assert log_rows(counted, "lock-takeover") == []
+
+
 @pytest.mark.parametrize("db_url", ["postgres", "mysql"], indirect=True)
 def test_a_holder_paused_longer_than_the_lease_stops_with_exit_3_before_its_next_migration(
     counted: Database, migrations: Path

@@ -459,6 +459,7 @@ class LeaseSQL(Value):
     ends, so a takeover waits for the migration's commit and a holder whose lease was taken
     over sees it. ``fence_or_fail``: one statement that fails unless the token is still
     ours, for a migration sent whole (None where the dialect never sends one whole).
+    ``heartbeat_setup``: run once on the heartbeat's own connection (None: nothing).
     """
 
     __slots__ = (
@@ -467,6 +468,7 @@ class LeaseSQL(Value):
         "fence",
         "fence_or_fail",
         "heartbeat",
+        "heartbeat_setup",
         "now",
         "read",
         "release",
@@ -485,6 +487,7 @@ class LeaseSQL(Value):
     fence_or_fail: str | None
     release: str
     release_stale: str
+    heartbeat_setup: str | None
 
     def __init__(
         self,
@@ -500,6 +503,7 @@ class LeaseSQL(Value):
         release: str,
         release_stale: str,
         fence_or_fail: str | None = None,
+        heartbeat_setup: str | None = None,
     ) -> None:
         self.table = table
         self.now = now
@@ -512,3 +516,4 @@ class LeaseSQL(Value):
         self.fence_or_fail = fence_or_fail
         self.release = release
         self.release_stale = release_stale
+        self.heartbeat_setup = heartbeat_setup

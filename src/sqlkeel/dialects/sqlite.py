@@ -102,6 +102,12 @@ class SQLiteDialect(Dialect):
             )
         super().__init__(url, table=table, schema=None)
         self.path = url.database or ":memory:"
+        # Whether this process has opened the file as a database already. Its header is
+        # read only before that: closing any descriptor of the file drops every POSIX lock
+        # this process holds on it, SQLite's own included (a second connection opened while
+        # a migration's write transaction runs, by table mode's heartbeat, would free that
+        # transaction's lock). https://www.sqlite.org/howtocorrupt.html#_posix_advisory_locks_canceled_by_a_separate_thread_doing_close_
+        self._opened = False
 
     def _check_directory(self) -> None:
         parent = Path(self.path).parent
@@ -141,7 +147,8 @@ class SQLiteDialect(Dialect):
                 f"cannot open SQLite database {self.path}: {self._why_unopenable(exc)}. "
                 "Fix: check the path and its permissions."
             ) from exc
-        self._check_header()
+        if not self._opened:
+            self._check_header()
         try:
             # A reader waits only for a writer that holds the whole file (committing, or
             # with more changes than its page cache holds): a migration running elsewhere.
@@ -161,6 +168,7 @@ class SQLiteDialect(Dialect):
         # raises there makes SQLite abort the statement ("interrupted"), which
         # ``_raise_if_interrupted`` turns back into that interruption.
         conn.set_progress_handler(_progress, _PROGRESS_STEPS)
+        self._opened = True
         return conn
 
     def _check_header(self) -> None:
@@ -462,6 +470,12 @@ class SQLiteDialect(Dialect):
 # SQLite has one writer at a time: a takeover waits for a migration's commit, and the
 # fence's UPDATE takes the write lock at once, so nothing can take the lease between the
 # fence and the commit. https://www.sqlite.org/lang_transaction.html
+# The heartbeat, a writer too, waits for the run's own migrations; so the fence renews the
+# heartbeat as well: a migration longer than the lease does not leave it stale at commit.
+# The heartbeat never waits for a lock (busy_timeout 0; it tries again at the next beat):
+# waiting to commit while the run's own migration holds a read lock would make SQLite fail
+# that migration's first write at once, to avoid a deadlock.
+# https://www.sqlite.org/c3ref/busy_handler.html
 def _lease_sql(table: str) -> LeaseSQL:
     now = "strftime('%Y-%m-%dT%H:%M:%f', 'now')"
     stale = "julianday(heartbeat_at) < julianday('now') - ? / 86400.0"
@@ -488,9 +502,10 @@ def _lease_sql(table: str) -> LeaseSQL:
             "WHERE lock_id = 1"
         ),
         fence=(
-            f"UPDATE {table} SET token = token WHERE lock_id = 1",
+            f"UPDATE {table} SET heartbeat_at = {now} WHERE lock_id = 1",
             f"SELECT token FROM {table} WHERE lock_id = 1",
         ),
         release=f"DELETE FROM {table} WHERE lock_id = 1 AND token = ?",
         release_stale=f"DELETE FROM {table} WHERE lock_id = 1 AND token = ? AND {stale}",
+        heartbeat_setup="PRAGMA busy_timeout = 0",
     )

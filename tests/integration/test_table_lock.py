@@ -4,6 +4,7 @@ local PostgreSQL. Real processes against real databases."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -313,6 +314,55 @@ def test_session_mode_through_pgbouncer_is_refused_with_exit_2_naming_table_mode
     assert 'lock_mode = "table"' in err and "pooler" in err
     assert "Traceback" not in err and err.count("keel: error:") == 1
     assert counter(pooled) == []
+
+
+@contextmanager
+def tcp_proxy(port: int) -> Iterator[int]:
+    """A plain TCP forwarder to 127.0.0.1:``port``, one server connection per client (as
+    a NAT or an SSH tunnel): the server sees it, not keel, as its client."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def pump(src: socket.socket, dst: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                server = socket.create_connection(("127.0.0.1", port))
+                threading.Thread(target=pump, args=(client, server), daemon=True).start()
+                threading.Thread(target=pump, args=(server, client), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield int(listener.getsockname()[1])
+    finally:
+        listener.close()
+
+
+def test_session_mode_through_a_plain_tcp_proxy_is_not_taken_for_a_pooler(
+    pg_url: str, migrations: Path
+) -> None:
+    Database(pg_url).query("CREATE TABLE counter (version integer NOT NULL)")
+    write_counted(migrations, "postgres", 2)
+    with tcp_proxy(5432) as port:
+        url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
+        assert url != pg_url
+        proc = keel_process(url, migrations, "upgrade")
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.count("applied ") == 2
+    assert counter(Database(pg_url)) == [1, 2]
 
 
 def test_eight_concurrent_upgrades_through_pgbouncer_in_table_mode_apply_each_once(

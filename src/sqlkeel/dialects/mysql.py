@@ -16,6 +16,7 @@ connection: a migration's own ``RELEASE_ALL_LOCKS()`` cannot let two runs interl
 https://mariadb.com/kb/en/get_lock/ Holder: the connection ``IS_USED_LOCK`` names, from the
 process list (its keel host and pid only where performance_schema records connection
 attributes; MariaDB has it off by default).
+Table mode: a lease row in an InnoDB table (``_lease_sql`` at the end).
 Gaps: DML on a non-transactional engine (MyISAM) cannot be rolled back either.
 """
 

@@ -11,6 +11,9 @@ is fenced in its own transaction: ``pg_try_advisory_xact_lock`` on the same key 
 before its history row commits (it cannot if a migration's own ``pg_advisory_unlock_all()``
 or ``DISCARD ALL`` dropped the lock and another run took it).
 https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+In session mode keel refuses a connection through a transaction-mode pooler (PgBouncer),
+whose transactions run in changing server sessions; table mode (a lease row, ``_lease_sql``
+at the end) works through one, with no server-side prepared statements.
 Migration sessions set ``client_connection_check_interval`` (PostgreSQL 14+) so that a
 statement of a killed keel is cancelled promptly instead of running on.
 Round trips: a transactional migration whose statements hold no ';' travels whole (BEGIN,
@@ -94,6 +97,22 @@ _RELATION_KINDS = {
 }
 # Between the commands of a transaction sent whole: the newline ends a trailing line comment.
 _GLUE = "\n;\n"
+
+
+def _local_address(conn: Connection) -> tuple[str, int] | None:
+    """This end of ``conn``'s TCP socket (None for a Unix socket), as the server would
+    name its client."""
+    import os
+    import socket  # psycopg has loaded it already
+
+    sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    try:
+        name = sock.getsockname()
+    finally:
+        sock.close()  # the duplicate only
+    if not isinstance(name, tuple):
+        return None
+    return str(name[0]), int(name[1])
 
 
 def _position(result: Any) -> int:
@@ -508,11 +527,21 @@ class PostgresDialect(Dialect):
     def _refuse_pooler(self, conn: Connection) -> None:
         """Raise ConfigError when ``conn`` goes through a transaction-mode pooler: its
         transactions then run in whichever server session is free, so a session lock would
-        stay behind in one session while the migrations run in others. The test: another
-        connection holds a transaction open (keeping busy the server session ``conn`` just
-        used, which a pooler would hand out first), and ``conn``'s next transaction must
-        still run in the same backend. Without a pooler that is always so."""
-        first = self.query(conn, "SELECT pg_backend_pid()")[0][0]
+        stay behind in one session while the migrations run in others.
+
+        When the server sees this very socket as its client (same address and port), there
+        is nothing between: done, in one round trip. Otherwise (a pooler, or a proxy or NAT
+        that is harmless) the test is the pooler's own behaviour: another connection holds
+        a transaction open, keeping busy the server session ``conn`` just used (which a
+        pooler hands out first), and ``conn``'s next transaction must still run in the same
+        backend; without a pooler it always does."""
+        first, address, port = self.query(
+            conn,
+            "SELECT pid, host(client_addr), client_port FROM pg_stat_activity "
+            "WHERE pid = pg_backend_pid()",
+        )[0]
+        if (address, port) == _local_address(conn):
+            return
         probe = self._open("keel (pooler check)")
         try:
             probe.execute("BEGIN")

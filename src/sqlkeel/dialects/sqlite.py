@@ -4,7 +4,9 @@ Capabilities: transactional DDL; back-ticked identifiers; trigger ``BEGIN … EN
 Lock: an exclusive ``flock`` on ``<database>.keel-lock`` beside the database file; the
 kernel drops it when the process dies, so a crash can never leave it held. The file holds
 the holder's name and start time for ``lock-status``. ``:memory:`` databases live in one
-process, so they need no lock. Gaps: no schemas (``schema`` is refused).
+process, so they need no lock. Table mode: a lease row (``_lease_sql`` at the end); a
+holder paused inside a write transaction keeps every writer out, the takeover too.
+Gaps: no schemas (``schema`` is refused).
 """
 
 from __future__ import annotations

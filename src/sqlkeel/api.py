@@ -39,6 +39,7 @@ from sqlkeel.errors import (
     ConfigError,
     DatabaseError,
     KeelError,
+    LockLost,
     Problem,
     UsageError,
     ValidationFailed,
@@ -508,6 +509,20 @@ class Keel:
                 self.close()
             raise
 
+    def _fence(self, conn: Connection) -> None:
+        """Inside a transaction of keel's own writes, before its COMMIT: raise LockLost
+        unless this run still holds the migration lock (as each migration's does)."""
+        if not self.locker.fence(conn):
+            reason = self.locker.lost_reason() or (
+                "a statement on this connection released it"
+            )
+            raise LockLost(
+                f"keel stopped before committing its changes to {shown_name(self.dialect)}: "
+                f"the migration lock was no longer held by this run ({reason}); nothing was "
+                "changed. Fix: run 'keel status' once the other run has ended, then run the "
+                "command again."
+            )
+
     def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
         return Runner(
             self.dialect,
@@ -689,6 +704,7 @@ class Keel:
                         script=action.row.script,
                         detail=action.description,
                     )
+                self._fence(conn)
                 d.commit(conn)
             except BaseException:
                 d.rollback(conn)
@@ -720,6 +736,7 @@ class Keel:
                     detail=f"recorded {len(chosen)} migration(s) up to {target} as applied "
                     "without running them",
                 )
+                self._fence(conn)
                 d.commit(conn)
             except BaseException:
                 d.rollback(conn)

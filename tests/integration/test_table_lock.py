@@ -409,3 +409,26 @@ def test_keel_help_lists_unlock_force_and_the_lock_mode_options() -> None:
     )
     assert "--force" in run.stdout and "--lock-mode" in run.stdout
     assert "lock_lease" in run.stdout
+
+
+def test_the_api_unlock_returns_what_it_did_and_lock_status_names_the_lease(
+    counted: Database, migrations: Path
+) -> None:
+    from sqlkeel import LockTimeout, UnlockResult
+
+    url = counted.url
+    assert Keel(url=url, migrations_dir=migrations).unlock() == UnlockResult("session")
+    table = Keel(url=url, migrations_dir=migrations, lock_mode="table", lock_lease=LEASE)
+    assert table.unlock() == UnlockResult("table")  # nothing held yet
+    with lease_held(url, migrations):
+        status = table.lock_status()
+        assert status.mode == "table" and status.holder is not None
+        assert f"pid {os.getpid()}" in status.holder.description
+        assert "last heartbeat" in status.holder.description
+        with pytest.raises(LockTimeout) as refused:
+            table.unlock()
+        assert refused.value.exit_code == 3 and refused.value.holder
+        forced = table.unlock(force=True)
+        assert forced.forced and f"pid {os.getpid()}" in str(forced.removed)
+    assert table.lock_status().holder is None
+    table.close()

@@ -395,8 +395,8 @@ class TableLease:
             whom = f"was taken over by {self._lost.owner}"
         else:
             whom = (
-                "was taken over by another run (finished since) or deleted by "
-                "'keel unlock --force'"
+                "was taken over by another run (finished since), deleted by 'keel unlock "
+                "--force', or changed by a migration's own SQL"
             )
         return (
             f"this run's lease in the lock table {whom}. A lease is taken over once its "

@@ -213,6 +213,29 @@ def test_a_migration_longer_than_the_lease_keeps_its_lease_from_a_waiting_run(
     assert log_rows(counted, "lock-takeover") == []
 
 
+def test_a_migration_whose_lease_is_gone_at_its_fence_is_rolled_back_and_keel_stops(
+    keel: Run, counted: Database, migrations: Path
+) -> None:
+    """The fence inside each migration's transaction (on PostgreSQL inside the migration
+    sent whole): a migration that takes the lease away, as a takeover would, is not
+    recorded, and keel stops with exit 3 naming it."""
+    write_counted(migrations, dialect_of(counted.url), 3)
+    (migrations / "V2__step_2.sql").write_text(
+        "-- upgrade\nINSERT INTO counter (version) VALUES (2);\n"
+        "UPDATE keel_lock SET token = 'stolen', owner = 'another run';\n"
+        "-- rollback\nDELETE FROM counter WHERE version = 2;\n",
+        encoding="utf-8",
+    )
+    out = keel("upgrade", *TABLE)
+    assert out.exit_code == 3, (out.stdout, out.stderr)
+    assert "V2__step_2.sql" in out.stderr and "lease" in out.stderr
+    assert "Traceback" not in out.stderr and out.stderr.count("keel: error:") == 1
+    assert counter(counted) == [1]  # V2 was rolled back, V3 never ran
+    history = counted.query("SELECT version FROM keel_history ORDER BY id")
+    assert [int(str(v)) for (v,) in history] == [1]
+    assert lease_rows(counted) == []
+
+
 @pytest.mark.parametrize("db_url", ["postgres", "mysql"], indirect=True)
 def test_a_holder_paused_longer_than_the_lease_stops_with_exit_3_before_its_next_migration(
     counted: Database, migrations: Path

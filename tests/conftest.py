@@ -393,17 +393,17 @@ def pgbouncer() -> Iterator[Pooler]:
         textwrap.dedent(
             f"""\
             [databases]
-            * = host={server.hostname or '127.0.0.1'} port={server.port or 5432}
+            * = host={server.hostname or "127.0.0.1"} port={server.port or 5432}
             [pgbouncer]
             listen_addr = 127.0.0.1
             listen_port = {port}
             unix_socket_dir = {root}
             auth_type = trust
-            auth_file = {root / 'userlist.txt'}
+            auth_file = {root / "userlist.txt"}
             pool_mode = transaction
             max_client_conn = 500
             default_pool_size = 40
-            logfile = {root / 'pgbouncer.log'}
+            logfile = {root / "pgbouncer.log"}
             """
         ),
         encoding="utf-8",

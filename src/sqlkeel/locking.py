@@ -159,8 +159,7 @@ class Lease(Value):
     def holder(self, lease: float) -> Holder:
         state = "stale: its holder is gone" if self.age > lease else "alive"
         return Holder(
-            f"{self.owner} (lease in the lock table, last heartbeat {self.age:.0f} s ago, "
-            f"{state})",
+            f"{self.owner} (lease in the lock table, last heartbeat {self.age:.0f} s ago, {state})",
             self.acquired_at,
         )
 

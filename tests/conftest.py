@@ -288,3 +288,117 @@ def log(keel: Run) -> list[tuple[str, str | None, str]]:
 
     rows = json.loads(ok(keel("history", "--log", "--json")).stdout)["log"]
     return [(r["action"], r["version"], r["outcome"]) for r in rows]
+
+
+# ---------------------------------------------------------------------------------------
+# PgBouncer in transaction pooling mode, in front of the local PostgreSQL (SPEC 10)
+
+PGBOUNCER = os.environ.get("KEEL_TEST_PGBOUNCER", "/usr/sbin/pgbouncer")
+
+
+@dataclass
+class Pooler:
+    """A PgBouncer of this test session's own: ``url(database)`` reaches a database of the
+    local PostgreSQL through it."""
+
+    port: int
+    root: Path
+
+    def url(self, pg_url: str) -> str:
+        """``pg_url`` (a database of the local server) through the pooler."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(pg_url)
+        user = f"{parts.username}@" if parts.username else ""
+        host = f"{user}127.0.0.1:{self.port}"
+        return urlunsplit((parts.scheme, host, parts.path, parts.query, ""))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+def pgbouncer() -> Iterator[Pooler]:
+    """PgBouncer on a free port, ``pool_mode = transaction``, in front of 127.0.0.1:5432;
+    started here and stopped at the end. A missing binary fails loudly (the CI script
+    installs the Debian package ``pgbouncer``). PgBouncer refuses to run as root: it runs
+    as the postgres user, from a folder that user owns."""
+    import shutil
+    import tempfile
+    import time
+    from urllib.parse import urlsplit
+
+    if not os.access(PGBOUNCER, os.X_OK):
+        pytest.fail(
+            f"PgBouncer is not installed at {PGBOUNCER}: the table lock mode tests need it. "
+            "Fix: apt-get install -y pgbouncer (.ci/run does this), or set KEEL_TEST_PGBOUNCER.",
+            pytrace=False,
+        )
+    server = urlsplit(PG_ADMIN_URL)
+    root = Path(tempfile.mkdtemp(prefix="keel-pgbouncer-"))
+    port = _free_port()
+    (root / "userlist.txt").write_text('"postgres" ""\n', encoding="utf-8")
+    (root / "pgbouncer.ini").write_text(
+        textwrap.dedent(
+            f"""\
+            [databases]
+            * = host={server.hostname or "127.0.0.1"} port={server.port or 5432}
+            [pgbouncer]
+            listen_addr = 127.0.0.1
+            listen_port = {port}
+            unix_socket_dir = {root}
+            auth_type = trust
+            auth_file = {root / "userlist.txt"}
+            pool_mode = transaction
+            max_client_conn = 500
+            default_pool_size = 40
+            logfile = {root / "pgbouncer.log"}
+            """
+        ),
+        encoding="utf-8",
+    )
+    owner: dict[str, Any] = {}
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        for name in ("userlist.txt", "pgbouncer.ini"):
+            shutil.chown(root / name, "postgres")
+        owner = {"user": "postgres", "group": "postgres", "extra_groups": []}
+    process = subprocess.Popen(
+        [PGBOUNCER, str(root / "pgbouncer.ini")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        cwd=root,
+        **owner,
+    )
+    try:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(
+                    host="127.0.0.1", port=port, user="postgres", dbname="postgres",
+                    connect_timeout=2, prepare_threshold=None,
+                ).close()  # fmt: skip
+                break
+            except psycopg.OperationalError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log_file = root / "pgbouncer.log"
+                    tail = log_file.read_text(errors="replace")[-2000:] if log_file.exists() else ""
+                    pytest.fail(f"PgBouncer did not start on port {port}:\n{tail}", pytrace=False)
+                time.sleep(0.1)
+        yield Pooler(port, root)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(root, ignore_errors=True)

@@ -52,12 +52,14 @@ from sqlkeel.errors import (
     ConfigError,
     DatabaseError,
     KeelError,
+    LockLost,
     Problem,
     UsageError,
     ValidationFailed,
 )
 from sqlkeel.execute import Listener, Runner, StepResult
 from sqlkeel.history import Entry, HistoryStore, shown_name
+from sqlkeel.locking import Locker, SessionLock, TableLease, UnlockResult, lock_table_for
 from sqlkeel.urls import holds_password, mask_password
 
 TYPE_CHECKING = False  # see sqlkeel.core.values
@@ -334,6 +336,7 @@ class Keel:
         lock_timeout: float | None = None,
         lock_mode: str | None = None,
         one_round_trip: bool | None = None,
+        lock_lease: float | None = None,
         config: str | os.PathLike[str] | None = None,
         settings: Settings | None = None,
         listener: Listener | None = None,
@@ -351,6 +354,7 @@ class Keel:
                 "lock_timeout": lock_timeout,
                 "lock_mode": lock_mode,
                 "one_round_trip": one_round_trip,
+                "lock_lease": lock_lease,
             }
             settings = load_settings(
                 flags=flags,
@@ -364,6 +368,7 @@ class Keel:
         self._user = user
         self._dialect: Dialect | None = None
         self._session: Session | None = None
+        self._locker: Locker | None = None
 
     # -- plumbing ------------------------------------------------------------------------
     @property
@@ -396,11 +401,6 @@ class Keel:
                     "no database URL is configured. Fix: pass --url, set KEEL_URL or "
                     'DATABASE_URL, or put url = "..." in keel.toml.'
                 )
-            if self.settings.lock_mode != "session":
-                raise ConfigError(
-                    f"lock_mode = {self.settings.lock_mode!r} is not available in this version "
-                    'of keel. Fix: use lock_mode = "session" (the default).'
-                )
             self._dialect = dialect_for(
                 self.settings.url,
                 table=self.settings.table,
@@ -409,8 +409,42 @@ class Keel:
                 busy_timeout=self.settings.lock_timeout,
                 on_busy=self.listener.database_busy,
                 send_whole=self.settings.one_round_trip,
+                # Table mode is the mode for transaction-mode poolers (SPEC 10).
+                pooled=self.settings.lock_mode == "table",
             )
         return self._dialect
+
+    @property
+    def locker(self) -> Locker:
+        """The migration lock ``lock_mode`` chooses (SPEC 6 and 10)."""
+        if self._locker is None:
+            if self.settings.lock_mode == "table":
+                from sqlkeel import __version__
+
+                self._locker = TableLease(
+                    self.dialect,
+                    table=lock_table_for(self.settings.table),
+                    lease=self.settings.lock_lease,
+                    owner=f"keel {__version__} on {host_name()}, pid {os.getpid()}",
+                    on_takeover=self._taken_over,
+                )
+            else:
+                self._locker = SessionLock(self.dialect)
+        return self._locker
+
+    def _taken_over(self, owner: str, age: float) -> None:
+        """Say and log (``lock-takeover``) that this run took over a dead holder's lease."""
+        self.listener.lock_taken_over(owner, age)
+        store = self._store()
+        store.ensure()
+        store.append_log(
+            action="lock-takeover",
+            at=self.clock(),
+            by=self.user,
+            outcome="success",
+            detail=f"took over the lease of {owner}: its last heartbeat was {age:.0f} s ago, "
+            f"more than lock_lease ({self.settings.lock_lease:g} s)",
+        )
 
     def _connection(self) -> Session:
         if self._session is None:
@@ -482,7 +516,7 @@ class Keel:
         self.dialect.check_writable()  # before waiting for a lock that could not help
         # The lock is taken on the connection that does the work: see Dialect.session_lock.
         try:
-            with self.dialect.session_lock(
+            with self.locker.hold(
                 self._connection,
                 timeout=self.settings.lock_timeout,
                 wait=wait,
@@ -525,6 +559,18 @@ class Keel:
                 )
         return with_classes(plan, support, classes)
 
+    def _fence(self, session: Session) -> None:
+        """Inside a transaction of keel's own writes, before its COMMIT: raise LockLost
+        unless this run still holds the migration lock (as each migration's does)."""
+        if not self.locker.fence(session):
+            reason = self.locker.lost_reason() or ("a statement on this connection released it")
+            raise LockLost(
+                f"keel stopped before committing its changes to {shown_name(self.dialect)}: "
+                f"the migration lock was no longer held by this run ({reason}); nothing was "
+                "changed. Fix: run 'keel status' once the other run has ended, then run the "
+                "command again."
+            )
+
     def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
         return Runner(
             store.session,
@@ -533,6 +579,7 @@ class Keel:
             clock=self.clock,
             user=self.user,
             listener=self.listener,
+            locker=self.locker,
         )
 
     def _apply(
@@ -711,6 +758,7 @@ class Keel:
                         script=action.row.script,
                         detail=action.description,
                     )
+                self._fence(session)
                 session.commit()
             except BaseException:
                 session.rollback()
@@ -742,6 +790,7 @@ class Keel:
                     detail=f"recorded {len(chosen)} migration(s) up to {target} as applied "
                     "without running them",
                 )
+                self._fence(session)
                 session.commit()
             except BaseException:
                 session.rollback()
@@ -814,7 +863,33 @@ class Keel:
     @_database_errors
     def lock_status(self) -> LockStatusResult:
         """Who holds the migration lock now."""
-        return LockStatusResult(self.settings.lock_mode, self.dialect.lock_holder())
+        if self.settings.lock_mode == "table" and not self._exists():
+            return LockStatusResult(self.settings.lock_mode, None)
+        return LockStatusResult(self.settings.lock_mode, self.locker.holder())
+
+    @_database_errors
+    def unlock(self, *, force: bool = False) -> UnlockResult:
+        """Table mode: delete a lease whose heartbeat is stale (``force``: even a fresh
+        one), with a log row. Session mode: nothing to do (the database frees those locks).
+        Raises LockTimeout (exit 3) for a fresh lease without ``force``."""
+        if self.settings.lock_mode != "table" or not self._exists():
+            return UnlockResult(self.settings.lock_mode)
+        result = self.locker.unlock(force=force)
+        if result.removed is not None:
+            store = self._store()
+            store.ensure()
+            how = (
+                f"deleted the fresh lease of {result.removed} (--force); its last heartbeat "
+                f"was {result.age:.0f} s ago"
+                if result.forced
+                else f"deleted the stale lease of {result.removed}; its last heartbeat was "
+                f"{result.age:.0f} s ago, more than lock_lease "
+                f"({self.settings.lock_lease:g} s)"
+            )
+            store.append_log(
+                action="unlock", at=self.clock(), by=self.user, outcome="success", detail=how
+            )
+        return result
 
     # -- files ---------------------------------------------------------------------------
     def new(self, description: str, *, version: str | None = None) -> Path:
@@ -972,6 +1047,7 @@ __all__ = [
     "RollbackResult",
     "State",
     "StatusResult",
+    "UnlockResult",
     "UpgradeResult",
     "ValidateResult",
     "init_project",

@@ -22,7 +22,16 @@ from sqlkeel.urls import DatabaseURL, parse_url
 
 __all__ = ["KEYS", "Settings", "init_config_text", "load_settings"]
 
-KEYS = ("url", "migrations_dir", "table", "schema", "lock_timeout", "lock_mode", "one_round_trip")
+KEYS = (
+    "url",
+    "migrations_dir",
+    "table",
+    "schema",
+    "lock_timeout",
+    "lock_mode",
+    "lock_lease",
+    "one_round_trip",
+)
 
 LOCK_MODES = ("session", "table")
 _VALID_KEYS = ", ".join(KEYS)
@@ -38,6 +47,7 @@ _FLAG_NAMES: Mapping[str, str] = {
     "schema": "--schema",
     "lock_timeout": "--lock-timeout",
     "lock_mode": "--lock-mode",
+    "lock_lease": "--lock-lease",
 }
 # Keys with no command-line flag, as a value given to Keel(...) is named.
 _ARGUMENT_NAMES: Mapping[str, str] = {"one_round_trip": "the one_round_trip argument of Keel()"}
@@ -59,6 +69,7 @@ class Settings(Value):
 
     __slots__ = (
         "config_file",
+        "lock_lease",
         "lock_mode",
         "lock_timeout",
         "migrations_dir",
@@ -71,6 +82,7 @@ class Settings(Value):
     )
     _hashed = (
         "config_file",
+        "lock_lease",
         "lock_mode",
         "lock_timeout",
         "migrations_dir",
@@ -88,6 +100,7 @@ class Settings(Value):
     lock_mode: str
     # Whether a dialect may send a whole migration in one round trip (PostgreSQL).
     one_round_trip: bool
+    lock_lease: float  # seconds without a heartbeat after which a table-mode lease is stale
     config_file: Path | None
     sources: Mapping[str, str]
     url_error: str | None  # why the configured URL is unusable; raised on connect
@@ -104,8 +117,10 @@ class Settings(Value):
         sources: Mapping[str, str] | None = None,  # None: a new empty dict
         url_error: str | None = None,
         one_round_trip: bool = True,
+        lock_lease: float = 60.0,
     ) -> None:
         init = object.__setattr__  # plain assignment is refused, see ``__setattr__``
+        init(self, "lock_lease", lock_lease)
         init(self, "url", url)
         init(self, "migrations_dir", migrations_dir)
         init(self, "table", table)
@@ -242,6 +257,7 @@ def load_settings(
             if "one_round_trip" in chosen
             else True
         ),
+        lock_lease=_to_lease(chosen["lock_lease"]) if "lock_lease" in chosen else 60.0,
         config_file=config_file,
         sources=MappingProxyType(sources),
     )
@@ -419,7 +435,8 @@ def _to_identifier(key: str, candidate: _Candidate) -> str:
     return value
 
 
-def _to_timeout(candidate: _Candidate) -> float:
+def _seconds(candidate: _Candidate) -> float | None:
+    """The value as a finite number of seconds, or None."""
     value = candidate.value
     seconds: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -429,10 +446,27 @@ def _to_timeout(candidate: _Candidate) -> float:
             seconds = float(value.strip())
         except ValueError:
             seconds = None
-    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+    return seconds if seconds is not None and math.isfinite(seconds) else None
+
+
+def _to_lease(candidate: _Candidate) -> float:
+    seconds = _seconds(candidate)
+    # Heartbeats come every third of the lease: below a second they would be most of the
+    # work, and a holder's pause of a moment would cost it the lease.
+    if seconds is None or seconds < 1:
+        raise ConfigError(
+            f"lock_lease from {candidate.where} must be a number of seconds >= 1 (e.g. 60), "
+            f"not {_shown(candidate.value)}."
+        )
+    return seconds
+
+
+def _to_timeout(candidate: _Candidate) -> float:
+    seconds = _seconds(candidate)
+    if seconds is None or seconds < 0:
         raise ConfigError(
             f"lock_timeout from {candidate.where} must be a number of seconds >= 0 "
-            f"(e.g. 60), not {_shown(value)}."
+            f"(e.g. 60), not {_shown(candidate.value)}."
         )
     return seconds
 
@@ -512,11 +546,14 @@ _INIT_CONFIG = """\
 # Seconds to wait for another process's migration lock before giving up (exit code 3).
 # lock_timeout = 60
 
-# "session": a database session lock that dies with its process (the only mode so far;
-# a lease-row "table" mode for connection poolers is planned).
+# "session": a database session lock that dies with its process. "table": a lease row in
+# keel_lock, renewed by a heartbeat; for connection poolers (PgBouncer in transaction mode).
 # lock_mode = "session"
 
 # PostgreSQL: send each migration whole (BEGIN, statements, keel's rows, COMMIT) in one
 # round trip. false sends its statements one by one, as for any other database.
 # one_round_trip = true
+# Table mode: seconds without a heartbeat after which a lease counts as its holder's death
+# and the next run takes it over (the holder renews it every third of this).
+# lock_lease = 60
 """

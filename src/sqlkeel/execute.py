@@ -45,6 +45,8 @@ TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from sqlkeel.locking import Locker
+
 
 class Listener:
     """Hears progress; the CLI prints it, the library ignores it by default."""
@@ -54,6 +56,10 @@ class Listener:
 
     def notice(self, text: str) -> None:
         """Something the user should know before the run starts (said once per run)."""
+
+    def lock_taken_over(self, owner: str, age: float) -> None:
+        """Table lock mode: keel took over the stale lease of ``owner``, whose last
+        heartbeat was ``age`` seconds ago (its holder died or was cut off)."""
 
     def database_busy(self, text: str) -> None:
         """Another process keeps the database busy (an SQLite write transaction): keel is
@@ -218,8 +224,11 @@ class Runner:
         clock: Callable[[], datetime],
         user: str,
         listener: Listener,
+        locker: Locker | None = None,
     ) -> None:
         self.session = session
+        # The migration lock this run holds; None: the dialect's session lock.
+        self.locker = locker
         self.dialect = session.dialect
         self.sender = self.dialect.one_round_trip  # resolved once: a property
         self.store = store
@@ -337,6 +346,13 @@ class Runner:
             if ran_outside
             else "It was rolled back and is not applied"
         )
+        reason = self.locker.lost_reason() if self.locker is not None else None
+        if reason is not None:
+            return LockLost(
+                f"{step.migration.path}: keel stopped before recording migration "
+                f"{step.migration.label}: {reason}. {what}; the migrations before it are "
+                "applied. Fix: run 'keel status' once the other run has ended."
+            )
         return LockLost(
             f"{step.migration.path}: the migration lock was no longer held by this run "
             f"when migration {step.migration.label} was about to be recorded, so another "
@@ -349,12 +365,25 @@ class Runner:
     def _fence(self, step: Step, *, ran_outside: bool = False) -> None:
         """Inside the step's open transaction, before its rows: stop (rolling the
         transaction back) unless this run still holds the migration lock."""
-        if not self.dialect.fence(self.session):
+        held = self.locker.fence(self.session) if self.locker else self.dialect.fence(self.session)
+        if not held:
             self._rollback_quietly()
             raise self._lock_lost(step, ran_outside=ran_outside)
 
+    def _check_lock(self, step: Step) -> None:
+        """Before the step starts: stop if this run knows it holds the lock no more (a
+        lease taken over while it was paused)."""
+        reason = self.locker.check() if self.locker is not None else None
+        if reason is not None:
+            raise LockLost(
+                f"keel stopped before migration {step.migration.label} "
+                f"({step.migration.path}): {reason}. The migrations before it are applied. "
+                "Fix: run 'keel status' once the other run has ended."
+            )
+
     # -- one step ------------------------------------------------------------------------
     def _apply_step(self, step: Step) -> StepResult:
+        self._check_lock(step)
         self.listener.step_started(step)
         at, start = self.clock(), time.perf_counter()
         section = self._section(step)
@@ -714,6 +743,7 @@ class Runner:
                 if batch is None:
                     results.append(self._apply_step(step))
                     continue
+                self._check_lock(step)
                 batch.at = self.clock()  # for a failure's log row; its rows use the server's
                 self.listener.step_started(step)
                 batch.start = time.perf_counter()
@@ -753,10 +783,15 @@ class Runner:
         # BEGIN to the rows (the statements' time on the server).
         commands = self.store.queued(lambda: self._record(step, at, None))
         assert self.sender is not None  # _apply_sent runs only with one
+        fence = (
+            self.locker.fence_command(self.session)
+            if self.locker is not None
+            else self.dialect.fence_command(self.session)
+        )
         transaction = self.sender.transaction(
             self.session,
             [s.sql for s in statements],
-            self.dialect.fence_command(self.session),
+            fence,
             commands,
         )
         return _Batch(step, section, statements, at, transaction, len(commands))

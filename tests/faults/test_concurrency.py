@@ -23,6 +23,8 @@ pytestmark = pytest.mark.slow
 
 MIGRATIONS = 50
 ROUNDS_UP_DOWN = 4
+# Each scenario runs with either lock: the session lock and table mode's lease (SPEC 10).
+LOCK_MODES = pytest.mark.parametrize("lock_mode", ["session", "table"])
 
 
 def write_counted(migrations: Path, target: Target, count: int, *, seconds: float = 0.0) -> None:
@@ -37,15 +39,16 @@ def migration_tables(target: Target) -> set[int]:
 
 
 @ALL_DIALECTS
+@LOCK_MODES
 def test_concurrent_upgrades_apply_each_of_fifty_migrations_exactly_once(
-    dialect: str, target: Target, migrations: Path
+    dialect: str, lock_mode: str, target: Target, migrations: Path
 ) -> None:
     """N upgrade processes started together (the harness's concurrent_processes: 32 on
     PostgreSQL, 8 elsewhere) over 50 migrations all exit 0, and each migration ran once:
     one history row, one counter row and its table, whoever applied it."""
     write_counted(migrations, target, MIGRATIONS)
     processes = [
-        keel(target, migrations, "upgrade", "--lock-timeout", "120")
+        keel(target, migrations, "upgrade", "--lock-timeout", "120", "--lock-mode", lock_mode)
         for _ in range(target.harness.concurrent_processes)
     ]
     results = [finish(p, timeout=180) for p in processes]
@@ -64,21 +67,23 @@ def test_concurrent_upgrades_apply_each_of_fifty_migrations_exactly_once(
 
 
 @ALL_DIALECTS
+@LOCK_MODES
 def test_concurrent_upgrades_and_rollbacks_leave_history_equal_to_the_schema(
-    dialect: str, target: Target, migrations: Path
+    dialect: str, lock_mode: str, target: Target, migrations: Path
 ) -> None:
     """Rounds of two `upgrade` and two `rollback --count 5` processes racing each other:
     every process exits 0, and after each round the applied versions are exactly the
     migration tables present and the counter rows (nothing applied or undone twice)."""
     write_counted(migrations, target, 20)
-    first = finish(keel(target, migrations, "upgrade"), timeout=120)
+    lock = ("--lock-timeout", "120", "--lock-mode", lock_mode)
+    first = finish(keel(target, migrations, "upgrade", *lock), timeout=120)
     assert first.code == 0, first.stderr
     for round_ in range(ROUNDS_UP_DOWN):
         processes = [
-            keel(target, migrations, "upgrade", "--lock-timeout", "120"),
-            keel(target, migrations, "rollback", "--count", "5", "--lock-timeout", "120"),
-            keel(target, migrations, "upgrade", "--lock-timeout", "120"),
-            keel(target, migrations, "rollback", "--count", "5", "--lock-timeout", "120"),
+            keel(target, migrations, "upgrade", *lock),
+            keel(target, migrations, "rollback", "--count", "5", *lock),
+            keel(target, migrations, "upgrade", *lock),
+            keel(target, migrations, "rollback", "--count", "5", *lock),
         ]
         results = [finish(p, timeout=180) for p in processes]
         assert [r.code for r in results] == [0, 0, 0, 0], (round_, [r.stderr for r in results])

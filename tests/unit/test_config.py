@@ -101,6 +101,15 @@ def test_precedence_is_flag_then_env_then_keel_toml_then_pyproject(
             id="lock_mode_env_wins",
         ),
         pytest.param(
+            "lock_lease", 5.0, "KEEL_LOCK_LEASE", "7", 9, 5.0, id="lock_lease_flag_wins"
+        ),
+        pytest.param(
+            "lock_lease", None, "KEEL_LOCK_LEASE", "7.5", 9, 7.5, id="lock_lease_env_wins"
+        ),
+        pytest.param(
+            "lock_lease", None, "KEEL_LOCK_LEASE", "", 9, 9.0, id="lock_lease_from_the_file"
+        ),
+        pytest.param(
             "schema", "flagged", "KEEL_SCHEMA", "env_schema", "file_schema", "flagged",
             id="schema_flag_wins",
         ),
@@ -604,6 +613,13 @@ BAD_VALUE_CASES = [
                  id="lock_mode_is_case_sensitive"),
     pytest.param("env", "lock_mode", "lease", ["KEEL_LOCK_MODE", "'lease'"],
                  id="lock_mode_from_environment"),
+    pytest.param("file", "lock_lease", "0.5", ["lock_lease", "keel.toml", ">= 1", "0.5"],
+                 id="lease_below_a_second"),
+    pytest.param("file", "lock_lease", '"long"', ["lock_lease", "'long'"],
+                 id="lease_not_a_number"),
+    pytest.param("env", "lock_lease", "inf", ["environment variable KEEL_LOCK_LEASE", "inf"],
+                 id="lease_infinite_from_environment"),
+    pytest.param("flag", "lock_lease", "-1", ["--lock-lease", ">= 1"], id="lease_from_flag"),
     pytest.param("file", "table", '"1history"', ["table", "identifier", "'1history'"],
                  id="table_starts_with_digit"),
     pytest.param("file", "table", '"keel-history"', ["table", "identifier"],
@@ -697,9 +713,11 @@ def test_init_config_text_uncommented_gives_the_defaults(tmp_path: Path) -> None
     assert settings.url is not None
     assert settings.url.database == str(tmp_path / "app.db")
     assert settings.migrations_dir == tmp_path / "migrations"
-    assert (settings.table, settings.lock_timeout, settings.lock_mode) == (
+    assert (settings.table, settings.lock_timeout, settings.lock_mode, settings.lock_lease) == (
         "keel_history",
         60.0,
         "session",
+        60.0,
     )
     assert settings.sources["lock_mode"] == "keel.toml"
+    assert settings.sources["lock_lease"] == "keel.toml"

@@ -240,6 +240,37 @@ def _lock_options(parser: KeelParser) -> None:
         metavar="S",
         help="Seconds to wait for the migration lock (default 60).",
     )
+    _lock_mode_options(parser)
+
+
+def _lock_mode_options(parser: KeelParser) -> None:
+    parser.add_argument(
+        "--lock-mode",
+        choices=("session", "table"),
+        help="session: a database session lock (default); table: a lease row, for "
+        "connection poolers such as PgBouncer.",
+    )
+    parser.add_argument(
+        "--lock-lease",
+        type=number,
+        metavar="S",
+        help="Table mode: seconds without a heartbeat after which a lease is taken over "
+        "(default 60).",
+    )
+
+
+def _lock_status_options(parser: KeelParser) -> None:
+    _json_option(parser)
+    _lock_mode_options(parser)
+
+
+def _unlock_options(parser: KeelParser) -> None:
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="Delete the lease even if its heartbeat is fresh (only if its holder is gone).",
+    )
+    _lock_mode_options(parser)
 
 
 def _no_options(parser: KeelParser) -> None:
@@ -389,11 +420,19 @@ COMMANDS: dict[str, tuple[str, str, Callable[[KeelParser], None]]] = {
         "For adopting a database that already has that schema. Example: keel baseline 5",
         _baseline_options,
     ),
-    "lock-status": ("", "Show who holds the migration lock, if anyone.", _json_option),
+    "lock-status": (
+        "",
+        "Show who holds the migration lock, if anyone (in table mode: the lease's\n"
+        "holder and the age of its heartbeat).",
+        _lock_status_options,
+    ),
     "unlock": (
         "",
-        "Clear a table-mode lease lock (session locks need no unlocking).",
-        _no_options,
+        "Clear a table-mode lease whose holder is gone (session locks need no\n"
+        "unlocking).\n\n"
+        "Deletes a lease whose heartbeat is older than lock_lease; a fresh one only\n"
+        "with --force. Either is logged.",
+        _unlock_options,
     ),
 }
 

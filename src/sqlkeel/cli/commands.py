@@ -40,6 +40,13 @@ def _make_listener(opts: GlobalOptions) -> Listener:
                 err=True,
             )
 
+        def lock_taken_over(self, owner: str, age: float) -> None:
+            echo(
+                f"keel: took over the migration lock's lease from {owner}: its last "
+                f"heartbeat was {age:.0f} s ago, so that run is gone (logged as lock-takeover)",
+                err=True,
+            )
+
         def database_busy(self, text: str) -> None:
             echo(f"keel: waiting: {text}", err=True)
 
@@ -63,7 +70,10 @@ def _make_listener(opts: GlobalOptions) -> Listener:
     return CliListener()
 
 
-def _keel(opts: GlobalOptions, lock_timeout: float | None = None) -> Keel:
+def _keel(
+    opts: GlobalOptions, lock_timeout: float | None = None, args: Namespace | None = None
+) -> Keel:
+    """The API object for one command; ``args`` gives the lock options it has, if any."""
     from sqlkeel.api import Keel
 
     keel = Keel(
@@ -71,6 +81,8 @@ def _keel(opts: GlobalOptions, lock_timeout: float | None = None) -> Keel:
         migrations_dir=opts.dir,
         config=opts.config,
         lock_timeout=lock_timeout,  # validated with the other settings
+        lock_mode=getattr(args, "lock_mode", None),
+        lock_lease=getattr(args, "lock_lease", None),
         listener=_make_listener(opts),
     )
     if opts.verbose:
@@ -79,7 +91,9 @@ def _keel(opts: GlobalOptions, lock_timeout: float | None = None) -> Keel:
         echo(
             f"keel: url {s.url or 'not set'} [{s.sources['url']}], migrations "
             f"{s.migrations_dir} [{s.sources['migrations_dir']}], table {s.table}, "
-            f"lock_timeout {s.lock_timeout:g} s; config file{where or ': none'}",
+            f"lock_timeout {s.lock_timeout:g} s, lock_mode {s.lock_mode}"
+            + (f", lock_lease {s.lock_lease:g} s" if s.lock_mode == "table" else "")
+            + f"; config file{where or ': none'}",
             err=True,
         )
     return keel
@@ -184,7 +198,7 @@ def new(opts: GlobalOptions, args: Namespace) -> int:
 
 def upgrade(opts: GlobalOptions, args: Namespace) -> int:
     started = time.perf_counter()
-    keel = _keel(opts, args.lock_timeout)
+    keel = _keel(opts, args.lock_timeout, args)
     result = keel.upgrade(
         to=args.to,
         count=args.count,
@@ -209,7 +223,7 @@ def upgrade(opts: GlobalOptions, args: Namespace) -> int:
 
 
 def rollback(opts: GlobalOptions, args: Namespace) -> int:
-    keel = _keel(opts, args.lock_timeout)
+    keel = _keel(opts, args.lock_timeout, args)
     result = keel.rollback(to=args.to, count=args.count, dry_run=args.dry_run, wait=args.wait)
     if args.dry_run:
         _print_dry_run(opts, result.plan, result.head)
@@ -484,7 +498,7 @@ def validate(opts: GlobalOptions, args: Namespace) -> int:
 
 
 def repair(opts: GlobalOptions, args: Namespace) -> int:
-    result = _keel(opts, args.lock_timeout).repair(
+    result = _keel(opts, args.lock_timeout, args).repair(
         checksums=args.checksums,
         missing=args.missing,
         failed=args.failed,
@@ -502,7 +516,7 @@ def repair(opts: GlobalOptions, args: Namespace) -> int:
 
 
 def baseline(opts: GlobalOptions, args: Namespace) -> int:
-    result = _keel(opts, args.lock_timeout).baseline(args.version, wait=args.wait)
+    result = _keel(opts, args.lock_timeout, args).baseline(args.version, wait=args.wait)
     for path in result.recorded:
         _say(opts, f"recorded {path} as applied (not run)")
     _say(opts, f"Baselined at version {result.version}.")
@@ -510,7 +524,7 @@ def baseline(opts: GlobalOptions, args: Namespace) -> int:
 
 
 def lock_status(opts: GlobalOptions, args: Namespace) -> int:
-    result = _keel(opts).lock_status()
+    result = _keel(opts, args=args).lock_status()
     holder = result.holder
     if opts.json:
         render.emit_json(
@@ -529,13 +543,22 @@ def lock_status(opts: GlobalOptions, args: Namespace) -> int:
 
 
 def unlock(opts: GlobalOptions, args: Namespace) -> int:
-    keel = _keel(opts)
-    if keel.settings.lock_mode == "session":
+    result = _keel(opts, args=args).unlock(force=args.force)
+    if result.mode == "session":
         echo(
             "Nothing to unlock: the session lock is released by the database as soon as its "
             "holder's connection ends, even if keel crashed."
         )
-        return 0
-    from sqlkeel.errors import ConfigError
-
-    raise ConfigError('lock_mode = "table" is not available in this version of keel.')
+    elif result.removed is None:
+        echo("Nothing to unlock: no run holds the lease.")
+    elif result.forced:
+        echo(
+            f"Deleted the lease of {result.removed} (--force), whose last heartbeat was "
+            f"{result.age:.0f} s ago; logged as unlock."
+        )
+    else:
+        echo(
+            f"Deleted the stale lease of {result.removed}, whose last heartbeat was "
+            f"{result.age:.0f} s ago; logged as unlock."
+        )
+    return 0

@@ -108,6 +108,7 @@ def dialect_for(
     busy_timeout: float = 60.0,
     on_busy: Callable[[str], None] | None = None,
     send_whole: bool = True,
+    pooled: bool = False,
 ) -> Dialect:
     """The dialect for ``url``; raises ConfigError for an unsupported scheme or a URL (or
     URL parameter) the family refuses."""
@@ -118,4 +119,5 @@ def dialect_for(
         busy_timeout=busy_timeout,
         on_busy=on_busy,
         send_whole=send_whole,
+        pooled=pooled,
     )

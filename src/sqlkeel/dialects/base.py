@@ -495,6 +495,7 @@ class Dialect(ABC):
         busy_timeout: float = 60.0,
         on_busy: Callable[[str], None] | None = None,
         send_whole: bool = True,
+        pooled: bool = False,
     ) -> None:
         self.validate_url(url)
         if schema and not self.capabilities.has_schemas:
@@ -511,6 +512,10 @@ class Dialect(ABC):
         self.on_busy = on_busy
         # Whether an optional one-round-trip sender may be used (setting one_round_trip).
         self.send_whole = send_whole
+        # Whether keel's connections may pass through a transaction-mode pooler (table lock
+        # mode, chosen for PgBouncer): then each transaction may run in another server
+        # session, so keel must not rely on statements prepared in an earlier one.
+        self.pooled = pooled
 
     @classmethod  # noqa: B027 - optional hook
     def validate_url(cls, url: DatabaseURL) -> None:
@@ -637,6 +642,14 @@ class Dialect(ABC):
     def lock_holder(self) -> Holder | None:
         """Who holds the migration lock now, or None when it is free."""
 
+    def lease_sql(self, table: str) -> LeaseSQL:
+        """The statements of table lock mode on the lease table ``table`` (keel's name,
+        unqualified). Raises ConfigError where the family has none."""
+        raise ConfigError(
+            f'lock_mode = "table" is not available on {self.name} yet. Fix: use '
+            'lock_mode = "session" (the default).'
+        )
+
     @contextmanager
     def hold_server_lock(
         self,
@@ -678,3 +691,78 @@ class Dialect(ABC):
                 "the lock before it was recorded. Fix: run 'keel status' to see where the "
                 "database stands, and remove such statements from the migration."
             )
+
+
+# -- table lock mode: the lease's SQL ------------------------------------------------------
+class LeaseSQL(Value):
+    """keel's statements on the lease table of table lock mode (SPEC 10), in one family's
+    SQL, with the driver's placeholders. The table holds at most one row (``lock_id`` 1):
+    token (this holding's random id), owner (host, pid, keel version), acquired_at,
+    heartbeat_at. Times are the database's (``now``), so clients' clocks never matter.
+
+    Parameters, in order: ``acquire`` (token, owner); ``takeover`` (token, owner, old
+    token, lease seconds); ``heartbeat`` and ``release`` (token); ``release_stale`` (token,
+    lease seconds); ``fence_or_fail`` (token). ``read`` answers (token, owner, acquired_at,
+    seconds since the heartbeat) or no row. ``fence``: statements run in a migration's
+    transaction, the last one answering the token; they lock the row until the transaction
+    ends, so a takeover waits for the migration's commit and a holder whose lease was taken
+    over sees it. ``fence_or_fail``: one statement that fails unless the token is still
+    ours, for a migration sent whole (None where the dialect never sends one whole).
+    ``heartbeat_setup``: run once on the heartbeat's own connection (None: nothing).
+    """
+
+    __slots__ = (
+        "acquire",
+        "create",
+        "fence",
+        "fence_or_fail",
+        "heartbeat",
+        "heartbeat_setup",
+        "now",
+        "read",
+        "release",
+        "release_stale",
+        "table",
+        "takeover",
+    )
+    table: str  # the lease table, as written in the statements
+    now: str  # the database's current time (not the transaction's start)
+    create: str  # CREATE TABLE IF NOT EXISTS
+    acquire: str  # an insert that does nothing when the row exists
+    takeover: str  # an update of a stale lease to ours, conditional on its old token
+    heartbeat: str
+    read: str
+    fence: tuple[str, ...]
+    fence_or_fail: str | None
+    release: str
+    release_stale: str
+    heartbeat_setup: str | None
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        now: str,
+        create: str,
+        acquire: str,
+        takeover: str,
+        heartbeat: str,
+        read: str,
+        fence: tuple[str, ...],
+        release: str,
+        release_stale: str,
+        fence_or_fail: str | None = None,
+        heartbeat_setup: str | None = None,
+    ) -> None:
+        self.table = table
+        self.now = now
+        self.create = create
+        self.acquire = acquire
+        self.takeover = takeover
+        self.heartbeat = heartbeat
+        self.read = read
+        self.fence = fence
+        self.fence_or_fail = fence_or_fail
+        self.release = release
+        self.release_stale = release_stale
+        self.heartbeat_setup = heartbeat_setup

@@ -16,6 +16,7 @@ connection: a migration's own ``RELEASE_ALL_LOCKS()`` cannot let two runs interl
 https://mariadb.com/kb/en/get_lock/ Holder: the connection ``IS_USED_LOCK`` names, from the
 process list (its keel host and pid only where performance_schema records connection
 attributes; MariaDB has it off by default).
+Table mode: a lease row in an InnoDB table (``_lease_sql`` at the end).
 Gaps: DML on a non-transactional engine (MyISAM) cannot be rolled back either.
 """
 
@@ -34,6 +35,7 @@ from sqlkeel.dialects.base import (
     Dialect,
     HistorySQL,
     Holder,
+    LeaseSQL,
     LockWait,
     Session,
     holder_name,
@@ -391,6 +393,9 @@ class MySQLDialect(Dialect):
         rows = session.query("SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self._lock_name(),))
         return bool(rows[0][0] == 1)
 
+    def lease_sql(self, table: str) -> LeaseSQL:
+        return _lease_sql(self.qualify(table))
+
     def lock_holder(self) -> Holder | None:
         session = Session(self, self._open("keel lock-status"))
         try:
@@ -429,3 +434,40 @@ class MySQLDialect(Dialect):
         except pymysql.err.MySQLError:
             return None
         return str(rows[0][0]) if rows and rows[0][0] else None
+
+
+# -- table lock mode: the lease's SQL (SPEC 10) ------------------------------------------
+# UTC_TIMESTAMP(6): DATETIME has no time zone, and keel's times are UTC. InnoDB, whatever
+# the server's default engine: its row locks make concurrent takeovers of one stale row
+# serialise (an UPDATE reads the latest committed row), and the fence's locking read holds
+# the row until the migration commits. https://mariadb.com/kb/en/for-update/
+# INSERT IGNORE: a lease already there is a warning, not an error.
+def _lease_sql(table: str) -> LeaseSQL:
+    now = "UTC_TIMESTAMP(6)"
+    stale = f"heartbeat_at < {now} - INTERVAL ROUND(%s * 1000000) MICROSECOND"
+    return LeaseSQL(
+        table=table,
+        now=now,
+        create=(
+            f"CREATE TABLE IF NOT EXISTS {table} (lock_id INT PRIMARY KEY, "
+            "token VARCHAR(64) NOT NULL, owner TEXT NOT NULL, acquired_at DATETIME(6) NOT NULL, "
+            "heartbeat_at DATETIME(6) NOT NULL) ENGINE = InnoDB"
+        ),
+        acquire=(
+            f"INSERT IGNORE INTO {table} (lock_id, token, owner, acquired_at, heartbeat_at) "
+            f"VALUES (1, %s, %s, {now}, {now})"
+        ),
+        takeover=(
+            f"UPDATE {table} SET token = %s, owner = %s, acquired_at = {now}, "
+            f"heartbeat_at = {now} WHERE lock_id = 1 AND token = %s AND {stale}"
+        ),
+        heartbeat=f"UPDATE {table} SET heartbeat_at = {now} WHERE lock_id = 1 AND token = %s",
+        read=(
+            "SELECT token, owner, acquired_at, "
+            f"TIMESTAMPDIFF(MICROSECOND, heartbeat_at, {now}) / 1000000 FROM {table} "
+            "WHERE lock_id = 1"
+        ),
+        fence=(f"SELECT token FROM {table} WHERE lock_id = 1 FOR UPDATE",),
+        release=f"DELETE FROM {table} WHERE lock_id = 1 AND token = %s",
+        release_stale=f"DELETE FROM {table} WHERE lock_id = 1 AND token = %s AND {stale}",
+    )

@@ -11,6 +11,9 @@ is fenced in its own transaction: ``pg_try_advisory_xact_lock`` on the same key 
 before its history row commits (it cannot if a migration's own ``pg_advisory_unlock_all()``
 or ``DISCARD ALL`` dropped the lock and another run took it).
 https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+In session mode keel refuses a connection through a transaction-mode pooler (PgBouncer),
+whose transactions run in changing server sessions; table mode (a lease row, ``_lease_sql``
+at the end) works through one, with no server-side prepared statements.
 Migration sessions set ``client_connection_check_interval`` (PostgreSQL 14+) so that a
 statement of a killed keel is cancelled promptly instead of running on.
 Round trips: a transactional migration whose statements hold no ';' travels whole
@@ -34,6 +37,7 @@ from sqlkeel.dialects.base import (
     Dialect,
     HistorySQL,
     Holder,
+    LeaseSQL,
     LockWait,
     OneRoundTrip,
     Session,
@@ -86,6 +90,22 @@ def _lock_key(schema: str, table: str) -> int:
     digest = hashlib.sha256(f"keel:{schema}.{table}".encode()).digest()
     # A positive 63-bit key keeps the (classid, objid) split in pg_locks simple.
     return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def _local_address(conn: Connection) -> tuple[str, int] | None:
+    """This end of ``conn``'s TCP socket (None for a Unix socket), as the server would
+    name its client."""
+    import os
+    import socket  # psycopg has loaded it already
+
+    sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
+    try:
+        name = sock.getsockname()
+    finally:
+        sock.close()  # the duplicate only
+    if not isinstance(name, tuple):
+        return None
+    return str(name[0]), int(name[1])
 
 
 class PostgresHistorySQL(HistorySQL):
@@ -251,6 +271,11 @@ class PostgresDialect(Dialect):
         try:
             # connect_timeout bounds the whole start-up, TCP and handshake (libpq's rule),
             # so a frozen server is given up on too.
+            if self.pooled:
+                # Behind a transaction-mode pooler the next transaction may run in another
+                # server session, where psycopg's prepared statements do not exist.
+                # https://www.psycopg.org/psycopg3/docs/advanced/prepare.html#using-prepared-statements-with-pgbouncer
+                kwargs["prepare_threshold"] = None
             return psycopg.connect(autocommit=True, **kwargs)
         except psycopg.Error as exc:
             said = " ".join(mask_password(str(exc)).split())
@@ -352,6 +377,7 @@ class PostgresDialect(Dialect):
     ) -> Iterator[None]:
         session = connect()
         assert isinstance(session, PostgresSession)
+        self._refuse_pooler(session)
 
         def prepare() -> int:
             import psycopg
@@ -373,6 +399,42 @@ class PostgresDialect(Dialect):
         ):
             yield
 
+    def _refuse_pooler(self, session: Session) -> None:
+        """Raise ConfigError when ``session`` goes through a transaction-mode pooler: its
+        transactions then run in whichever server session is free, so a session lock would
+        stay behind in one session while the migrations run in others.
+
+        When the server sees this very socket as its client (same address and port), there
+        is nothing between: done, in one round trip. Otherwise (a pooler, or a proxy or NAT
+        that is harmless) the test is the pooler's own behaviour: another connection holds
+        a transaction open, keeping busy the server session ``conn`` just used (which a
+        pooler hands out first), and ``conn``'s next transaction must still run in the same
+        backend; without a pooler it always does."""
+        conn = session.conn
+        first, address, port = session.query(
+            "SELECT pid, host(client_addr), client_port FROM pg_stat_activity "
+            "WHERE pid = pg_backend_pid()",
+        )[0]
+        if (address, port) == _local_address(conn):
+            return
+        probe = self._open("keel (pooler check)")
+        try:
+            probe.execute("BEGIN")
+            probe.execute("SELECT pg_backend_pid()")
+            second = session.query("SELECT pg_backend_pid()")[0][0]
+        finally:
+            probe.close()
+        if first != second:
+            raise ConfigError(
+                f"the connection to {self.url.masked()} goes through a connection pooler in "
+                f"transaction mode (such as PgBouncer's pool_mode = transaction): two "
+                f"transactions of one connection ran in two server sessions (pids {first} "
+                f"and {second}), so the session lock keel takes would stay behind in one "
+                'of them. Fix: set lock_mode = "table" (or KEEL_LOCK_MODE=table, '
+                "--lock-mode table), whose lease row works through a pooler; or connect "
+                "to the server directly, or through a session-mode pool."
+            )
+
     def fence_command(self, session: Session) -> tuple[str, Sequence[object]]:
         # Fails (division by zero) unless this session holds the migration lock until the
         # transaction ends. Not a constant expression, so the planner cannot fold it to an
@@ -384,6 +446,9 @@ class PostgresDialect(Dialect):
         assert isinstance(session, PostgresSession)
         rows = session.query("SELECT pg_try_advisory_xact_lock(%s)", (session.lock_key,))
         return bool(rows[0][0])
+
+    def lease_sql(self, table: str) -> LeaseSQL:
+        return _lease_sql(self.qualify(table))
 
     def lock_holder(self) -> Holder | None:
         session = Session(self, self._open("keel lock-status"))
@@ -407,3 +472,45 @@ class PostgresDialect(Dialect):
         app, addr, pid, since = rows[0]
         who = app or "a session without application_name"
         return Holder(f"{who} (server pid {pid}{', from ' + addr if addr else ''})", since)
+
+
+# -- table lock mode: the lease's SQL (SPEC 10) ------------------------------------------
+# clock_timestamp(), not now(): now() is the start of the transaction, and a fence or a
+# heartbeat must compare the time it runs. Concurrent takeovers of one stale row serialise
+# on its row lock, and the second re-checks its WHERE against the row the first committed
+# (https://www.postgresql.org/docs/current/transaction-iso.html#XACT-READ-COMMITTED), so
+# only one wins. The fence's FOR UPDATE holds the row until the migration commits.
+def _lease_sql(table: str) -> LeaseSQL:
+    now = "clock_timestamp()"
+    stale = f"heartbeat_at < {now} - make_interval(secs => %s)"
+    return LeaseSQL(
+        table=table,
+        now=now,
+        create=(
+            f"CREATE TABLE IF NOT EXISTS {table} (lock_id INTEGER PRIMARY KEY, "
+            "token TEXT NOT NULL, owner TEXT NOT NULL, acquired_at TIMESTAMPTZ NOT NULL, "
+            "heartbeat_at TIMESTAMPTZ NOT NULL)"
+        ),
+        acquire=(
+            f"INSERT INTO {table} (lock_id, token, owner, acquired_at, heartbeat_at) "
+            f"VALUES (1, %s, %s, {now}, {now}) ON CONFLICT (lock_id) DO NOTHING"
+        ),
+        takeover=(
+            f"UPDATE {table} SET token = %s, owner = %s, acquired_at = {now}, "
+            f"heartbeat_at = {now} WHERE lock_id = 1 AND token = %s AND {stale}"
+        ),
+        heartbeat=f"UPDATE {table} SET heartbeat_at = {now} WHERE lock_id = 1 AND token = %s",
+        read=(
+            "SELECT token, owner, acquired_at, "
+            f"CAST(EXTRACT(EPOCH FROM {now} - heartbeat_at) AS float8) FROM {table} "
+            "WHERE lock_id = 1"
+        ),
+        fence=(f"SELECT token FROM {table} WHERE lock_id = 1 FOR UPDATE",),
+        # Division by zero unless the row is still ours.
+        fence_or_fail=(
+            f"SELECT 1 / count(*) FROM (SELECT 1 FROM {table} WHERE lock_id = 1 "
+            "AND token = %s FOR UPDATE) AS lease"
+        ),
+        release=f"DELETE FROM {table} WHERE lock_id = 1 AND token = %s",
+        release_stale=f"DELETE FROM {table} WHERE lock_id = 1 AND token = %s AND {stale}",
+    )

@@ -4,6 +4,8 @@ Capabilities: transactional DDL; back-ticked identifiers; trigger ``BEGIN … EN
 Lock: an exclusive ``flock`` on ``<database>.keel-lock`` beside the database file
 (``sqlkeel.filelock``); the kernel drops it when the process dies, so a crash can never
 leave it held. ``:memory:`` databases live in one process, so they need no lock.
+Table mode: a lease row (``_lease_sql`` at the end); a holder paused inside a write
+transaction keeps every writer out, the takeover too.
 Gaps: no schemas (``schema`` is refused).
 """
 
@@ -21,6 +23,7 @@ from sqlkeel.dialects.base import (
     Dialect,
     HistorySQL,
     Holder,
+    LeaseSQL,
     LockWait,
     Session,
     wait_while_busy,
@@ -43,6 +46,12 @@ _SCAN_CACHE_KIB = -64
 # lock keel needs; the disk (or the file's size limit) is full.
 _SQLITE_BUSY, _SQLITE_FULL = 5, 13
 _MESSAGES = {_SQLITE_BUSY: "database is locked", _SQLITE_FULL: "database or disk is full"}
+# The database files this process has opened. A file's header is read only before that:
+# closing any descriptor of a file drops every POSIX lock this process holds on it, SQLite's
+# own included (a second connection opened while a migration's write transaction runs, by
+# table mode's heartbeat, would free that transaction's lock). Process-wide, as the locks.
+# https://www.sqlite.org/howtocorrupt.html#_posix_advisory_locks_canceled_by_a_separate_thread_doing_close_
+_OPENED: set[str] = set()
 
 
 def _is(exc: BaseException, code: int) -> bool:
@@ -190,7 +199,8 @@ class SQLiteDialect(Dialect):
                 f"cannot open SQLite database {self.path}: {self._why_unopenable(exc)}. "
                 "Fix: check the path and its permissions."
             ) from exc
-        self._check_header()
+        if self.path not in _OPENED:
+            self._check_header()
         try:
             # A reader waits only for a writer that holds the whole file (committing, or
             # with more changes than its page cache holds): a migration running elsewhere.
@@ -210,6 +220,7 @@ class SQLiteDialect(Dialect):
         # raises there makes SQLite abort the statement ("interrupted"), which
         # ``_raise_if_interrupted`` turns back into that interruption.
         conn.set_progress_handler(_progress, _PROGRESS_STEPS)
+        _OPENED.add(self.path)
         return SQLiteSession(self, conn)
 
     def _check_header(self) -> None:
@@ -368,7 +379,56 @@ class SQLiteDialect(Dialect):
             self._wait_for_writers(timeout, wait)
             yield
 
+    def lease_sql(self, table: str) -> LeaseSQL:
+        return _lease_sql(self.qualify(table))
+
     def lock_holder(self) -> Holder | None:
         if self.url.is_memory:
             return None
         return self._file_lock.holder()
+
+
+# -- table lock mode: the lease's SQL (SPEC 10) ------------------------------------------
+# Times are ISO text in UTC (SQLite has no timestamp type), compared as julianday().
+# SQLite has one writer at a time: a takeover waits for a migration's commit, and the
+# fence's UPDATE takes the write lock at once, so nothing can take the lease between the
+# fence and the commit. https://www.sqlite.org/lang_transaction.html
+# The heartbeat, a writer too, waits for the run's own migrations; so the fence renews the
+# heartbeat as well: a migration longer than the lease does not leave it stale at commit.
+# The heartbeat never waits for a lock (busy_timeout 0; it tries again at the next beat):
+# waiting to commit while the run's own migration holds a read lock would make SQLite fail
+# that migration's first write at once, to avoid a deadlock.
+# https://www.sqlite.org/c3ref/busy_handler.html
+def _lease_sql(table: str) -> LeaseSQL:
+    now = "strftime('%Y-%m-%dT%H:%M:%f', 'now')"
+    stale = "julianday(heartbeat_at) < julianday('now') - ? / 86400.0"
+    return LeaseSQL(
+        table=table,
+        now=now,
+        create=(
+            f"CREATE TABLE IF NOT EXISTS {table} (lock_id INTEGER PRIMARY KEY, "
+            "token TEXT NOT NULL, owner TEXT NOT NULL, acquired_at TEXT NOT NULL, "
+            "heartbeat_at TEXT NOT NULL)"
+        ),
+        acquire=(
+            f"INSERT OR IGNORE INTO {table} (lock_id, token, owner, acquired_at, heartbeat_at) "
+            f"VALUES (1, ?, ?, {now}, {now})"
+        ),
+        takeover=(
+            f"UPDATE {table} SET token = ?, owner = ?, acquired_at = {now}, "
+            f"heartbeat_at = {now} WHERE lock_id = 1 AND token = ? AND {stale}"
+        ),
+        heartbeat=f"UPDATE {table} SET heartbeat_at = {now} WHERE lock_id = 1 AND token = ?",
+        read=(
+            "SELECT token, owner, acquired_at, "
+            f"(julianday('now') - julianday(heartbeat_at)) * 86400.0 FROM {table} "
+            "WHERE lock_id = 1"
+        ),
+        fence=(
+            f"UPDATE {table} SET heartbeat_at = {now} WHERE lock_id = 1",
+            f"SELECT token FROM {table} WHERE lock_id = 1",
+        ),
+        release=f"DELETE FROM {table} WHERE lock_id = 1 AND token = ?",
+        release_stale=f"DELETE FROM {table} WHERE lock_id = 1 AND token = ? AND {stale}",
+        heartbeat_setup="PRAGMA busy_timeout = 0",
+    )

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Database, Pooler, Project, Run, keel_process, ok
+from conftest import SERVERS, Database, Pooler, Project, Run, families, keel_process, ok
 from sqlkeel import Keel
+from sqlkeel.testing import DialectHarness, harness_of
 
 pytestmark = pytest.mark.slow
 
@@ -26,29 +27,15 @@ LEASE = 2.0  # seconds: small, so that a dead holder's lease goes stale quickly
 TABLE = ("--lock-mode", "table", "--lock-lease", str(LEASE))
 
 
-def dialect_of(url: str) -> str:
-    return url.split(":", 1)[0].replace("postgresql", "postgres")
-
-
-def sleep_sql(dialect: str, seconds: float) -> str:
-    if dialect == "postgres":
-        return f"SELECT pg_sleep({seconds});"
-    if dialect == "mysql":
-        return f"DO SLEEP({seconds});"
-    rows = int(seconds * 3_000_000)  # SQLite has no sleep(): a recursive count instead
-    return (
-        f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows}) "
-        "SELECT count(*) FROM c;"
-    )
-
-
-def write_counted(migrations: Path, dialect: str, count: int, seconds: float = 0.0) -> None:
+def write_counted(
+    migrations: Path, harness: DialectHarness, count: int, seconds: float = 0.0
+) -> None:
     """Migrations 1..count, each adding one row to counter (a second run adds a second):
     DML only, so that they run in a transaction on MySQL too."""
     for n in range(1, count + 1):
         body = f"INSERT INTO counter (version) VALUES ({n});\n"
         if seconds:
-            body += sleep_sql(dialect, seconds) + "\n"
+            body += harness.slow_statement(seconds) + "\n"
         (migrations / f"V{n}__step_{n}.sql").write_text(
             f"-- upgrade\n{body}-- rollback\nDELETE FROM counter WHERE version = {n};\n",
             encoding="utf-8",
@@ -110,13 +97,20 @@ def lease_held(url: str, migrations: Path) -> Iterator[Keel]:
         keel.close()
 
 
+# Families whose database another process can read while a run holds the lease (on the
+# others, a waiting run waits for the file itself: the fault suite's kills cover them).
+SHARED = families(lambda h: h.shared_between_processes)
+# The PgBouncer tests: a pooler of PostgreSQL's wire protocol.
+POSTGRES = harness_of("postgresql:")
+
+
 # -- on every dialect ------------------------------------------------------------------
 
 
 def test_table_mode_applies_and_rolls_back_and_leaves_no_lease_behind(
     keel: Run, counted: Database, migrations: Path
 ) -> None:
-    write_counted(migrations, dialect_of(counted.url), 3)
+    write_counted(migrations, harness_of(counted.url), 3)
     out = ok(keel("upgrade", *TABLE))
     assert out.stdout.count("applied ") == 3
     assert counter(counted) == [1, 2, 3]
@@ -129,7 +123,7 @@ def test_table_mode_applies_and_rolls_back_and_leaves_no_lease_behind(
 def test_a_live_lease_makes_no_wait_exit_3_at_once_naming_its_holder(
     keel: Run, counted: Database, migrations: Path
 ) -> None:
-    write_counted(migrations, dialect_of(counted.url), 1)
+    write_counted(migrations, harness_of(counted.url), 1)
     with lease_held(counted.url, migrations):
         began = time.monotonic()
         out = keel("upgrade", "--no-wait", *TABLE)
@@ -150,7 +144,7 @@ def test_a_live_lease_makes_no_wait_exit_3_at_once_naming_its_holder(
 def test_a_live_lease_is_waited_for_up_to_lock_timeout_then_exit_3(
     keel: Run, counted: Database, migrations: Path
 ) -> None:
-    write_counted(migrations, dialect_of(counted.url), 1)
+    write_counted(migrations, harness_of(counted.url), 1)
     with lease_held(counted.url, migrations):
         began = time.monotonic()
         out = keel("upgrade", "--lock-timeout", "3", *TABLE)
@@ -162,11 +156,12 @@ def test_a_live_lease_is_waited_for_up_to_lock_timeout_then_exit_3(
     assert counter(counted) == []
 
 
+@SHARED  # the test reads the lease while another process holds it
 def test_a_killed_holders_lease_is_taken_over_after_lock_lease_and_logged(
     counted: Database, migrations: Path
 ) -> None:
     url = counted.url
-    write_counted(migrations, dialect_of(url), 3, seconds=1.0)
+    write_counted(migrations, harness_of(url), 3, seconds=1.0)
     victim = start(url, migrations, "upgrade")
     wait_for_lease(counted, victim, applied=1)
     victim.kill()  # SIGKILL: no chance to delete its lease
@@ -185,6 +180,7 @@ def test_a_killed_holders_lease_is_taken_over_after_lock_lease_and_logged(
     assert lease_rows(counted) == []
 
 
+@SHARED  # the test reads the lease while another process holds it
 def test_a_migration_longer_than_the_lease_keeps_its_lease_from_a_waiting_run(
     counted: Database, migrations: Path
 ) -> None:
@@ -192,11 +188,11 @@ def test_a_migration_longer_than_the_lease_keeps_its_lease_from_a_waiting_run(
     than twice the lease (on SQLite, where the heartbeat waits for that migration's write
     lock, the fence renews it before the commit)."""
     url = counted.url
-    dialect = dialect_of(url)
-    write_counted(migrations, dialect, 2)
+    harness = harness_of(url)
+    write_counted(migrations, harness, 2)
     (migrations / "V1__step_1.sql").write_text(
         "-- upgrade\nINSERT INTO counter (version) VALUES (1);\n"
-        + sleep_sql(dialect, LEASE * 2.5)
+        + harness.slow_statement(LEASE * 2.5)
         + "\n-- rollback\nDELETE FROM counter WHERE version = 1;\n",
         encoding="utf-8",
     )
@@ -219,7 +215,7 @@ def test_a_migration_whose_lease_is_gone_at_its_fence_is_rolled_back_and_keel_st
     """The fence inside each migration's transaction (on PostgreSQL inside the migration
     sent whole): a migration that takes the lease away, as a takeover would, is not
     recorded, and keel stops with exit 3 naming it."""
-    write_counted(migrations, dialect_of(counted.url), 3)
+    write_counted(migrations, harness_of(counted.url), 3)
     (migrations / "V2__step_2.sql").write_text(
         "-- upgrade\nINSERT INTO counter (version) VALUES (2);\n"
         "UPDATE keel_lock SET token = 'stolen', owner = 'another run';\n"
@@ -236,7 +232,7 @@ def test_a_migration_whose_lease_is_gone_at_its_fence_is_rolled_back_and_keel_st
     assert lease_rows(counted) == []
 
 
-@pytest.mark.parametrize("db_url", ["postgres", "mysql"], indirect=True)
+@SERVERS
 def test_a_holder_paused_longer_than_the_lease_stops_with_exit_3_before_its_next_migration(
     counted: Database, migrations: Path
 ) -> None:
@@ -245,7 +241,7 @@ def test_a_holder_paused_longer_than_the_lease_stops_with_exit_3_before_its_next
     twice. (On SQLite a holder paused inside its write transaction keeps every writer out,
     the takeover included, so the pause cannot be timed there.)"""
     url = counted.url
-    write_counted(migrations, dialect_of(url), 6, seconds=0.5)
+    write_counted(migrations, harness_of(url), 6, seconds=0.5)
     holder = start(url, migrations, "upgrade")
     wait_for_lease(counted, holder, applied=1)
     holder.send_signal(signal.SIGSTOP)
@@ -265,11 +261,12 @@ def test_a_holder_paused_longer_than_the_lease_stops_with_exit_3_before_its_next
     assert sorted(int(str(v)) for (v,) in history) == [1, 2, 3, 4, 5, 6]
 
 
+@SHARED  # the test reads the lease while another process holds it
 def test_unlock_deletes_a_stale_lease_refuses_a_fresh_one_and_forces_with_a_log_row(
     keel: Run, counted: Database, migrations: Path
 ) -> None:
     url = counted.url
-    write_counted(migrations, dialect_of(url), 2, seconds=1.0)
+    write_counted(migrations, harness_of(url), 2, seconds=1.0)
     # A fresh lease: refused, exit 3, naming the holder and the heartbeat's age.
     live = start(url, migrations, "upgrade")
     wait_for_lease(counted, live)
@@ -330,7 +327,7 @@ def pooled(pg_url: str, pgbouncer: Pooler) -> Database:
 def test_session_mode_through_pgbouncer_is_refused_with_exit_2_naming_table_mode(
     pooled: Database, migrations: Path
 ) -> None:
-    write_counted(migrations, "postgres", 1)
+    write_counted(migrations, POSTGRES, 1)
     proc = keel_process(pooled.url, migrations, "upgrade")
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 2, (out, err)
@@ -377,7 +374,7 @@ def test_session_mode_through_a_plain_tcp_proxy_is_not_taken_for_a_pooler(
     pg_url: str, migrations: Path
 ) -> None:
     Database(pg_url).query("CREATE TABLE counter (version integer NOT NULL)")
-    write_counted(migrations, "postgres", 2)
+    write_counted(migrations, POSTGRES, 2)
     with tcp_proxy(5432) as port:
         url = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{port}")
         assert url != pg_url
@@ -391,7 +388,7 @@ def test_session_mode_through_a_plain_tcp_proxy_is_not_taken_for_a_pooler(
 def test_eight_concurrent_upgrades_through_pgbouncer_in_table_mode_apply_each_once(
     pooled: Database, migrations: Path
 ) -> None:
-    write_counted(migrations, "postgres", 20)
+    write_counted(migrations, POSTGRES, 20)
     processes = [
         start(pooled.url, migrations, "upgrade", "--lock-timeout", "120") for _ in range(8)
     ]
@@ -408,7 +405,7 @@ def test_eight_concurrent_upgrades_through_pgbouncer_in_table_mode_apply_each_on
 def test_a_killed_holders_lease_is_taken_over_through_pgbouncer(
     pooled: Database, migrations: Path
 ) -> None:
-    write_counted(migrations, "postgres", 3, seconds=1.0)
+    write_counted(migrations, POSTGRES, 3, seconds=1.0)
     victim = start(pooled.url, migrations, "upgrade")
     wait_for_lease(pooled, victim, applied=1)
     victim.kill()

@@ -56,6 +56,9 @@ class DialectHarness(ABC):
     concurrent_processes: ClassVar[int] = 8
     # The driver runs a text of several commands in one call (a batch between two custom
     # delimiters); Python's sqlite3 runs one command per call.
+    # Another process can open the database while a run migrates it (to read it, or to
+    # wait for a lease in it); False where a writer has the file to itself.
+    shared_between_processes: ClassVar[bool] = True
     runs_command_batches: ClassVar[bool] = True
 
     def __init__(self, entry: Entry) -> None:

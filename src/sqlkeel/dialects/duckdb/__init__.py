@@ -31,6 +31,7 @@ from sqlkeel.dialects.base import (
     Dialect,
     HistorySQL,
     Holder,
+    LeaseSQL,
     LockWait,
     Session,
     wait_while_busy,
@@ -469,7 +470,50 @@ class DuckDBDialect(Dialect):
                 self._open(wait=False).close()
             yield
 
+    def lease_sql(self, table: str) -> LeaseSQL:
+        return _lease_sql(self.qualify(table))
+
     def lock_holder(self) -> Holder | None:
         if self.url.is_memory:
             return None
         return self._file_lock.holder()
+
+
+# -- table lock mode: the lease's SQL (SPEC 10) ------------------------------------------
+# One process at a time has the file open, so another process's run waits for the file
+# before it can even read the lease; the lease orders runs of this process and keeps the
+# takeover rule. Heartbeats are epoch seconds of the database's clock (``now()`` is the
+# statement's transaction's start, and each lease statement but the fence runs alone);
+# acquired_at is UTC without a zone (TIMESTAMPTZ reads back only with pytz installed).
+# DuckDB has no FOR UPDATE, and two transactions that update one row conflict, the later
+# failing at its commit: so the fence only reads the row (an update there would fail the
+# migration whenever the heartbeat had renewed the lease meanwhile). No other process can
+# take the lease over while this one has the file open.
+# https://duckdb.org/docs/stable/connect/concurrency
+def _lease_sql(table: str) -> LeaseSQL:
+    now = "epoch(now())"
+    stale = f"heartbeat_at < {now} - CAST(? AS DOUBLE)"
+    return LeaseSQL(
+        table=table,
+        now=now,
+        create=(
+            f"CREATE TABLE IF NOT EXISTS {table} (lock_id INTEGER PRIMARY KEY, "
+            "token TEXT NOT NULL, owner TEXT NOT NULL, acquired_at TIMESTAMP NOT NULL, "
+            "heartbeat_at DOUBLE NOT NULL)"
+        ),
+        acquire=(
+            f"INSERT INTO {table} (lock_id, token, owner, acquired_at, heartbeat_at) "
+            f"VALUES (1, ?, ?, timezone('UTC', now()), {now}) ON CONFLICT (lock_id) DO NOTHING"
+        ),
+        takeover=(
+            f"UPDATE {table} SET token = ?, owner = ?, acquired_at = timezone('UTC', now()), "
+            f"heartbeat_at = {now} WHERE lock_id = 1 AND token = ? AND {stale}"
+        ),
+        heartbeat=f"UPDATE {table} SET heartbeat_at = {now} WHERE lock_id = 1 AND token = ?",
+        read=(
+            f"SELECT token, owner, acquired_at, {now} - heartbeat_at FROM {table} WHERE lock_id = 1"
+        ),
+        fence=(f"SELECT token FROM {table} WHERE lock_id = 1",),
+        release=f"DELETE FROM {table} WHERE lock_id = 1 AND token = ?",
+        release_stale=f"DELETE FROM {table} WHERE lock_id = 1 AND token = ? AND {stale}",
+    )

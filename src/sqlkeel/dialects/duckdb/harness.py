@@ -29,6 +29,8 @@ class Harness(DialectHarness):
     holder_mentions = "pid"
     reports_error_position = _names_lines()
     is_server = False
+    # A process that has the file open for writing has it to itself.
+    shared_between_processes = False
 
     def create_database(self, tmp_path: Path) -> str:
         return f"duckdb:///{tmp_path / 'test.duckdb'}"

@@ -12,12 +12,11 @@ import re
 from pathlib import Path
 
 import pytest
+from test_splitter import CASE_FILES, read_case
 
 from sqlkeel.core.checksum import checksum
 from sqlkeel.core.parsing import parse_migration
 from sqlkeel.errors import SourceError
-
-from test_splitter import CASE_FILES, read_case
 
 _HEX = re.compile(r"[0-9a-f]{64}")
 

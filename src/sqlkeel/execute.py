@@ -44,6 +44,8 @@ TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from sqlkeel.core.model import Source
+
 
 class Listener:
     """Hears progress; the CLI prints it, the library ignores it by default."""
@@ -214,6 +216,7 @@ class Runner:
         conn: Connection,
         store: HistoryStore,
         history: Sequence[HistoryRow],
+        source: Source,
         *,
         clock: Callable[[], datetime],
         user: str,
@@ -223,6 +226,7 @@ class Runner:
         self.conn = conn
         self.store = store
         self.history = tuple(history)
+        self.source = source  # reads each step's statements as its turn comes
         # Rows by identity: a rollback of N migrations looks up N rows, not N x N.
         self._rows: dict[Identity, list[HistoryRow]] = {}
         for row in self.history:
@@ -249,13 +253,9 @@ class Runner:
 
     # -- pieces --------------------------------------------------------------------------
     def _section(self, step: Step) -> Section:
-        section = (
-            step.migration.upgrade
-            if step.direction is Direction.UPGRADE
-            else step.migration.rollback
-        )
-        assert section is not None  # plan_rollback refuses files without a rollback section
-        return section
+        # Read from the file each time (plan_rollback refuses files without a rollback
+        # section): 10 000 files' statements are never held at once.
+        return self.source.section(step.migration, step.direction)
 
     def _run_statements(self, statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
         """Run the statements in order; returns them."""
@@ -399,8 +399,7 @@ class Runner:
         self._rollback_quietly()
         self._raise_explained(step, failure.cause, at, start)
         note = (
-            "The migration was rolled back and left no trace; earlier migrations stay "
-            "applied. "
+            "The migration was rolled back and left no trace; earlier migrations stay applied. "
             if step.direction is Direction.UPGRADE
             else "Its rollback was undone and left no trace: the migration stays applied. "
         )

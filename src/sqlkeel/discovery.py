@@ -301,8 +301,9 @@ class MigrationSet:
     def match(self, history: Iterable[HistoryRow] = ()) -> Discovery:
         """Every file, for a database whose history is ``history``: a file exactly as an
         applied row recorded it is that row's (``MigrationFile.from_row``), others parsed;
-        a file that has a row of its identity has its checksums known (they are compared),
-        pending files do not (they are computed only for what runs: ``with_checksums``).
+        a file that has a row of its identity, or lies below the head, has its checksums
+        known (they are compared, or shown); pending files do not (they are computed only
+        for what runs: ``with_checksums``).
         Malformed names and files no profile parses become Problems."""
         history = tuple(history)
         known = {
@@ -311,6 +312,9 @@ class MigrationSet:
             if row.digest and row.state is State.APPLIED and row.kind is not Kind.ALWAYS
         }
         recorded = {row.identity for row in history}
+        # A file below the head without a row may be one whose row was deleted by hand:
+        # the fix validation offers re-inserts that row, checksums included.
+        top = max((row.version for row in history if row.version is not None), default=None)
         files: list[MigrationFile] = []
         problems: list[Problem] = []
         try:
@@ -339,7 +343,10 @@ class MigrationSet:
                 found = self._parse_once(path, data, fingerprint)
                 if isinstance(found, Problem):
                     problems.append(found)
-                elif found.identity in recorded and not found.has_checksums:
+                elif not found.has_checksums and (
+                    found.identity in recorded
+                    or (top is not None and found.version is not None and found.version < top)
+                ):
                     files.append(self._with_checksums(found, data))
                 else:
                     files.append(found)

@@ -314,7 +314,7 @@ class MigrationFile(Value):
         if self._sums is None:
             raise ChecksumsUnknown(
                 f"{self.path}: its checksums were read before they were computed; "
-                "pass it through its source's with_checksums() first."
+                "pass it through its source's with_checksums() first"
             )
         return self._sums
 

@@ -519,8 +519,7 @@ class Keel:
                 # most of keel's memory.
                 store.ensure()
                 # The result reports the plan as it ran (up to a failure).
-                runner = self._runner(store, history, source)
-                plan, done = runner.apply(_with_checksums(plan, source))
+                plan, done = self._runner(store, history, source).apply(plan)
         return plan, tuple(done), _text(head_after(history, plan))
 
     # -- commands that write -------------------------------------------------------------
@@ -839,15 +838,6 @@ class _Matcher:
 def _parsed(plan: Plan, source: MigrationSet) -> Plan:
     """The plan with every file it runs parsed whole (for ``--dry-run`` to show)."""
     steps = tuple(Step(source.parse(step.migration), step.direction) for step in plan.steps)
-    return Plan(plan.direction, steps, plan.single_transaction)
-
-
-def _with_checksums(plan: Plan, source: MigrationSet) -> Plan:
-    """The plan with the checksums of every file it runs known, to be recorded: computed
-    for pending files only now that they run (status and validate never need them)."""
-    steps = tuple(
-        Step(source.with_checksums(step.migration), step.direction) for step in plan.steps
-    )
     return Plan(plan.direction, steps, plan.single_transaction)
 
 

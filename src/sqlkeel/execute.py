@@ -18,7 +18,16 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlkeel.core.model import Direction, HistoryRow, Identity, Plan, Section, State, Step
+from sqlkeel.core.model import (
+    Direction,
+    HistoryRow,
+    Identity,
+    MigrationFile,
+    Plan,
+    Section,
+    State,
+    Step,
+)
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import (
@@ -227,6 +236,7 @@ class Runner:
         self.store = store
         self.history = tuple(history)
         self.source = source  # reads each step's statements as its turn comes
+        self._last_recorded: tuple[MigrationFile, MigrationFile] | None = None
         # Rows by identity: a rollback of N migrations looks up N rows, not N x N.
         self._rows: dict[Identity, list[HistoryRow]] = {}
         for row in self.history:
@@ -266,6 +276,16 @@ class Runner:
                 raise _StatementFailed(index, statement, exc) from exc
         return statements
 
+    def _recorded(self, file: MigrationFile) -> MigrationFile:
+        """``file`` with the checksums its history row records: a pending file's are
+        computed only now, as it is recorded (the last one kept, for its second row)."""
+        last = self._last_recorded
+        if last is not None and last[0] is file:
+            return last[1]
+        known = self.source.with_checksums(file)
+        self._last_recorded = (file, known)
+        return known
+
     def _forget_earlier_row(self, step: Step) -> None:
         """Delete the history row this step replaces: a repeatable's previous run, or the
         row of the migration being rolled back."""
@@ -275,7 +295,7 @@ class Runner:
         file = step.migration
         self._forget_earlier_row(step)
         if step.direction is Direction.UPGRADE:
-            self.store.insert(Entry(file, at, self.user, ms))
+            self.store.insert(Entry(self._recorded(file), at, self.user, ms))
         self.store.append_log(
             action=step.direction.value,
             at=at,
@@ -628,7 +648,7 @@ class Runner:
             if step.direction is Direction.UPGRADE:
                 self.store.delete_id(marker)
                 self.store.insert(
-                    Entry(step.migration, at, self.user, ms),
+                    Entry(self._recorded(step.migration), at, self.user, ms),
                     state=State.FAILED,
                     failed_statement=failure.index,
                     failed_line=error.line,
@@ -680,7 +700,9 @@ class Runner:
             try:
                 # The claim: keel_history's unique version refuses a second claimer.
                 self.store.insert(
-                    Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
+                    Entry(self._recorded(step.migration), at, self.user, 0),
+                    state=State.FAILED,
+                    error=INTERRUPTED,
                 )
             except self.dialect.error_types as exc:
                 self._rollback_quietly()

@@ -19,6 +19,7 @@ from sqlkeel.core.model import Direction, HistoryRow, Kind, MigrationFile, Secti
 from sqlkeel.core.parsing import outline_migration, parse_migration, span_checksum, split_span
 from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
+from sqlkeel.core.versions import Version
 from sqlkeel.errors import ConfigError, Problem, SourceError
 
 
@@ -274,6 +275,17 @@ def _has_directive_words(data: bytes) -> bool:
     return b"delimiter" in lowered or b"transaction" in lowered
 
 
+def _is_below(
+    version: Version | None, top: list[Version | None], history: tuple[HistoryRow, ...]
+) -> bool:
+    """``version`` lies below the head of ``history`` (``top`` keeps the head once found)."""
+    if version is None:
+        return False
+    if not top:
+        top.append(max((row.version for row in history if row.version is not None), default=None))
+    return top[0] is not None and version < top[0]
+
+
 class MigrationSet:
     """The migration files of one directory, found once (``sql_paths``) and matched
     against any number of histories (``match``): one per command, shareable between
@@ -315,8 +327,9 @@ class MigrationSet:
         }
         recorded = {row.identity for row in history}
         # A file below the head without a row may be one whose row was deleted by hand:
-        # the fix validation offers re-inserts that row, checksums included.
-        top = max((row.version for row in history if row.version is not None), default=None)
+        # the fix validation offers re-inserts that row, checksums included. The head is
+        # looked for only when a parsed file has no row (most runs parse none).
+        top: list[Version | None] = []
         files: list[MigrationFile] = []
         problems: list[Problem] = []
         try:
@@ -346,8 +359,7 @@ class MigrationSet:
                 if isinstance(found, Problem):
                     problems.append(found)
                 elif not found.has_checksums and (
-                    found.identity in recorded
-                    or (top is not None and found.version is not None and found.version < top)
+                    found.identity in recorded or _is_below(found.version, top, history)
                 ):
                     files.append(self._with_checksums(found, data))
                 else:
@@ -394,21 +406,25 @@ class MigrationSet:
         return _parse(file.path, decode(file.path, data), self.profiles, data)
 
     def section(self, file: MigrationFile, direction: Direction) -> Section:
-        """The section ``direction`` runs, with its statements. A section whose place is
-        known is split alone: parsing the whole file again would double the parsing an
-        upgrade does. Raises ValueError when the file has no such section."""
+        """The section ``direction`` runs, with its statements. Only that section is split:
+        splitting the other one too, or computing checksums, would double the parsing an
+        upgrade or a rollback does. Raises ValueError when the file has no such section."""
         place = file.place(direction)
-        if place is None:
-            whole = self.parse(file)
+        data = self._read(file)
+        text = decode(file.path, data)
+        if place is None:  # a history row's file: where its sections are is not known
+            file = _outline(file.path, text, self.profiles, file.fingerprint)
+            place = file.place(direction)
+        if place is None:  # a custom delimiter, which a place does not hold
+            whole = _parse(file.path, text, self.profiles, data)
             section = whole.upgrade if direction is Direction.UPGRADE else whole.rollback
             if section is None:
                 raise ValueError(f"{file.path} has no {direction.value} section")
             return section
         profile, start, end, line = place
         span = Span(start, end, line, self.profiles[profile], None)
-        statements = split_span(decode(file.path, self._read(file)), span)
         is_noop = file.is_noop if direction is Direction.UPGRADE else file.rollback_is_noop
-        return Section(statements, None, line, is_noop=is_noop, span=span)
+        return Section(split_span(text, span), None, line, is_noop=is_noop, span=span)
 
     def statements(self, file: MigrationFile, direction: Direction) -> tuple[Statement, ...]:
         return self.section(file, direction).statements

@@ -832,9 +832,7 @@ def test_a_file_below_the_head_that_the_log_records_applied_has_lost_its_history
     one, two, five = mf("V1__users.sql"), mf("V2__c.sql"), mf("V5__e.sql")
     logged = {two.version: _log(2, logged_by, "5" if logged_by == "baseline" else "2")}
     problems = find_problems(
-        [one, two, five],
-        [row(one, 1), row(five, 3)],
-        logged=logged,  # type: ignore[dict-item]
+        [one, two, five], [row(one, 1), row(five, 3)], logged=logged  # type: ignore[dict-item]
     )
     assert [(p.code, p.path) for p in problems] == [("history-row-missing", "V2__c.sql")]
     text = str(problems[0])
@@ -852,9 +850,7 @@ def test_a_file_below_the_head_that_the_log_does_not_record_is_still_to_be_renam
     one, two, five = mf("V1__users.sql"), mf("V2__c.sql"), mf("V5__e.sql")
     logged = {one.version: _log(1, "upgrade", "1")}
     problems = find_problems(
-        [one, two, five],
-        [row(one, 1), row(five, 3)],
-        logged=logged,  # type: ignore[dict-item]
+        [one, two, five], [row(one, 1), row(five, 3)], logged=logged  # type: ignore[dict-item]
     )
     assert [p.code for p in problems] == ["below-head"]
     assert "V6__c.sql" in problems[0].fix

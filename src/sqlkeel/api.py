@@ -18,7 +18,6 @@ from pathlib import Path
 from sqlkeel.config import Settings, find_config_file, init_config_text, load_settings
 from sqlkeel.core.classify import StatementClass, classify_all
 from sqlkeel.core.model import (
-    Direction,
     HistoryRow,
     Identity,
     LogRow,
@@ -47,7 +46,7 @@ from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
 from sqlkeel.dialects import dialect_for, split_profiles_for
 from sqlkeel.dialects.base import Dialect, Holder, Session, host_name
-from sqlkeel.discovery import Discovery, discover, sql_paths
+from sqlkeel.discovery import Discovery, MigrationSet, sql_paths
 from sqlkeel.errors import (
     ConfigError,
     DatabaseError,
@@ -487,29 +486,19 @@ class Keel:
             return {}
         return self._store().applied_in_log(versions)
 
+    def migration_set(self) -> MigrationSet:
+        """The migration files of ``migrations_dir``, found now, for any history."""
+        return MigrationSet(self.settings.migrations_dir, split_profiles_for(self.settings.url))
+
     def discover(self, applied: tuple[HistoryRow, ...] = ()) -> Discovery:
         """Parse every migration file; problems are collected, not raised. Files exactly as
         an ``applied`` row recorded them are parsed only if they must run."""
-        profiles = split_profiles_for(self.settings.url)
-        return discover(self.settings.migrations_dir, profiles, applied)
+        return self.migration_set().match(applied)
 
-    def _discoverer(
-        self,
-    ) -> Callable[[tuple[HistoryRow, ...]], tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]]:
-        """Discovery for the history a plan is made from, run once per distinct set of
+    def _discoverer(self) -> _Matcher:
+        """The files for the history a plan is made from, matched once per distinct set of
         applied files: planning happens under the lock, after one read of the history."""
-        cache: dict[tuple[object, ...], Discovery] = {}
-
-        def found(
-            history: tuple[HistoryRow, ...],
-        ) -> tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]:
-            key = tuple(row.fingerprint for row in history)
-            if key not in cache:
-                cache.clear()
-                cache[key] = self.discover(history)
-            return cache[key].files, cache[key].problems
-
-        return found
+        return _Matcher(self.migration_set())
 
     @contextmanager
     def _locked(self, *, wait: bool) -> Iterator[HistoryStore]:
@@ -537,7 +526,7 @@ class Keel:
     def _support(self) -> TransactionSupport:
         return self.dialect.transaction_support
 
-    def _decided(self, plan: Plan) -> Plan:
+    def _decided(self, plan: Plan, source: MigrationSet) -> Plan:
         """``plan`` with the modes that depend on statements decided: where the database
         cannot roll back DDL, the planned sections are read and classified now (each file
         is read again when it runs), so that a migration of DML only runs in a transaction."""
@@ -548,12 +537,7 @@ class Keel:
         classes: dict[Identity, tuple[StatementClass, ...]] = {}
         for step in plan.steps:
             if needs_statements(step.migration, support):
-                section = (
-                    step.migration.upgrade
-                    if step.direction is Direction.UPGRADE
-                    else step.migration.rollback
-                )
-                statements = section.statements if section is not None else ()
+                statements = source.statements(step.migration, step.direction)
                 classes[step.migration.identity] = classify_all(
                     [s.sql for s in statements], options
                 )
@@ -571,11 +555,14 @@ class Keel:
                 "command again."
             )
 
-    def _runner(self, store: HistoryStore, history: tuple[HistoryRow, ...]) -> Runner:
+    def _runner(
+        self, store: HistoryStore, history: tuple[HistoryRow, ...], source: MigrationSet
+    ) -> Runner:
         return Runner(
             store.session,
             store,
             history,
+            source,
             clock=self.clock,
             user=self.user,
             listener=self.listener,
@@ -585,11 +572,13 @@ class Keel:
     def _apply(
         self,
         make_plan: Callable[[tuple[HistoryRow, ...], Mapping[Version, LogRow]], Plan],
+        source: MigrationSet,
         *,
         dry_run: bool,
         wait: bool,
     ) -> tuple[Plan, tuple[StepResult, ...], str | None]:
         """Lock, read history, plan, run: the plan, what ran, and the head afterwards.
+        ``source`` reads the statements of the files the plan runs.
 
         A dry run plans from the history as it is now, without the lock.
         """
@@ -609,7 +598,7 @@ class Keel:
                     raise
                 plan = None
             if plan is not None and (dry_run or plan.is_empty):
-                return _parsed(plan), (), _text(head_after(history, plan))
+                return _parsed(plan, source), (), _text(head_after(history, plan))
         with self._locked(wait=wait) as store:
             history = store.read()
             plan = self._explained(functools.partial(make_plan, history))
@@ -620,7 +609,7 @@ class Keel:
                 # most of keel's memory.
                 store.ensure()
                 # The result reports the plan as it ran (up to a failure).
-                plan, done = self._runner(store, history).apply(plan)
+                plan, done = self._runner(store, history, source).apply(plan)
         return plan, tuple(done), _text(head_after(history, plan))
 
     # -- commands that write -------------------------------------------------------------
@@ -662,9 +651,9 @@ class Keel:
                 table=shown_name(self.dialect),
                 logged=logged,
             )
-            return self._decided(plan)
+            return self._decided(plan, found.source)
 
-        plan, applied, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
+        plan, applied, top = self._apply(make_plan, found.source, dry_run=dry_run, wait=wait)
         return UpgradeResult(plan, applied, dry_run, top)
 
     @_database_errors
@@ -692,9 +681,9 @@ class Keel:
                 table=shown_name(self.dialect),
                 logged=logged,
             )
-            return self._decided(plan)
+            return self._decided(plan, found.source)
 
-        plan, done, top = self._apply(make_plan, dry_run=dry_run, wait=wait)
+        plan, done, top = self._apply(make_plan, found.source, dry_run=dry_run, wait=wait)
         return RollbackResult(plan, done, dry_run, top)
 
     @_database_errors
@@ -711,13 +700,15 @@ class Keel:
         """Accept edited files, forget missing ones, or clear failed rows; each change is
         recorded in the log. A failed rollback is restored as applied, or with
         ``rolled_back`` recorded as rolled back."""
-        found = self.discover()
+        source = self.migration_set()
+        found = source.match()
         if found.problems:
             raise ValidationFailed(found.problems)
         if dry_run or not self._exists():
+            history = self._read_history()
             actions = plan_repair(
-                found.files,
-                self._read_history(),
+                source.match(history).files,
+                history,
                 checksums=checksums,
                 missing=missing,
                 failed=failed,
@@ -728,7 +719,7 @@ class Keel:
         with self._locked(wait=wait) as store:
             history = store.read()
             actions = plan_repair(
-                found.files,
+                source.match(history).files,
                 history,
                 checksums=checksums,
                 missing=missing,
@@ -780,7 +771,7 @@ class Keel:
             try:
                 at = self.clock()
                 for file in chosen:
-                    store.insert(Entry(file, at, self.user, 0))
+                    store.insert(Entry(found.source.with_checksums(file), at, self.user, 0))
                 store.append_log(
                     action="baseline",
                     at=at,
@@ -949,9 +940,31 @@ def _next_version(top: Version) -> Version:
     return Version.parse(".".join([*rest, str(int(last) + 1).zfill(len(last))]))
 
 
-def _parsed(plan: Plan) -> Plan:
-    """The plan with every file it runs parsed (files left unparsed by discovery)."""
-    steps = tuple(Step(step.migration.parsed(), step.direction, step.mode) for step in plan.steps)
+class _Matcher:
+    """One directory's files matched against the history a plan is made from, once per
+    distinct set of applied files; ``source`` reads what the files do not hold."""
+
+    __slots__ = ("_cache", "source")
+
+    def __init__(self, source: MigrationSet) -> None:
+        self.source = source
+        self._cache: dict[tuple[object, ...], Discovery] = {}
+
+    def __call__(
+        self, history: tuple[HistoryRow, ...]
+    ) -> tuple[tuple[MigrationFile, ...], tuple[Problem, ...]]:
+        key = tuple(row.fingerprint for row in history)
+        if key not in self._cache:
+            self._cache.clear()
+            self._cache[key] = self.source.match(history)
+        return self._cache[key].files, self._cache[key].problems
+
+
+def _parsed(plan: Plan, source: MigrationSet) -> Plan:
+    """The plan with every file it runs parsed whole (for ``--dry-run`` to show)."""
+    steps = tuple(
+        Step(source.parse(step.migration), step.direction, step.mode) for step in plan.steps
+    )
     return Plan(plan.direction, steps)
 
 

@@ -8,17 +8,18 @@ exit 2, since nothing can be checked: an unread folder is never taken for an emp
 
 from __future__ import annotations
 
-import gc
+import _thread
 import os
 import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from sqlkeel.core.checksum import file_digest
-from sqlkeel.core.model import HistoryRow, Kind, MigrationFile, Span, State
-from sqlkeel.core.parsing import parse_migration, span_checksum, split_span
+from sqlkeel.core.model import Direction, HistoryRow, Kind, MigrationFile, Section, Span, State
+from sqlkeel.core.parsing import outline_migration, parse_migration, span_checksum, split_span
 from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
+from sqlkeel.core.versions import Version
 from sqlkeel.errors import ConfigError, Problem, SourceError
 
 
@@ -27,13 +28,21 @@ class FileReadError(ConfigError):
 
 
 class Discovery(Value):
-    __slots__ = ("files", "problems")
+    """The files of a ``MigrationSet`` for one history, and the problems found; ``source``
+    reads what the files do not hold (their statements; checksums not yet known)."""
+
+    __slots__ = ("files", "problems", "source")
+    _compared = ("files", "problems")
     files: tuple[MigrationFile, ...]
     problems: tuple[Problem, ...]
+    source: MigrationSet
 
-    def __init__(self, files: tuple[MigrationFile, ...], problems: tuple[Problem, ...]) -> None:
+    def __init__(
+        self, files: tuple[MigrationFile, ...], problems: tuple[Problem, ...], source: MigrationSet
+    ) -> None:
         self.files = files
         self.problems = problems
+        self.source = source
 
 
 def _unreadable_folder(path: str, exc: OSError) -> FileReadError:
@@ -234,64 +243,29 @@ def decode(path: str, data: bytes) -> str:
 
 def _parse(
     path: str, text: str, profiles: Sequence[SplitOptions], content: bytes | None = None
-) -> tuple[MigrationFile, int]:
-    """The file parsed with the first of ``profiles`` that can, and that profile's index."""
+) -> MigrationFile:
+    """The file parsed whole with the first of ``profiles`` that can."""
     errors: list[SourceError] = []
-    for index, options in enumerate(profiles):
+    for options in profiles:
         try:
-            return parse_migration(path, text, options, content=content), index
+            return parse_migration(path, text, options, content=content)
         except SourceError as exc:
             errors.append(exc)
     # The profile that read furthest into the file is the one whose complaint is real.
     raise max(errors, key=lambda e: e.line)
 
 
-class _Reader:
-    """Reads again a file whose text keel does not keep (with 10 000 files, the texts and
-    what refers to them would be most of keel's memory), when it must run or its checksums
-    are first asked for. One per discovery, shared by its files. ``MigrationFile.holds``
-    tells whether the file is still the one parsed."""
-
-    __slots__ = ("directory", "profiles")
-
-    def __init__(self, directory: Path, profiles: Sequence[SplitOptions]) -> None:
-        self.directory = directory
-        self.profiles = profiles
-
-    def _read(self, file: MigrationFile) -> bytes:
-        data = read_bytes(self.directory, file.path)
-        if not file.holds(data):
-            raise FileReadError(
-                f"{file.path}: the file changed while keel was running. Fix: run the command again."
-            )
-        return data
-
-    def _span(self, file: MigrationFile, rollback: bool) -> Span | None:
-        place = file.place(rollback)
-        if place is None:
-            return None
-        profile, start, end, first_line = place
-        return Span(start, end, first_line, self.profiles[profile], None)
-
-    def parse(self, file: MigrationFile) -> MigrationFile:
-        data = self._read(file)
-        return _parse(file.path, decode(file.path, data), self.profiles, data)[0]
-
-    def split(self, file: MigrationFile, rollback: bool) -> tuple[Statement, ...]:
-        span = self._span(file, rollback)
-        if span is None:  # pragma: no cover - asked only of a detached file's sections
-            return ()
-        return split_span(decode(file.path, self._read(file)), span)
-
-    def sums(self, file: MigrationFile) -> tuple[str, str | None, str]:
-        up, down = self._span(file, False), self._span(file, True)
-        if up is None:  # pragma: no cover - asked only of a detached file
-            raise ValueError(f"{file.path} is not a detached file")
-        data = self._read(file)
-        text = decode(file.path, data)
-        checksum = span_checksum(text, up)
-        rollback_checksum = span_checksum(text, down) if down is not None else None
-        return checksum, rollback_checksum, file_digest(data, checksum, rollback_checksum)
+def _outline(
+    path: str, text: str, profiles: Sequence[SplitOptions], fingerprint: int
+) -> MigrationFile:
+    """The file checked with the first of ``profiles`` that can, its text not kept."""
+    errors: list[SourceError] = []
+    for index, options in enumerate(profiles):
+        try:
+            return outline_migration(path, text, options, fingerprint=fingerprint, profile=index)
+        except SourceError as exc:
+            errors.append(exc)
+    raise max(errors, key=lambda e: e.line)
 
 
 def _has_directive_words(data: bytes) -> bool:
@@ -301,39 +275,72 @@ def _has_directive_words(data: bytes) -> bool:
     return b"delimiter" in lowered or b"transaction" in lowered
 
 
-def discover(
-    directory: Path,
-    profiles: Sequence[SplitOptions],
-    applied: Iterable[HistoryRow] = (),
-) -> Discovery:
-    """Parse every migration file with the first of ``profiles`` that can; malformed names
-    and files no profile parses become Problems.
+def _is_below(
+    version: Version | None, top: list[Version | None], history: tuple[HistoryRow, ...]
+) -> bool:
+    """``version`` lies below the head of ``history`` (``top`` keeps the head once found)."""
+    if version is None:
+        return False
+    if not top:
+        top.append(max((row.version for row in history if row.version is not None), default=None))
+    return top[0] is not None and version < top[0]
 
-    A file byte for byte identical to the one an ``applied`` row was recorded from is not
-    parsed (issue 3: ``status`` with 10 000 files); repeatables that always run are.
+
+class MigrationSet:
+    """The migration files of one directory, found once (``sql_paths``) and matched
+    against any number of histories (``match``): one per command, shareable between
+    databases and threads. It is also the files' ``Source``: it reads a file again for its
+    statements, or for checksums not yet known, and refuses a file that changed since.
+
+    Each file is parsed at most once whatever the number of histories; a file byte for
+    byte as a history row recorded it is not parsed at all for that history (issue 3:
+    ``status`` with 10 000 files).
     """
-    known = {
-        row.script: row
-        for row in applied
-        if row.digest and row.state is State.APPLIED and row.kind is not Kind.ALWAYS
-    }
-    reader = _Reader(directory, profiles)
-    files: list[MigrationFile] = []
-    problems: list[Problem] = []
-    paths = sql_paths(directory)
-    try:
-        directory_fd: int | None = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:  # each file is opened by its whole path, and fails with the fix
-        directory_fd = None
-    # Parsing allocates many small objects and no reference cycles; the cyclic collector
-    # would rescan the growing heap again and again (~15 % of discovering 10 000 files).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for path in paths:
-            data = read_bytes(directory, path, directory_fd)
-            row = known.get(path)
-            try:
+
+    def __init__(self, directory: Path, profiles: Sequence[SplitOptions]) -> None:
+        """Walks ``directory`` now; raises ConfigError as ``sql_paths``."""
+        self.directory = directory
+        self.profiles = tuple(profiles)
+        self.paths = tuple(sql_paths(directory))
+        # Parsed files (or their problems), in the order of ``paths``: another history, or
+        # another thread, reuses them while the bytes are the same (a file's fingerprint;
+        # a problem's in ``_problem_prints``). A list, not a dict: 10 000 entries cost
+        # 80 KB rather than 1 MB. Guarded by ``_lock``; parsing runs outside it (it is pure).
+        self._parsed: list[MigrationFile | Problem | None] = [None] * len(self.paths)
+        self._problem_prints: dict[int, int] = {}
+        # _thread, not threading: the latter costs every command ~1 ms to import.
+        self._lock = _thread.allocate_lock()
+
+    # -- discovery -----------------------------------------------------------------------
+    def match(self, history: Iterable[HistoryRow] = ()) -> Discovery:
+        """Every file, for a database whose history is ``history``: a file exactly as an
+        applied row recorded it is that row's (``MigrationFile.from_row``), others parsed;
+        a file that has a row of its identity, or lies below the head, has its checksums
+        known (they are compared, or shown); pending files do not (they are computed only
+        for what runs: ``with_checksums``).
+        Malformed names and files no profile parses become Problems."""
+        history = tuple(history)
+        known = {
+            row.script: row
+            for row in history
+            if row.digest and row.state is State.APPLIED and row.kind is not Kind.ALWAYS
+        }
+        recorded = {row.identity for row in history}
+        # A file below the head without a row may be one whose row was deleted by hand:
+        # the fix validation offers re-inserts that row, checksums included. The head is
+        # looked for only when a parsed file has no row (most runs parse none).
+        top: list[Version | None] = []
+        files: list[MigrationFile] = []
+        problems: list[Problem] = []
+        try:
+            directory_fd: int | None = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:  # each file is opened by its whole path, and fails with the fix
+            directory_fd = None
+        try:
+            for index, path in enumerate(self.paths):
+                data = read_bytes(self.directory, path, directory_fd)
+                fingerprint = hash(data)
+                row = known.get(path)
                 if (
                     row is not None
                     and row.digest == file_digest(data, row.checksum, row.rollback_checksum)
@@ -346,15 +353,114 @@ def discover(
                     # hold comments (a no-op, SPEC 12): only its text tells. Such files are few.
                     and not row.has_empty_section
                 ):
-                    files.append(MigrationFile.from_row(row, reader))
+                    files.append(MigrationFile.from_row(row, fingerprint))
+                    continue
+                found = self._parse_once(index, data, fingerprint)
+                if isinstance(found, Problem):
+                    problems.append(found)
+                elif not found.has_checksums and (
+                    found.identity in recorded or _is_below(found.version, top, history)
+                ):
+                    files.append(self._with_checksums(found, data))
                 else:
-                    parsed, profile = _parse(path, decode(path, data), profiles, data)
-                    files.append(parsed.detached(reader, hash(data), profile))
-            except SourceError as exc:
-                problems.append(Problem(exc.code, path, exc.message, exc.fix, exc.line))
-    finally:
-        if collecting:
-            gc.enable()
-        if directory_fd is not None:
-            os.close(directory_fd)
-    return Discovery(tuple(files), tuple(problems))
+                    files.append(found)
+        finally:
+            if directory_fd is not None:
+                os.close(directory_fd)
+        return Discovery(tuple(files), tuple(problems), self)
+
+    def _parse_once(self, index: int, data: bytes, fingerprint: int) -> MigrationFile | Problem:
+        with self._lock:
+            done = self._parsed[index]
+            if isinstance(done, MigrationFile):
+                if done.fingerprint == fingerprint:
+                    return done
+            elif done is not None and self._problem_prints[index] == fingerprint:
+                return done
+        path = self.paths[index]
+        found: MigrationFile | Problem
+        try:
+            found = _outline(path, decode(path, data), self.profiles, fingerprint)
+        except SourceError as exc:
+            found = Problem(exc.code, path, exc.message, exc.fix, exc.line)
+        with self._lock:
+            self._parsed[index] = found
+            if isinstance(found, Problem):
+                self._problem_prints[index] = fingerprint
+        return found
+
+    # -- the files' source ---------------------------------------------------------------
+    def _read(self, file: MigrationFile) -> bytes:
+        data = read_bytes(self.directory, file.path)
+        if hash(data) != file.fingerprint:
+            raise FileReadError(
+                f"{file.path}: the file changed while keel was running. Fix: run the command again."
+            )
+        return data
+
+    def parse(self, file: MigrationFile) -> MigrationFile:
+        """``file`` parsed whole: sections with their statements, and its checksums."""
+        if file.is_whole:
+            return file
+        data = self._read(file)
+        return _parse(file.path, decode(file.path, data), self.profiles, data)
+
+    def section(self, file: MigrationFile, direction: Direction) -> Section:
+        """The section ``direction`` runs, with its statements. Only that section is split:
+        splitting the other one too, or computing checksums, would double the parsing an
+        upgrade or a rollback does. Raises ValueError when the file has no such section."""
+        place = file.place(direction)
+        data = self._read(file)
+        text = decode(file.path, data)
+        if place is None:  # a history row's file: where its sections are is not known
+            file = _outline(file.path, text, self.profiles, file.fingerprint)
+            place = file.place(direction)
+        if place is None:  # a custom delimiter, which a place does not hold
+            whole = _parse(file.path, text, self.profiles, data)
+            section = whole.upgrade if direction is Direction.UPGRADE else whole.rollback
+            if section is None:
+                raise ValueError(f"{file.path} has no {direction.value} section")
+            return section
+        profile, start, end, line = place
+        span = Span(start, end, line, self.profiles[profile], None)
+        is_noop = file.is_noop if direction is Direction.UPGRADE else file.rollback_is_noop
+        return Section(split_span(text, span), None, line, is_noop=is_noop, span=span)
+
+    def statements(self, file: MigrationFile, direction: Direction) -> tuple[Statement, ...]:
+        return self.section(file, direction).statements
+
+    def checksums(self, file: MigrationFile) -> tuple[str, str | None, str | None]:
+        """The file's checksum, rollback checksum and digest (reading it when not known)."""
+        if not file.has_checksums:
+            file = self._with_checksums(file, self._read(file))
+        return file.checksum, file.rollback_checksum, file.digest
+
+    def with_checksums(self, file: MigrationFile) -> MigrationFile:
+        """``file`` with its checksums known (reading it when they are not)."""
+        return file if file.has_checksums else self._with_checksums(file, self._read(file))
+
+    def _with_checksums(self, file: MigrationFile, data: bytes) -> MigrationFile:
+        up = file.place(Direction.UPGRADE)
+        if up is None:  # only parsing it whole finds its sections
+            whole = _parse(file.path, decode(file.path, data), self.profiles, data)
+            return file.with_sums(whole.checksum, whole.rollback_checksum, whole.digest)
+        text = decode(file.path, data)
+        options = self.profiles[up[0]]
+        checksum = span_checksum(text, Span(up[1], up[2], up[3], options, None))
+        down = file.place(Direction.ROLLBACK)
+        rollback_checksum = None
+        if down is not None:
+            rollback_checksum = span_checksum(text, Span(down[1], down[2], down[3], options, None))
+        return file.with_sums(
+            checksum, rollback_checksum, file_digest(data, checksum, rollback_checksum)
+        )
+
+
+def discover(
+    directory: Path,
+    profiles: Sequence[SplitOptions],
+    applied: Iterable[HistoryRow] = (),
+) -> Discovery:
+    """``MigrationSet(directory, profiles).match(applied)``: every migration file, for one
+    history."""
+    return MigrationSet(directory, profiles).match(applied)

@@ -20,7 +20,17 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlkeel.core.model import Direction, HistoryRow, Identity, Mode, Plan, Section, State, Step
+from sqlkeel.core.model import (
+    Direction,
+    HistoryRow,
+    Identity,
+    MigrationFile,
+    Mode,
+    Plan,
+    Section,
+    State,
+    Step,
+)
 from sqlkeel.core.splitter import Statement
 from sqlkeel.core.values import Value
 from sqlkeel.dialects.base import (
@@ -45,6 +55,7 @@ TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:
     from typing import NoReturn
 
+    from sqlkeel.core.model import Source
     from sqlkeel.locking import Locker
 
 
@@ -220,6 +231,7 @@ class Runner:
         session: Session,
         store: HistoryStore,
         history: Sequence[HistoryRow],
+        source: Source,
         *,
         clock: Callable[[], datetime],
         user: str,
@@ -233,6 +245,8 @@ class Runner:
         self.sender = self.dialect.one_round_trip  # resolved once: a property
         self.store = store
         self.history = tuple(history)
+        self.source = source  # reads each step's statements as its turn comes
+        self._last_recorded: tuple[MigrationFile, MigrationFile] | None = None
         # Rows by identity: a rollback of N migrations looks up N rows, not N x N.
         self._rows: dict[Identity, list[HistoryRow]] = {}
         for row in self.history:
@@ -260,13 +274,9 @@ class Runner:
 
     # -- pieces --------------------------------------------------------------------------
     def _section(self, step: Step) -> Section:
-        section = (
-            step.migration.upgrade
-            if step.direction is Direction.UPGRADE
-            else step.migration.rollback
-        )
-        assert section is not None  # plan_rollback refuses files without a rollback section
-        return section
+        # Read from the file each time (plan_rollback refuses files without a rollback
+        # section): 10 000 files' statements are never held at once.
+        return self.source.section(step.migration, step.direction)
 
     def _run_statements(self, statements: tuple[Statement, ...]) -> tuple[Statement, ...]:
         """Run the statements in order; returns them."""
@@ -277,6 +287,16 @@ class Runner:
                 raise _StatementFailed(index, statement, exc) from exc
         return statements
 
+    def _recorded(self, file: MigrationFile) -> MigrationFile:
+        """``file`` with the checksums its history row records: a pending file's are
+        computed only now, as it is recorded (the last one kept, for its second row)."""
+        last = self._last_recorded
+        if last is not None and last[0] is file:
+            return last[1]
+        known = self.source.with_checksums(file)
+        self._last_recorded = (file, known)
+        return known
+
     def _forget_earlier_row(self, step: Step) -> None:
         """Delete the history row this step replaces: a repeatable's previous run, or the
         row of the migration being rolled back."""
@@ -286,7 +306,7 @@ class Runner:
         file = step.migration
         self._forget_earlier_row(step)
         if step.direction is Direction.UPGRADE:
-            self.store.insert(Entry(file, at, self.user, ms))
+            self.store.insert(Entry(self._recorded(file), at, self.user, ms))
         self.store.append_log(
             action=step.direction.value,
             at=at,
@@ -656,7 +676,7 @@ class Runner:
             if step.direction is Direction.UPGRADE:
                 self.store.delete_id(marker)
                 self.store.insert(
-                    Entry(step.migration, at, self.user, ms),
+                    Entry(self._recorded(step.migration), at, self.user, ms),
                     state=State.FAILED,
                     failed_statement=failure.index,
                     failed_line=error.line,
@@ -708,7 +728,9 @@ class Runner:
             try:
                 # The claim: keel_history's unique version refuses a second claimer.
                 self.store.insert(
-                    Entry(step.migration, at, self.user, 0), state=State.FAILED, error=INTERRUPTED
+                    Entry(self._recorded(step.migration), at, self.user, 0),
+                    state=State.FAILED,
+                    error=INTERRUPTED,
                 )
             except self.dialect.error_types as exc:
                 self._rollback_quietly()

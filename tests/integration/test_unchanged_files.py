@@ -12,6 +12,7 @@ import pytest
 from conftest import Run, ok
 from sqlkeel import discovery
 from sqlkeel.api import Keel
+from sqlkeel.core.model import Direction
 from sqlkeel.core.splitter import POSTGRES, SQLITE
 from sqlkeel.discovery import FileReadError, discover
 
@@ -128,16 +129,19 @@ def test_discovered_files_keep_no_text_and_split_their_statements_from_the_file_
     tmp_path: Path,
 ) -> None:
     # 10 000 files' texts held until the run would be most of keel's memory: a section's
-    # statements are read from its file when asked for, and only if it is the one checked.
+    # statements are read from its file by the source, and only if it is the one checked.
     (tmp_path / "V1__users.sql").write_text(USERS, encoding="utf-8")
-    (found,) = discover(tmp_path, [SQLITE]).files
-    assert [s.sql for s in found.upgrade.statements] == ["CREATE TABLE users (id integer)"]
-    assert found.upgrade.statements[0].line == 1
-    assert [s.sql for s in found.rollback.statements] == ["DROP TABLE users"]  # type: ignore[union-attr]
-    assert found.parsed() == found
+    discovered = discover(tmp_path, [SQLITE])
+    (found,) = discovered.files
+    source = discovered.source
+    upgrade = source.statements(found, Direction.UPGRADE)
+    assert [s.sql for s in upgrade] == ["CREATE TABLE users (id integer)"]
+    assert upgrade[0].line == 1
+    assert [s.sql for s in source.statements(found, Direction.ROLLBACK)] == ["DROP TABLE users"]
+    assert source.parse(found) == found
     (tmp_path / "V1__users.sql").write_text(USERS.replace("users", "people"), encoding="utf-8")
     with pytest.raises(FileReadError, match="changed while keel was running"):
-        _ = found.upgrade.statements
+        source.statements(found, Direction.UPGRADE)
 
 
 def test_the_status_stream_makes_the_entries_status_returns(tmp_path: Path) -> None:
@@ -161,15 +165,16 @@ def test_a_discovered_files_section_is_split_again_without_parsing_the_whole_fil
         "-- rollback\nDROP TABLE b;\nDROP TABLE a;\n"
     )
     (tmp_path / "V1__ab.sql").write_text(text, encoding="utf-8")
-    (found,) = discover(tmp_path, [POSTGRES, SQLITE]).files
-    whole = found.parsed()
+    discovered = discover(tmp_path, [POSTGRES, SQLITE])
+    (found,) = discovered.files
+    source = discovered.source
+    whole = source.parse(found)
+    assert whole.rollback is not None
     monkeypatch.setattr(discovery, "_parse", None)  # an upgrade splits only what runs
-    assert found.upgrade.statements == whole.upgrade.statements
-    assert found.rollback.statements == whole.rollback.statements  # type: ignore[union-attr]
-    assert [(s.sql, s.line) for s in found.rollback.statements] == [  # type: ignore[union-attr]
-        ("DROP TABLE b", 6),
-        ("DROP TABLE a", 7),
-    ]
+    assert source.statements(found, Direction.UPGRADE) == whole.upgrade.statements
+    rollback = source.statements(found, Direction.ROLLBACK)
+    assert rollback == whole.rollback.statements
+    assert [(s.sql, s.line) for s in rollback] == [("DROP TABLE b", 6), ("DROP TABLE a", 7)]
 
 
 def test_a_discovered_file_reads_its_checksums_from_the_file_only_when_first_asked_for(
@@ -179,8 +184,10 @@ def test_a_discovered_file_reads_its_checksums_from_the_file_only_when_first_ask
     # text for them, nor computes them while parsing (issue 3).
     text = "CREATE TABLE a (id int);\n-- rollback\nDROP TABLE a;\n"
     (tmp_path / "V1__a.sql").write_text(text, encoding="utf-8")
-    (found,) = discover(tmp_path, [SQLITE]).files
-    whole = found.parsed()
+    discovered = discover(tmp_path, [SQLITE])
+    (found,) = discovered.files
+    source = discovered.source
+    whole = source.parse(found)
     reads: list[str] = []
     real = discovery.read_bytes
 
@@ -189,23 +196,30 @@ def test_a_discovered_file_reads_its_checksums_from_the_file_only_when_first_ask
         return real(directory, path, directory_fd)
 
     monkeypatch.setattr(discovery, "read_bytes", read_bytes)
-    assert found.can_roll_back and not found.upgrade.is_empty
-    assert whole.rollback is not None and found.rollback is not None
-    assert (found.upgrade.line, found.rollback.line) == (whole.upgrade.line, whole.rollback.line)
+    assert found.can_roll_back and not found.is_noop and not found.has_checksums
+    assert whole.rollback is not None
+    assert (found.line(Direction.UPGRADE), found.line(Direction.ROLLBACK)) == (
+        whole.upgrade.line,
+        whole.rollback.line,
+    )
     assert reads == []
-    assert (found.checksum, found.rollback_checksum, found.digest) == (
+    known = source.with_checksums(found)
+    assert reads == ["V1__a.sql"]
+    assert known == found and known.has_checksums and not found.has_checksums
+    assert (known.checksum, known.rollback_checksum, known.digest) == (
         whole.checksum,
         whole.rollback_checksum,
         whole.digest,
     )
-    assert found.digest is not None and reads == ["V1__a.sql"]  # read once, then kept
+    assert known.digest is not None and reads == ["V1__a.sql"]  # read once, then kept
 
 
 def test_a_discovered_file_changed_before_its_checksums_are_read_is_refused(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "V1__a.sql").write_text("CREATE TABLE a (id int);\n", encoding="utf-8")
-    (found,) = discover(tmp_path, [SQLITE]).files
+    discovered = discover(tmp_path, [SQLITE])
+    (found,) = discovered.files
     (tmp_path / "V1__a.sql").write_text("CREATE TABLE b (id int);\n", encoding="utf-8")
     with pytest.raises(FileReadError, match="changed while keel was running"):
-        _ = found.checksum
+        discovered.source.with_checksums(found)

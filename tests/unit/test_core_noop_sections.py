@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sqlkeel.core.model import EMPTY_CHECKSUM, HistoryRow, MigrationFile, State
+from sqlkeel.core.model import EMPTY_CHECKSUM, Direction, HistoryRow, MigrationFile, State
 from sqlkeel.core.parsing import parse_migration
 from sqlkeel.core.plan import EVERYTHING, plan_rollback, plan_upgrade
 from sqlkeel.core.splitter import MYSQL, POSTGRES, SQLITE, SplitOptions
@@ -158,17 +158,19 @@ def _write(directory: Path) -> None:
 def test_discovered_files_keep_whether_their_sections_are_no_ops(tmp_path: Path) -> None:
     # Discovery keeps no text: the no-op flags travel with the file's packed places.
     _write(tmp_path)
-    found = {f.path: f for f in discover(tmp_path, [SQLITE]).files}
+    discovered = discover(tmp_path, [SQLITE])
+    found = {f.path: f for f in discovered.files}
     noop_up, noop_down, plain = found["V1__noop_up.sql"], found["V2__t.sql"], found["V3__u.sql"]
     assert (noop_up.is_noop, noop_up.rollback_is_noop, noop_up.can_roll_back) == (True, True, True)
-    assert noop_up.upgrade.is_noop and noop_up.upgrade.statements == ()
+    section = discovered.source.section(noop_up, Direction.UPGRADE)
+    assert section.is_noop and section.statements == ()
     assert (noop_down.is_noop, noop_down.rollback_is_noop, noop_down.can_roll_back) == (
         False,
         True,
         True,
     )
     assert not plain.is_noop and not plain.rollback_is_noop and plain.can_roll_back
-    assert [f.parsed() for f in found.values()] == list(found.values())
+    assert [discovered.source.parse(f) for f in found.values()] == list(found.values())
 
 
 def test_unchanged_applied_files_with_a_no_op_section_can_still_be_rolled_back(
@@ -178,8 +180,10 @@ def test_unchanged_applied_files_with_a_no_op_section_can_still_be_rolled_back(
     # a blank one have the same checksum, so such files are parsed to tell them apart.
     _write(tmp_path)
     (tmp_path / "V0.5__blank.sql").write_text("CREATE TABLE b (id int);\n-- rollback\n\n")
-    first = discover(tmp_path, [SQLITE]).files
-    history = tuple(_row(f, i) for i, f in enumerate(first, start=1))
+    first = discover(tmp_path, [SQLITE])
+    history = tuple(
+        _row(first.source.with_checksums(f), i) for i, f in enumerate(first.files, start=1)
+    )
     again = {f.path: f for f in discover(tmp_path, [SQLITE], history).files}
     assert again["V1__noop_up.sql"].is_noop and again["V1__noop_up.sql"].can_roll_back
     assert again["V2__t.sql"].rollback_is_noop and again["V2__t.sql"].can_roll_back

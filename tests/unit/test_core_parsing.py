@@ -5,8 +5,14 @@ from __future__ import annotations
 import pytest
 
 from sqlkeel.core.checksum import checksum, file_digest
-from sqlkeel.core.model import Kind, MigrationFile, Section
-from sqlkeel.core.parsing import parse_filename, parse_migration, span_checksum, split_span
+from sqlkeel.core.model import ChecksumsUnknown, Kind, MigrationFile, Section
+from sqlkeel.core.parsing import (
+    outline_migration,
+    parse_filename,
+    parse_migration,
+    span_checksum,
+    split_span,
+)
 from sqlkeel.core.splitter import MYSQL, POSTGRES, SQLITE, Statement
 from sqlkeel.core.versions import Version
 from sqlkeel.errors import SourceError
@@ -437,17 +443,22 @@ def test_the_upgrade_checksum_ignores_formatting_but_not_content(
     assert (a == b) is same
 
 
-def test_parsing_leaves_the_checksums_and_the_digest_to_their_first_use() -> None:
+def test_outlining_leaves_the_checksums_and_the_digest_to_a_source() -> None:
     # status and validate never read them for pending files (issue 3: status of 1000).
     content = b"-- upgrade\nCREATE TABLE t (id int);\n\n-- rollback\nDROP TABLE t;\n"
-    migration = parse_migration("V1__t.sql", content.decode(), SQLITE, content=content)
+    text = content.decode()
+    outlined = outline_migration("V1__t.sql", text, SQLITE, fingerprint=hash(content), profile=0)
+    assert not outlined.has_checksums and not outlined.is_whole
+    with pytest.raises(ChecksumsUnknown):
+        _ = outlined.checksum
+    assert outlined.has_rollback and outlined.can_roll_back
+    migration = parse_migration("V1__t.sql", text, SQLITE, content=content)
+    assert migration == outlined  # the same file: values compare without their checksums
     assert migration.rollback is not None
-    assert not isinstance(migration.upgrade._checksum, str)
-    assert not isinstance(migration.rollback._checksum, str)
-    assert migration._digest is None
     assert not migration.upgrade.is_empty and migration.can_roll_back
     up, down = checksum("CREATE TABLE t (id int);", SQLITE), checksum("DROP TABLE t;", SQLITE)
     assert (migration.checksum, migration.rollback_checksum) == (up, down)
+    assert (migration.upgrade.checksum, migration.rollback.checksum) == (up, down)
     assert migration.digest == file_digest(content, up, down)
 
 

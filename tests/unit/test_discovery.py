@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from sqlkeel.core.model import Direction
 from sqlkeel.core.parsing import parse_migration
 from sqlkeel.core.splitter import MYSQL, POSTGRES, SQLITE
 from sqlkeel.discovery import FileReadError, decode, discover, read_bytes
@@ -66,15 +67,14 @@ def test_a_file_with_delimiter_lines_read_again_later_splits_and_sums_as_parsed(
     assert found.problems == ()
     (file,) = found.files
     parsed = parse_migration("V1__p.sql", MYSQL_CLIENT_FILE, MYSQL)
-    assert file.loader is not None and file.place(False) is not None  # read again
-    assert file.upgrade.statements == parsed.upgrade.statements
-    assert file.rollback is not None and parsed.rollback is not None
-    assert file.rollback.statements == parsed.rollback.statements
-    assert [s.sql for s in file.rollback.statements] == ["DROP PROCEDURE p", "DELETE FROM t"]
-    assert (file.checksum, file.rollback_checksum) == (
-        parsed.upgrade.checksum,
-        parsed.rollback.checksum,
-    )
+    assert not file.is_whole and file.place(Direction.ROLLBACK) is not None  # read again
+    source = found.source
+    assert parsed.rollback is not None
+    assert source.statements(file, Direction.UPGRADE) == parsed.upgrade.statements
+    rollback = source.statements(file, Direction.ROLLBACK)
+    assert rollback == parsed.rollback.statements
+    assert [s.sql for s in rollback] == ["DROP PROCEDURE p", "DELETE FROM t"]
+    assert source.checksums(file)[:2] == (parsed.upgrade.checksum, parsed.rollback.checksum)
     assert file.can_roll_back
 
 
@@ -86,7 +86,7 @@ def test_offline_validation_with_every_profile_accepts_a_file_with_delimiter_lin
     (tmp_path / "V1__p.sql").write_text(MYSQL_CLIENT_FILE)
     found = discover(tmp_path, (SQLITE, POSTGRES, MYSQL))
     assert found.problems == ()
-    assert [s.sql for s in found.files[0].rollback.statements] == [  # type: ignore[union-attr]
+    assert [s.sql for s in found.source.statements(found.files[0], Direction.ROLLBACK)] == [
         "DROP PROCEDURE p",
         "DELETE FROM t",
     ]

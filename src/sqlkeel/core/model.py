@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from datetime import datetime
 from enum import Enum
 
-from sqlkeel.core.checksum import file_digest
 from sqlkeel.core.splitter import SplitOptions, Statement
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
@@ -57,74 +55,44 @@ EMPTY_CHECKSUM = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8
 
 
 class Section(Value):
-    """One section of a file: its statements and the checksum of its text.
+    """One section of a file parsed whole, or split alone to run it: its statements, its
+    first line and, when parsing computed it, the checksum of its text."""
 
-    The statements may be split only when first asked for (``split``): checking files
-    needs the checksum, running them the statements.
-    """
-
-    __slots__ = ("_checksum", "_is_empty", "_split", "_statements", "is_noop", "line", "span")
+    __slots__ = ("checksum", "is_noop", "line", "span", "statements")
     _compared = ("statements", "checksum", "line", "is_noop")
-    line: int  # first line of the section in the file
-    span: Span | None  # where parsing found it, if it did
+    statements: tuple[Statement, ...]
+    # None for a section split alone to run it: its file's checksums are the file's own.
+    checksum: str | None
+    line: int  # first line of the section in the file (0: not known, a history row's file)
     # No statements but comments: a deliberate no-op (SPEC 12), run and recorded as usual.
     is_noop: bool
+    span: Span | None  # where parsing found it, if it did
 
     def __init__(
         self,
-        statements: tuple[Statement, ...] | None,
-        checksum: str | Callable[[], str],
+        statements: tuple[Statement, ...],
+        checksum: str | None,
         line: int,
-        split: Callable[[], tuple[Statement, ...]] | None = None,
         *,
-        is_empty: bool | None = None,
         is_noop: bool = False,
         span: Span | None = None,
     ) -> None:
-        """``checksum`` may be a function computing it, called once when first needed;
-        ``is_empty``, when known, spares an unsplit section that computation."""
-        self.span = span
-        self.is_noop = is_noop
-        self._statements = statements
-        self._split = split
-        self._checksum = checksum
-        self._is_empty = is_empty
+        self.statements = statements
+        self.checksum = checksum
         self.line = line
-
-    @property
-    def checksum(self) -> str:
-        # Computed on first use rather than while parsing: status and validate never read
-        # the checksums of pending files, and canonicalising a section costs as much as
-        # the rest of parsing it (issue 3: status with 1000 pending files).
-        if not isinstance(self._checksum, str):
-            self._checksum = self._checksum()
-        return self._checksum
-
-    @property
-    def statements(self) -> tuple[Statement, ...]:
-        # Split again on each use rather than kept: a migration's statements are wanted
-        # once (to run them), and 10 000 files' statements would double keel's memory.
-        if self._statements is not None:
-            return self._statements
-        return self._split() if self._split is not None else ()
+        self.is_noop = is_noop
+        self.span = span
 
     @property
     def is_empty(self) -> bool:
-        """No statements. Split sections know, parsing tells the others; otherwise the
-        canonical text, which holds every statement, is empty (sections with a custom
-        delimiter or DELIMITER lines are always split: their statements are not the
-        canonical text's)."""
-        if self._statements is not None:
-            return not self._statements
-        if self._is_empty is not None:
-            return self._is_empty
-        return self.checksum == EMPTY_CHECKSUM
+        """No statements."""
+        return not self.statements
 
     @property
     def is_blank(self) -> bool:
         """No statements and no comments either: unfinished work (what ``keel new``
         leaves), never run (SPEC 12)."""
-        return not self.is_noop and self.is_empty
+        return not self.is_noop and not self.statements
 
 
 class Span(Value):
@@ -154,70 +122,87 @@ TYPE_CHECKING = False  # see sqlkeel.core.values
 if TYPE_CHECKING:  # a type only: importing typing costs every command ~2 ms
     from typing import Protocol
 
-    class Loader(Protocol):
-        """Reads again, when it must run, a file whose text keel does not keep (discovery)."""
+    class Source(Protocol):
+        """Where what a file's value does not hold is read from: its statements, and its
+        checksums when not yet known (``discovery.MigrationSet`` reads the file again).
+        Handed explicitly to whoever needs them (the executor, ``--dry-run``)."""
 
         def parse(self, file: MigrationFile) -> MigrationFile:
-            """The file read and parsed whole."""
+            """The file parsed whole: sections with their statements, and checksums."""
             ...
 
-        def split(self, file: MigrationFile, rollback: bool) -> tuple[Statement, ...]:
-            """The statements of one section of a ``detached`` file, split from where it is."""
+        def section(self, file: MigrationFile, direction: Direction) -> Section:
+            """The section ``direction`` runs, with its statements; raises if there is none."""
             ...
 
-        def sums(self, file: MigrationFile) -> tuple[str, str | None, str]:
-            """A ``detached`` file's checksum, rollback checksum and digest."""
+        def checksums(self, file: MigrationFile) -> tuple[str, str | None, str | None]:
+            """The file's checksum, rollback checksum and digest."""
             ...
+
+        def with_checksums(self, file: MigrationFile) -> MigrationFile:
+            """``file`` with its checksums known (``has_checksums``)."""
+            ...
+
+
+class ChecksumsUnknown(LookupError):
+    """A file's checksums were read before they were computed: pass it through its
+    source's ``with_checksums`` first (a mistake in keel, never the user's)."""
 
 
 class MigrationFile(Value):
-    """A parsed migration file. ``path`` is relative to the migrations directory.
-
+    """A migration file as a value: what its name says, its flags, a fingerprint of its
+    bytes and, once known, its checksums. ``path`` is relative to the migrations directory;
     ``identity`` (see the function) is what files and history rows are matched on.
+
+    Comparing, hashing and showing it reads nothing: the statements are not kept (10 000
+    files' statements would double keel's memory) but read through a ``Source`` when the
+    file runs; only a file parsed whole (``parse_migration``) holds its ``upgrade`` and
+    ``rollback`` sections. The checksums of a pending file are computed only when it is
+    about to be recorded (``status`` of 1000 pending files never needs them).
     """
 
     __slots__ = (
-        "_content",
-        "_digest",
-        "_rollback",
-        "_upgrade",
+        "_flags",
+        "_places",
+        "_sections",
+        "_sums",
         "description",
+        "fingerprint",
         "identity",
         "kind",
-        "loader",
         "path",
         "transactional",
         "version",
     )
-    # Not compared, hashed nor shown: ``loader`` and the derived ``identity``.
+    # Stable fields only: the checksums follow from the bytes (``fingerprint``) and are
+    # known or not depending on who asked, so they are neither compared nor hashed.
     _compared = (
         "path",
         "kind",
         "version",
         "description",
-        "upgrade",
-        "rollback",
         "transactional",
-        "digest",
+        "fingerprint",
+        "is_noop",
+        "has_rollback",
+        "rollback_is_noop",
+        "can_roll_back",
     )
     path: str
     kind: Kind
     version: Version | None
     description: str
     transactional: bool
-    # Set on a file whose text keel does not keep (discovery): its sections split their
-    # statements from the file read again, and ``parsed()`` reads and parses it whole.
-    loader: Loader | None
+    # ``hash`` of the file's bytes as read (of its text when parsed from a string): equal
+    # for equal contents, and tells a source that the file it reads again is the one parsed.
+    fingerprint: int
     identity: Identity  # matched on for every file and row, many times per command
-    # A file whose text is not kept holds in ``_upgrade``, instead of its sections: the
-    # history row its bytes are exactly those of (``from_row``; lines unknown: 0), or its
-    # sections' lines, places and emptiness, a fingerprint of its bytes and, once first
-    # asked for, its checksums and digest, packed (``detached``: two Sections and their
-    # text cost ~900 bytes a file, these bytes ~170). Its sections are made when asked for.
-    _upgrade: Section | HistoryRow | bytes
-    _rollback: Section | None
-    _digest: str | None
-    _content: bytes | None
+    _flags: int  # _ROLLBACK, _ROLLBACK_BLANK, _ROLLBACK_NOOP, _UPGRADE_NOOP
+    # Where its sections are, packed (``_PLACES``), for a source to split one alone; None
+    # when only parsing the whole file finds them (a history row's file, a custom delimiter).
+    _places: bytes | None
+    _sums: Sums | None  # checksum, rollback checksum and digest, packed, once known
+    _sections: tuple[Section, Section | None] | None  # a file parsed whole
 
     def __init__(
         self,
@@ -225,286 +210,250 @@ class MigrationFile(Value):
         kind: Kind,
         version: Version | None,
         description: str,
-        upgrade: Section,
-        rollback: Section | None,
-        transactional: bool = True,
-        digest: str | None = None,
-        loader: Loader | None = None,
         *,
-        content: bytes | None = None,
+        transactional: bool = True,
+        fingerprint: int = 0,
+        flags: int = 0,
+        places: bytes | None = None,
+        sums: Sums | None = None,
+        sections: tuple[Section, Section | None] | None = None,
     ) -> None:
-        """``content``, the file's bytes as read, stands for ``digest`` until it is first
-        read."""
         self.path = path
         self.kind = kind
         self.version = version
         self.description = description
-        self._upgrade = upgrade
-        self._rollback = rollback
         self.transactional = transactional
-        self._digest = digest
-        self._content = content
-        self.loader = loader
+        self.fingerprint = fingerprint
+        self._flags = flags
+        self._places = places
+        self._sums = sums
+        self._sections = sections
         self.identity = identity(version, kind, description)
 
     @classmethod
-    def from_row(cls, row: HistoryRow, loader: Loader) -> MigrationFile:
-        """The file ``row.script``, byte for byte as ``row`` was applied from: the row's
-        version, kind, description, checksums and digest are the file's, shared rather
-        than copied (10 000 files each cost only this object)."""
-        # transactional: discovery parses every file that has directives
-        return cls._stand_in(
-            row.script, row.kind, row.version, row.description, row, True, loader, row.identity
-        )
-
-    def detached(self, loader: Loader, fingerprint: int, profile: int) -> MigrationFile:
-        """This file without its text, which ``loader`` reads again when the file must run
-        or its checksums are first asked for (``sums``: status of pending files never asks);
-        ``fingerprint``, ``hash`` of its bytes, tells the loader they are still the ones
-        parsed, and ``profile`` which of its split profiles parsing used. Itself when its
-        sections cannot be found again from their span alone (a custom delimiter: such
-        files are few)."""
-        up, down = self._upgrade, self._rollback
-        span = up.span if isinstance(up, Section) else None
-        if span is None or span.delimiter is not None or span.end >= 1 << 32:
-            return self
-        if down is None:
-            flags, down_line, down_start, down_end = 0, 0, 0, 0
-        elif down.span is None or down.span.delimiter is not None or down.span.end >= 1 << 32:
-            return self
-        else:
-            flags = _ROLLBACK | (_ROLLBACK_NOOP if down.is_noop else 0)
-            flags |= _ROLLBACK_BLANK if down.is_blank else 0
-            down_line, down_start, down_end = down.line, down.span.start, down.span.end
-        packed = _PLACES.pack(
-            flags | (_UPGRADE_NOOP if self.is_noop else 0),
-            profile,
-            fingerprint,
-            span.first_line,
-            down_line,
-            span.start,
-            span.end,
-            down_start,
-            down_end,
-        )
-        return MigrationFile._stand_in(
-            self.path,
-            self.kind,
-            self.version,
-            self.description,
-            packed,
-            self.transactional,
-            loader,
-            self.identity,
-        )
-
-    @classmethod
-    def _stand_in(
+    def whole(
         cls,
         path: str,
         kind: Kind,
         version: Version | None,
         description: str,
-        sections: HistoryRow | bytes,
-        transactional: bool,
-        loader: Loader,
-        identity: Identity,
+        upgrade: Section,
+        rollback: Section | None,
+        *,
+        transactional: bool = True,
+        fingerprint: int = 0,
+        digest: str | None = None,
     ) -> MigrationFile:
-        """A file without its text: ``sections`` (its history row, or its packed places)
-        stands for both sections, which ``loader`` reads again when they are needed."""
+        """A file parsed whole: its sections, with their statements and checksums."""
+        assert upgrade.checksum is not None
+        flags = _UPGRADE_NOOP if upgrade.is_noop else 0
+        if rollback is not None:
+            assert rollback.checksum is not None
+            flags |= _ROLLBACK | (_ROLLBACK_NOOP if rollback.is_noop else 0)
+            flags |= _ROLLBACK_BLANK if rollback.is_blank else 0
+        return cls(
+            path,
+            kind,
+            version,
+            description,
+            transactional=transactional,
+            fingerprint=fingerprint,
+            flags=flags,
+            sums=_pack(
+                upgrade.checksum, rollback.checksum if rollback is not None else None, digest
+            ),
+            sections=(upgrade, rollback),
+        )
+
+    @classmethod
+    def from_row(cls, row: HistoryRow, fingerprint: int) -> MigrationFile:
+        """The file ``row.script``, byte for byte as ``row`` was applied from (``fingerprint``
+        is its bytes' ``hash``): the row's version, kind, description, checksums and digest
+        are the file's, shared rather than copied (10 000 files each cost only this object).
+        Its statements come from parsing it whole when it runs."""
+        # transactional: discovery parses every file that has directives; a blank or
+        # comments-only section: every file whose row has an empty section's checksum.
+        sums = row._sums
+        if isinstance(sums, bytes):
+            has_rollback = bool(sums[0] & _HAS_ROLLBACK)
+        else:
+            has_rollback = sums[1] is not None
         file = cls.__new__(cls)
-        file.path = path
-        file.kind = kind
-        file.version = version
-        file.description = description
-        file._upgrade = sections
-        file._rollback = None
-        file.transactional = transactional
-        file._digest = None
-        file._content = None
-        file.loader = loader
-        file.identity = identity
+        file.path = row.script
+        file.kind = row.kind
+        file.version = row.version
+        file.description = row.description
+        file.transactional = True
+        file.fingerprint = fingerprint
+        file._flags = (_UPGRADE_NOOP if row.is_noop else 0) | (_ROLLBACK if has_rollback else 0)
+        file._places = None
+        file._sums = sums
+        file._sections = None
+        file.identity = row.identity
         return file
 
-    def parsed(self) -> MigrationFile:
-        """This file with its statements (parsing it now if it was left unparsed)."""
-        return self if self.loader is None else self.loader.parse(self)
-
-    @property
-    def upgrade(self) -> Section:
-        up = self._upgrade
-        if isinstance(up, Section):
-            return up
-        if isinstance(up, bytes):
-            line = _PLACES.unpack_from(up)[3]
-            noop = bool(up[0] & _UPGRADE_NOOP)  # a blank upgrade does not parse
-            part = _Part(self, False)
-            return Section(None, _Sum(self, False), line, part, is_empty=noop, is_noop=noop)
-        return Section(None, up.checksum, 0, _Part(self, False), is_noop=up.is_noop)
-
-    @property
-    def rollback(self) -> Section | None:
-        up = self._upgrade
-        if isinstance(up, Section):
-            return self._rollback
-        if isinstance(up, bytes):
-            if not up[0] & _ROLLBACK:
-                return None
-            line = _PLACES.unpack_from(up)[4]
-            noop = bool(up[0] & _ROLLBACK_NOOP)
-            empty = noop or bool(up[0] & _ROLLBACK_BLANK)
-            part = _Part(self, True)
-            return Section(None, _Sum(self, True), line, part, is_empty=empty, is_noop=noop)
-        checksum = up.rollback_checksum
-        return None if checksum is None else Section(None, checksum, 0, _Part(self, True))
-
-    @property
-    def digest(self) -> str | None:
-        """SHA-256 of the file's bytes, as read, and of its checksums (``file_digest``),
-        when the bytes are known."""
-        up = self._upgrade
-        if isinstance(up, bytes):
-            return _digest(self._sums(up))
-        if isinstance(up, HistoryRow):
-            return up.digest
-        # Computed on first use: it covers the checksums, which are computed lazily too.
-        # The bytes wait until then (the text they decode to is kept anyway, for splitting).
-        if self._digest is None and self._content is not None:
-            self._digest = file_digest(self._content, self.checksum, self.rollback_checksum)
-            self._content = None
-        return self._digest
+    def with_sums(
+        self, checksum: str, rollback_checksum: str | None, digest: str | None
+    ) -> MigrationFile:
+        """This file with its checksums and digest known."""
+        file = MigrationFile.__new__(MigrationFile)
+        for name in MigrationFile.__slots__:
+            setattr(file, name, getattr(self, name))
+        file._sums = _pack(checksum, rollback_checksum, digest)
+        return file
 
     @property
     def label(self) -> str:
         return label(self.version, self.kind)
 
     @property
+    def has_checksums(self) -> bool:
+        return self._sums is not None
+
+    def _known_sums(self) -> Sums:
+        if self._sums is None:
+            raise ChecksumsUnknown(
+                f"{self.path}: its checksums were read before they were computed; "
+                "pass it through its source's with_checksums() first"
+            )
+        return self._sums
+
+    @property
     def checksum(self) -> str:
-        up = self._upgrade
-        return _checksum(self._sums(up)) if isinstance(up, bytes) else up.checksum
+        """Raises ChecksumsUnknown unless ``has_checksums``."""
+        return _checksum(self._known_sums())
 
     @property
     def rollback_checksum(self) -> str | None:
-        up = self._upgrade
-        if isinstance(up, Section):
-            return self._rollback.checksum if self._rollback is not None else None
-        if isinstance(up, bytes):
-            return _rollback_checksum(self._sums(up)) if up[0] & _ROLLBACK else None
-        return up.rollback_checksum
+        """Raises ChecksumsUnknown unless ``has_checksums``."""
+        return _rollback_checksum(self._known_sums())
+
+    @property
+    def digest(self) -> str | None:
+        """SHA-256 of the file's bytes, as read, and of its checksums (``file_digest``),
+        when the bytes are known. Raises ChecksumsUnknown unless ``has_checksums``."""
+        return _digest(self._known_sums())
+
+    @property
+    def is_whole(self) -> bool:
+        """Parsed whole: ``upgrade`` and ``rollback`` hold its sections."""
+        return self._sections is not None
+
+    def _whole(self) -> tuple[Section, Section | None]:
+        if self._sections is None:
+            raise ValueError(
+                f"{self.path}: only a file parsed whole holds its sections; ask its source."
+            )
+        return self._sections
+
+    @property
+    def upgrade(self) -> Section:
+        """The upgrade section of a file parsed whole (``is_whole``); raises ValueError
+        for others, whose statements a ``Source`` reads."""
+        return self._whole()[0]
+
+    @property
+    def rollback(self) -> Section | None:
+        """The rollback section of a file parsed whole, as ``upgrade``."""
+        return self._whole()[1]
+
+    @property
+    def has_rollback(self) -> bool:
+        """It has a ``-- rollback`` section (perhaps blank)."""
+        return bool(self._flags & _ROLLBACK)
 
     @property
     def is_noop(self) -> bool:
         """The upgrade section holds only comments: a deliberate no-op (SPEC 12)."""
-        up = self._upgrade
-        if isinstance(up, bytes):  # asked of every file by status: no section made
-            return bool(up[0] & _UPGRADE_NOOP)
-        return up.is_noop
+        return bool(self._flags & _UPGRADE_NOOP)
 
     @property
     def rollback_is_noop(self) -> bool:
         """The rollback section holds only comments: rolling back changes nothing."""
-        up = self._upgrade
-        if isinstance(up, bytes):  # asked of every file by status, as is_noop
-            return bool(up[0] & _ROLLBACK_NOOP)
-        if isinstance(up, Section):
-            return self._rollback is not None and self._rollback.is_noop
-        # A history row's stand-in: discovery parses every file with an empty section.
-        return False
+        return bool(self._flags & _ROLLBACK_NOOP)
 
     @property
     def can_roll_back(self) -> bool:
         """A rollback section with statements, or with comments only (a deliberate no-op):
         a blank one is an unfinished file, not a promise that there is nothing to undo."""
-        up = self._upgrade
-        if isinstance(up, Section):
-            return self._rollback is not None and not self._rollback.is_blank
-        if isinstance(up, bytes):  # asked of every file by status: no checksum needed
-            return up[0] & (_ROLLBACK | _ROLLBACK_BLANK) == _ROLLBACK
-        sums = up._sums
-        if isinstance(sums, bytes):  # no hex: asked of every file by status
-            return bool(sums[0] & _HAS_ROLLBACK) and sums[33:65] != _EMPTY
-        checksum = sums[1]
-        return checksum is not None and checksum != EMPTY_CHECKSUM
+        # A history row's file has no blank section: discovery parses every file whose
+        # row has an empty section's checksum.
+        return self._flags & (_ROLLBACK | _ROLLBACK_BLANK) == _ROLLBACK
 
-    def place(self, rollback: bool) -> tuple[int, int, int, int] | None:
-        """Where a ``detached`` file's section is: the profile parsing split it with, its
-        start and end offsets in the text and its first line; None for other files and
-        for a rollback section it does not have."""
-        up = self._upgrade
-        if not isinstance(up, bytes) or (rollback and not up[0] & _ROLLBACK):
+    def line(self, direction: Direction) -> int:
+        """The first line of the section ``direction`` runs (0: not known without parsing
+        the file whole, a history row's file)."""
+        if self._sections is not None:
+            section = self._sections[0 if direction is Direction.UPGRADE else 1]
+            return section.line if section is not None else 0
+        if self._places is None:
+            return 0
+        line: int = _PLACES.unpack_from(self._places)[1 if direction is Direction.UPGRADE else 2]
+        return line
+
+    def place(self, direction: Direction) -> tuple[int, int, int, int] | None:
+        """Where a section is, for a source to split it alone: the index of the split
+        profile parsing used, its start and end offsets in the text and its first line;
+        None when only parsing the whole file finds it, or the file has no such section."""
+        places = self._places
+        if places is None or (direction is Direction.ROLLBACK and not self._flags & _ROLLBACK):
             return None
-        _, profile, _, line, down_line, start, end, down_start, down_end = _PLACES.unpack_from(up)
-        if rollback:
+        profile, line, down_line, start, end, down_start, down_end = _PLACES.unpack_from(places)
+        if direction is Direction.ROLLBACK:
             return profile, down_start, down_end, down_line
         return profile, start, end, line
 
-    def holds(self, data: bytes) -> bool:
-        """``data``, the file read again, are its bytes as parsed."""
-        up = self._upgrade
-        if isinstance(up, bytes):
-            fingerprint: int = _PLACES.unpack_from(up)[2]
-            return hash(data) == fingerprint
-        return file_digest(data, self.checksum, self.rollback_checksum) == self.digest
-
     def recorded_by(self, row: HistoryRow) -> bool:
         """This file is ``row``'s own (``from_row``): their checksums are the same ones."""
-        return self._upgrade is row
-
-    def _sums(self, up: bytes) -> Sums:
-        """A detached file's packed checksums and digest, read from the file on first use."""
-        if len(up) > _PLACES_END:
-            return up[_PLACES_END:]
-        assert self.loader is not None  # a detached file has one
-        sums = _pack(*self.loader.sums(self))
-        if isinstance(sums, bytes):  # keel's own hex always packs
-            self._upgrade = up + sums
-        return sums
+        return self._sums is row._sums
 
 
-# A detached file's flags: it has a rollback section; that section is blank (SPEC 12);
-# it holds only comments; its upgrade section holds only comments.
+def outline(
+    path: str,
+    kind: Kind,
+    version: Version | None,
+    description: str,
+    transactional: bool,
+    fingerprint: int,
+    profile: int,
+    upgrade: tuple[int, int, int, bool],
+    rollback: tuple[int, int, int, bool, bool] | None,
+    *,
+    findable: bool,
+) -> MigrationFile:
+    """A file parsed without keeping its text (discovery): ``upgrade`` is its section's
+    start, end, first line and whether it holds only comments; ``rollback`` the same and
+    whether it is blank. ``findable``: a section can be split again from its place alone
+    (no custom delimiter)."""
+    start, end, line, noop = upgrade
+    flags = _UPGRADE_NOOP if noop else 0
+    down_start = down_end = down_line = 0
+    if rollback is not None:
+        down_start, down_end, down_line, down_noop, down_blank = rollback
+        flags |= _ROLLBACK | (_ROLLBACK_NOOP if down_noop else 0)
+        flags |= _ROLLBACK_BLANK if down_blank else 0
+    places = None
+    if findable and max(end, down_end) < 1 << 32:
+        places = _PLACES.pack(profile, line, down_line, start, end, down_start, down_end)
+    return MigrationFile(
+        path,
+        kind,
+        version,
+        description,
+        transactional=transactional,
+        fingerprint=fingerprint,
+        flags=flags,
+        places=places,
+    )
+
+
+# A file's flags: it has a rollback section; that section is blank (SPEC 12); it holds
+# only comments; its upgrade section holds only comments.
 _ROLLBACK, _ROLLBACK_BLANK, _ROLLBACK_NOOP, _UPGRADE_NOOP = 1, 2, 4, 8
-# Its packed bytes: flags, profile, fingerprint (8), upgrade and rollback lines, upgrade
-# start and end, rollback start and end (4 each), then its sums once known (``_pack``).
-_PLACES = struct.Struct("<BBqIIIIII")
-_PLACES_END = _PLACES.size
-
-
-class _Sum:
-    """A checksum of a detached file, for its section to compute when first asked for."""
-
-    __slots__ = ("file", "rollback")
-
-    def __init__(self, file: MigrationFile, rollback: bool) -> None:
-        self.file = file
-        self.rollback = rollback
-
-    def __call__(self) -> str:
-        checksum = self.file.rollback_checksum if self.rollback else self.file.checksum
-        assert checksum is not None  # a rollback section is made only if there is one
-        return checksum
-
-
-class _Part:
-    """The statements of one section of a file whose text is not kept: split from the
-    file read again when asked for (made with the section, which is made on access)."""
-
-    __slots__ = ("file", "rollback")
-
-    def __init__(self, file: MigrationFile, rollback: bool) -> None:
-        self.file = file
-        self.rollback = rollback
-
-    def __call__(self) -> tuple[Statement, ...]:
-        loader = self.file.loader
-        assert loader is not None  # the file is detached or a history row's
-        # A detached file's section is split alone: parsing the whole file again would
-        # double the parsing an upgrade does.
-        if self.file.place(self.rollback) is not None:
-            return loader.split(self.file, self.rollback)
-        parsed = loader.parse(self.file)
-        section = parsed.rollback if self.rollback else parsed.upgrade
-        return section.statements if section is not None else ()
+# Its packed places: the split profile's index, upgrade and rollback first lines, upgrade
+# start and end, rollback start and end (4 bytes each): ~60 bytes a file, where two
+# Sections and their text cost ~900.
+_PLACES = struct.Struct("<BIIIIII")
 
 
 class HistoryRow(Value):

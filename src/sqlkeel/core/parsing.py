@@ -6,12 +6,11 @@ Pure: the caller reads and decodes the file; this module only looks at strings.
 from __future__ import annotations
 
 import re
-from functools import partial
 
-from sqlkeel.core.checksum import canonical_parts, checksum, sha256_hex
+from sqlkeel.core.checksum import canonical_parts, checksum, file_digest, sha256_hex
 from sqlkeel.core.delimiters import ClientLine, client_lines, mask
 from sqlkeel.core.lexer import Lexed, Raw, lex, may_contain
-from sqlkeel.core.model import Kind, MigrationFile, Section, Span
+from sqlkeel.core.model import Kind, MigrationFile, Section, Span, outline
 from sqlkeel.core.splitter import SplitOptions, Statement, needs_words, split_statements
 from sqlkeel.core.values import Value
 from sqlkeel.core.versions import Version
@@ -233,10 +232,14 @@ _TRANSACTION_CONTROL = re.compile(
 _TRANSACTION_WORDS = ("begin", "start", "commit", "end", "abort", "rollback")
 
 
-def _refuse_transaction_control(path: str, section: Section | None) -> None:
+def _refuse_transaction_control(path: str, text: str, section: _Found | None) -> None:
     if section is None:
         return
-    for statement in section.statements:
+    statements = section.statements
+    if statements is None:
+        # Kept: building the whole file would split it again.
+        statements = section.statements = split_span(text, section.span)
+    for statement in statements:
         if _TRANSACTION_CONTROL.fullmatch(statement.sql):
             raise SourceError(
                 f"statement {statement.index} is {statement.sql.strip()!r}, but keel already "
@@ -315,6 +318,42 @@ def span_checksum(text: str, span: Span) -> str:
     return checksum(text[span.start : span.end], span.options)
 
 
+class _Found:
+    """A section as parsing found it: its place and what parsing already learnt of it
+    (statements split when words or DELIMITER lines made that necessary, the checksum
+    when looking for transaction statements computed it)."""
+
+    __slots__ = ("checksum", "is_empty", "is_noop", "span", "statements")
+
+    def __init__(
+        self,
+        span: Span,
+        statements: tuple[Statement, ...] | None,
+        checksum: str | None,
+        is_empty: bool,
+        is_noop: bool,
+    ) -> None:
+        self.span = span
+        self.statements = statements
+        self.checksum = checksum
+        self.is_empty = is_empty
+        self.is_noop = is_noop
+
+    @property
+    def is_blank(self) -> bool:
+        return self.is_empty and not self.is_noop
+
+    def section(self, text: str) -> Section:
+        """The section whole: statements split and checksum computed if not yet."""
+        statements = self.statements
+        if statements is None:
+            statements = split_span(text, self.span)
+        checksum = self.checksum if self.checksum is not None else span_checksum(text, self.span)
+        return Section(
+            statements, checksum, self.span.first_line, is_noop=self.is_noop, span=self.span
+        )
+
+
 def _section(
     text: str,
     lexed: Lexed,
@@ -323,32 +362,27 @@ def _section(
     delimiter: str | None,
     transactional: bool,
     has_lines: bool = False,
-) -> tuple[Section, bool]:
+) -> tuple[_Found, bool]:
     """The section of ``text`` (``lexed`` is its outline, DELIMITER lines blanked) and
     whether its statements must be checked for transaction statements.
 
-    Statements are split when first needed, the checksum computed when first read: checking
-    a pending file takes neither. Split eagerly when words matter or the section has
-    DELIMITER lines (``has_lines``; raises SplitError).
+    Statements are split, and the checksum computed, only where checking the file needs
+    them. Split eagerly when words matter or the section has DELIMITER lines
+    (``has_lines``; raises SplitError).
     """
     options = lexed.options
     first_line = lexed.line(start)
     # Splitting later lexes the section again (~5 us) rather than keeping its tokens:
     # 10 000 files' tokens would outweigh everything else keel holds.
     span = Span(start, end, first_line, options, delimiter)
-    split = partial(split_span, text, span)
-    lazy = partial(span_checksum, text, span)
     if has_lines or needs_words(text, options, start=start, end=end, delimiter=delimiter):
-        statements = split()
+        statements = split_span(text, span)
         is_noop = not statements and _has_comments(lexed, start, end)
-        return Section(statements, lazy, first_line, span=span, is_noop=is_noop), transactional
+        return _Found(span, statements, None, not statements, is_noop), transactional
     if not (transactional and may_contain(text, start, end, _TRANSACTION_WORDS)):
         is_empty = not lexed.has_content(start, end)
         is_noop = is_empty and _has_comments(lexed, start, end)
-        section = Section(
-            None, lazy, first_line, split, is_empty=is_empty, is_noop=is_noop, span=span
-        )
-        return section, False
+        return _Found(span, None, None, is_empty, is_noop), False
     # A transaction statement is a whole piece between two ';' of the masked canonical text:
     # most files are settled without splitting them.
     piece = text[start:end]
@@ -356,10 +390,7 @@ def _section(
     known = sha256_hex(canonical.encode("utf-8"))
     suspect = masked is None or any(_TRANSACTION_CONTROL.fullmatch(p) for p in masked.split(";"))
     is_noop = not canonical and _has_comments(lexed, start, end)
-    section = Section(
-        None, known, first_line, split, is_empty=not canonical, is_noop=is_noop, span=span
-    )
-    return section, suspect
+    return _Found(span, None, known, not canonical, is_noop), suspect
 
 
 def _has_comments(lexed: Lexed, start: int, end: int) -> bool:
@@ -374,14 +405,84 @@ def _has_comments(lexed: Lexed, start: int, end: int) -> bool:
     )
 
 
+class _Outline:
+    """A file as parsing checked it: its name, directives and sections."""
+
+    __slots__ = ("delimiter", "name", "rollback", "transactional", "upgrade")
+
+    def __init__(
+        self,
+        name: FileName,
+        transactional: bool,
+        delimiter: str | None,
+        upgrade: _Found,
+        rollback: _Found | None,
+    ) -> None:
+        self.name = name
+        self.transactional = transactional
+        self.delimiter = delimiter
+        self.upgrade = upgrade
+        self.rollback = rollback
+
+
 def parse_migration(
     path: str, text: str, options: SplitOptions, *, content: bytes | None = None
 ) -> MigrationFile:
-    """Parse one migration file; ``path`` is relative to the migrations directory and
-    ``content`` its bytes as read, when known (for its ``digest``).
+    """Parse one migration file whole: its sections with their statements, and its
+    checksums; ``path`` is relative to the migrations directory and ``content`` its bytes
+    as read, when known (for its ``digest`` and ``fingerprint``).
 
     Raises SourceError naming the file, line and fix.
     """
+    found = _outline(path, text, options)
+    upgrade = found.upgrade.section(text)
+    rollback = found.rollback.section(text) if found.rollback is not None else None
+    digest = None
+    if content is not None:
+        assert upgrade.checksum is not None
+        down = rollback.checksum if rollback is not None else None
+        digest = file_digest(content, upgrade.checksum, down)
+    return MigrationFile.whole(
+        path,
+        found.name.kind,
+        found.name.version,
+        found.name.description,
+        upgrade,
+        rollback,
+        transactional=found.transactional,
+        fingerprint=hash(content if content is not None else text),
+        digest=digest,
+    )
+
+
+def outline_migration(
+    path: str, text: str, options: SplitOptions, *, fingerprint: int, profile: int
+) -> MigrationFile:
+    """Check one migration file as ``parse_migration`` does, keeping neither its text nor
+    its statements nor its checksums: a source reads them again when they are needed
+    (``fingerprint``, ``hash`` of its bytes, and ``profile``, the index of ``options``
+    among the source's split profiles, tell it how)."""
+    found = _outline(path, text, options)
+    up, down = found.upgrade, found.rollback
+    return outline(
+        path,
+        found.name.kind,
+        found.name.version,
+        found.name.description,
+        found.transactional,
+        fingerprint,
+        profile,
+        (up.span.start, up.span.end, up.span.first_line, up.is_noop),
+        None
+        if down is None
+        else (down.span.start, down.span.end, down.span.first_line, down.is_noop, down.is_blank),
+        # A custom delimiter is not in the place: such files are parsed whole again.
+        findable=found.delimiter is None,
+    )
+
+
+def _outline(path: str, text: str, options: SplitOptions) -> _Outline:
+    """Check one migration file (SPEC 1); raises SourceError naming the file, line and fix."""
     name = parse_filename(path)
     _refuse_nul(path, text)
     try:
@@ -447,22 +548,13 @@ def parse_migration(
             + (" before its '-- rollback' marker" if "rollback" in markers else "")
             + ".",
             path=path,
-            line=upgrade.line,
+            line=upgrade.span.first_line,
             fix="write the upgrade SQL; or, if this migration deliberately changes nothing "
             "here, say so in a comment (e.g. '-- This file intentionally left blank'), which "
             "keel applies as a no-op; or delete the file if it is not needed.",
         )
     if up_suspect:
-        _refuse_transaction_control(path, upgrade)
+        _refuse_transaction_control(path, text, upgrade)
     if down_suspect:
-        _refuse_transaction_control(path, rollback)
-    return MigrationFile(
-        path=path,
-        kind=name.kind,
-        version=name.version,
-        description=name.description,
-        upgrade=upgrade,
-        rollback=rollback,
-        transactional=transactional,
-        content=content,
-    )
+        _refuse_transaction_control(path, text, rollback)
+    return _Outline(name, transactional, delimiter, upgrade, rollback)

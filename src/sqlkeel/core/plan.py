@@ -552,7 +552,7 @@ def plan_rollback(
             # Comments make it a decision (SPEC 12): such a section rolls back as a no-op.
             what = (
                 "no '-- rollback' section"
-                if file.rollback is None
+                if not file.has_rollback
                 else ("an empty '-- rollback' section")
             )
             raise PlanError(

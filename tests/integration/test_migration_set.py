@@ -13,7 +13,7 @@ import pytest
 from sqlkeel import discovery
 from sqlkeel.api import Keel
 from sqlkeel.core.model import ChecksumsUnknown, Direction, HistoryRow
-from sqlkeel.core.plan import plan_rollback, plan_upgrade
+from sqlkeel.core.plan import EVERYTHING, plan_rollback, plan_upgrade
 from sqlkeel.core.splitter import SQLITE
 from sqlkeel.discovery import MigrationSet
 
@@ -105,12 +105,14 @@ def test_one_set_serves_two_databases_each_matched_to_its_own_history(
     # A file exactly as its row recorded it is not parsed; one parse serves both databases.
     assert sorted(parsed) == ["V2__t2.sql", "V3__t3.sql", "V4__t4.sql"]
     assert a.files == b.files
-    assert [s.migration.path for s in plan_upgrade(a.files, first).steps] == [
+    assert [s.migration.path for s in plan_upgrade(a.files, first, support=EVERYTHING).steps] == [
         "V2__t2.sql",
         "V3__t3.sql",
         "V4__t4.sql",
     ]
-    assert [s.migration.path for s in plan_upgrade(b.files, second).steps] == ["V4__t4.sql"]
+    assert [s.migration.path for s in plan_upgrade(b.files, second, support=EVERYTHING).steps] == [
+        "V4__t4.sql"
+    ]
     # Files with a row have their checksums known, to be compared; pending ones do not.
     assert [f.has_checksums for f in b.files] == [True, True, True, False]
     assert found.match(first).files == a.files and sorted(parsed) == sorted(set(parsed))
@@ -127,8 +129,8 @@ def test_two_threads_share_one_set(tmp_path: Path) -> None:
 
     def work(history: tuple[HistoryRow, ...]) -> list[object]:
         files = found.match(history).files
-        plan = plan_upgrade(files, history)
-        undo = plan_rollback(files, history, count=len(history))
+        plan = plan_upgrade(files, history, support=EVERYTHING)
+        undo = plan_rollback(files, history, support=EVERYTHING, count=len(history))
         return [
             files,
             [found.checksums(s.migration) for s in plan.steps],

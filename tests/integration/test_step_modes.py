@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 
 from conftest import TRANSACTIONAL_DDL
-from sqlkeel.core.model import MigrationFile, Mode, Plan, State
-from sqlkeel.core.parsing import parse_migration
+from sqlkeel.core.model import Mode, Plan, State
 from sqlkeel.core.plan import EVERYTHING, TransactionSupport, plan_upgrade
 from sqlkeel.dialects import dialect_for
+from sqlkeel.discovery import MigrationSet
 from sqlkeel.errors import MigrationFailed
 from sqlkeel.execute import Listener, Runner
 from sqlkeel.history import HistoryStore
@@ -26,21 +27,26 @@ NO_TRANSACTIONS = TransactionSupport(ddl=False, dml=False)
 
 
 @contextmanager
-def running(url: str, plan_for: TransactionSupport) -> Iterator[tuple[Runner, Plan, HistoryStore]]:
+def running(
+    url: str, plan_for: TransactionSupport, folder: Path
+) -> Iterator[tuple[Runner, Plan, HistoryStore]]:
     """A runner holding the migration lock on its connection, as keel's own does, and the
-    plan of BODY made for a database whose transactions undo ``plan_for``."""
+    plan of BODY (a file in ``folder``) made for a database whose transactions undo
+    ``plan_for``."""
     dialect = dialect_for(parse_url(url), table="keel_history", schema=None)
+    (folder / "V1__made.sql").write_text(BODY, encoding="utf-8")
+    found = MigrationSet(folder, (dialect.split_options,)).match(())
     session = dialect.connect()
     try:
         with dialect.session_lock(lambda: session, timeout=0, wait=False, on_wait=None):
             store = HistoryStore(session)
             store.ensure()
-            file: MigrationFile = parse_migration("V1__made.sql", BODY, dialect.split_options)
-            plan = plan_upgrade([file], [], support=plan_for)
+            plan = plan_upgrade(found.files, [], support=plan_for)
             runner = Runner(
                 session,
                 store,
                 (),
+                found.source,
                 clock=lambda: datetime.now(timezone.utc),
                 user="tester@host",
                 listener=Listener(),
@@ -50,8 +56,10 @@ def running(url: str, plan_for: TransactionSupport) -> Iterator[tuple[Runner, Pl
         session.close()
 
 
-def test_a_step_planned_statement_by_statement_runs_so_on_every_database(db_url: str) -> None:
-    with running(db_url, NO_TRANSACTIONS) as (runner, plan, store):
+def test_a_step_planned_statement_by_statement_runs_so_on_every_database(
+    db_url: str, tmp_path: Path
+) -> None:
+    with running(db_url, NO_TRANSACTIONS, tmp_path) as (runner, plan, store):
         assert [s.mode for s in plan.steps] == [Mode.STATEMENT_BY_STATEMENT]
         with pytest.raises(MigrationFailed) as info:
             runner.apply(plan)
@@ -62,8 +70,10 @@ def test_a_step_planned_statement_by_statement_runs_so_on_every_database(db_url:
 
 
 @TRANSACTIONAL_DDL
-def test_a_step_planned_in_a_transaction_leaves_no_trace_of_its_failure(db_url: str) -> None:
-    with running(db_url, EVERYTHING) as (runner, plan, store):
+def test_a_step_planned_in_a_transaction_leaves_no_trace_of_its_failure(
+    db_url: str, tmp_path: Path
+) -> None:
+    with running(db_url, EVERYTHING, tmp_path) as (runner, plan, store):
         assert [s.mode for s in plan.steps] == [Mode.TRANSACTION]
         with pytest.raises(MigrationFailed) as info:
             runner.apply(plan)

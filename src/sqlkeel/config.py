@@ -453,10 +453,12 @@ def _to_lease(candidate: _Candidate) -> float:
     seconds = _seconds(candidate)
     # Heartbeats come every third of the lease: below a second they would be most of the
     # work, and a holder's pause of a moment would cost it the lease.
-    if seconds is None or seconds < 1:
+    # A day at most: a dead holder's lease would block every run for longer than anyone
+    # waits, and the heartbeat's wait must stay within what a thread can wait for.
+    if seconds is None or not 1 <= seconds <= 86_400:
         raise ConfigError(
-            f"lock_lease from {candidate.where} must be a number of seconds >= 1 (e.g. 60), "
-            f"not {_shown(candidate.value)}."
+            f"lock_lease from {candidate.where} must be a number of seconds from 1 to 86400 "
+            f"(e.g. 60), not {_shown(candidate.value)}."
         )
     return seconds
 

@@ -215,9 +215,12 @@ class TableLease:
         self._lost_gone = False  # ours is gone: taken over and released since, or deleted
         self._renewed = 0.0  # time.monotonic() of our last heartbeat (or acquisition)
 
-    def _lease_sql(self) -> LeaseSQL:
+    def _lease_sql(self, session: Session | None = None) -> LeaseSQL:
+        """The lease's statements, named as ``session`` (the first one asked with) names
+        keel's tables: PostgreSQL qualifies them with the schema the session found."""
         if self._sql is None:
-            self._sql = self.dialect.lease_sql(self.table)
+            assert session is not None  # hold() asks first, with its session
+            self._sql = self.dialect.lease_sql(session, self.table)
         return self._sql
 
     # -- the row ---------------------------------------------------------------------------
@@ -226,13 +229,13 @@ class TableLease:
         try, and the loser's error (a catalog race) is no error if the table is there."""
         d = self.dialect
         try:
-            conn.execute(self._lease_sql().create)
+            conn.execute(self._lease_sql(conn).create)
         except d.error_types:
             self._lease(conn)  # raises unless another run made it at the same moment
 
     def _lease(self, conn: Session) -> Lease | None:
         """The lease row, or None when there is none."""
-        rows = conn.query(self._lease_sql().read)
+        rows = conn.query(self._lease_sql(conn).read)
         if not rows:
             return None
         token, owner, acquired_at, age = rows[0]
@@ -252,7 +255,10 @@ class TableLease:
 
         d = self.dialect
         conn = connect()
-        sql = self._lease_sql()
+        # The lock table lives beside keel's tables: in their schema, which may not exist
+        # yet on a first run (HistoryStore.ensure would make it only after the lock).
+        d.prepare_schema(conn)
+        sql = self._lease_sql(conn)
         self._create(conn)
         token = secrets.token_hex(16)
         owner = self.owner[:255]
@@ -358,12 +364,12 @@ class TableLease:
         if self._token is None:
             return False
         rows: list[tuple[Any, ...]] = []
-        for statement in self._lease_sql().fence:
+        for statement in self._lease_sql(conn).fence:
             rows = conn.query(statement)
         return bool(rows) and rows[0][0] == self._token
 
     def fence_command(self, session: Session) -> tuple[str, Sequence[object]]:
-        command = self._lease_sql().fence_or_fail
+        command = self._lease_sql(session).fence_or_fail
         if command is None or self._token is None:
             raise NotImplementedError(f"{self.dialect.name} sends no migration whole")
         return command, (self._token,)
@@ -411,7 +417,7 @@ class TableLease:
             found = self._lease(conn)
         except d.error_types:  # no lock table yet: no run has held a lease
             found = None
-        return found, self._lease_sql(), conn
+        return found, self._lease_sql(conn), conn
 
     def holder(self) -> Holder | None:
         lease, _sql, conn = self._peek()

@@ -311,7 +311,9 @@ def test_lock_lease_comes_from_the_environment_and_a_bad_value_is_one_paragraph(
     bad = keel_cli(*args, env={"KEEL_LOCK_MODE": "table", "KEEL_LOCK_LEASE": "0.1"})
     assert bad.exit_code == 2
     assert "lock_lease from environment variable KEEL_LOCK_LEASE" in bad.stderr
-    assert ">= 1" in bad.stderr and "Traceback" not in bad.stderr
+    assert "from 1 to 86400" in bad.stderr and "Traceback" not in bad.stderr
+    huge = keel_cli(*args, env={"KEEL_LOCK_MODE": "table", "KEEL_LOCK_LEASE": "1e11"})
+    assert huge.exit_code == 2 and "from 1 to 86400" in huge.stderr, huge.stderr
 
 
 # -- PgBouncer in transaction pooling mode -----------------------------------------------
@@ -452,3 +454,42 @@ def test_the_api_unlock_returns_what_it_did_and_lock_status_names_the_lease(
         assert forced.forced and f"pid {os.getpid()}" in str(forced.removed)
     assert table.lock_status().holder is None
     table.close()
+
+
+@families(lambda h: h.shared_between_processes and h.capabilities.has_schemas)
+def test_table_mode_creates_a_missing_schema_before_its_lease(
+    keel_cli: Run, db_url: str, migrations: Path, harness: DialectHarness
+) -> None:
+    """The lock table lives beside keel's tables, in ``schema``, which a first run makes."""
+    write_counted(migrations, harness, 1)
+    (migrations / "V0.1__counter.sql").write_text("CREATE TABLE counter (version integer);\n")
+    schema = f"keel_fresh_{os.getpid()}"
+    args = ("--url", db_url, "--dir", str(migrations))
+    try:
+        out = ok(keel_cli(*args, "upgrade", *TABLE, env={"KEEL_SCHEMA": schema}))
+        assert "Applied 2 migrations" in out.stdout, out.stdout
+    finally:
+        try:  # on MySQL the schema is a database beside the test's own
+            harness.query(db_url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        except Exception:
+            harness.query(db_url, f"DROP SCHEMA IF EXISTS {schema}")
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # search_path, quoting
+@pytest.mark.parametrize("schema", [None, "MyApp"])
+def test_table_mode_on_postgresql_keeps_its_lease_beside_keels_tables(
+    keel_cli: Run, db_url: str, migrations: Path, schema: str | None
+) -> None:
+    """A migration that empties search_path (as pg_dump's output does) moves neither keel's
+    tables nor its lease; a mixed-case schema is quoted for both."""
+    (migrations / "V1__dump.sql").write_text(
+        "SELECT pg_catalog.set_config('search_path', '', false);\n"
+        "CREATE TABLE public.t1 (id integer);\n"
+    )
+    env = {"KEEL_SCHEMA": schema} if schema else {}
+    args = ("--url", db_url, "--dir", str(migrations))
+    out = ok(keel_cli(*args, "upgrade", *TABLE, env=env))
+    assert "Applied 1 migration" in out.stdout
+    where = '"MyApp"' if schema else "public"
+    rows = Database(db_url).query(f"SELECT count(*) FROM {where}.keel_lock")
+    assert rows == [(0,)]  # created there, and its lease deleted at the end

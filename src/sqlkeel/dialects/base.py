@@ -642,9 +642,10 @@ class Dialect(ABC):
     def lock_holder(self) -> Holder | None:
         """Who holds the migration lock now, or None when it is free."""
 
-    def lease_sql(self, table: str) -> LeaseSQL:
+    def lease_sql(self, session: Session, table: str) -> LeaseSQL:
         """The statements of table lock mode on the lease table ``table`` (keel's name,
-        unqualified). Raises ConfigError where the family has none."""
+        unqualified), named as ``session`` names keel's tables. Raises ConfigError where
+        the family has none."""
         raise ConfigError(
             f'lock_mode = "table" is not available on {self.name} yet. Fix: use '
             'lock_mode = "session" (the default).'

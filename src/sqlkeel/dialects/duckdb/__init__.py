@@ -470,8 +470,8 @@ class DuckDBDialect(Dialect):
                 self._open(wait=False).close()
             yield
 
-    def lease_sql(self, table: str) -> LeaseSQL:
-        return _lease_sql(self.qualify(table))
+    def lease_sql(self, session: Session, table: str) -> LeaseSQL:
+        return _lease_sql(session.qualify(table))
 
     def lock_holder(self) -> Holder | None:
         if self.url.is_memory:

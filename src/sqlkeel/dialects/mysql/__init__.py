@@ -393,8 +393,8 @@ class MySQLDialect(Dialect):
         rows = session.query("SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self._lock_name(),))
         return bool(rows[0][0] == 1)
 
-    def lease_sql(self, table: str) -> LeaseSQL:
-        return _lease_sql(self.qualify(table))
+    def lease_sql(self, session: Session, table: str) -> LeaseSQL:
+        return _lease_sql(session.qualify(table))
 
     def lock_holder(self) -> Holder | None:
         session = Session(self, self._open("keel lock-status"))

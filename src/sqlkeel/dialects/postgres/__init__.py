@@ -92,22 +92,6 @@ def _lock_key(schema: str, table: str) -> int:
     return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
-def _local_address(conn: Connection) -> tuple[str, int] | None:
-    """This end of ``conn``'s TCP socket (None for a Unix socket), as the server would
-    name its client."""
-    import os
-    import socket  # psycopg has loaded it already
-
-    sock = socket.socket(fileno=os.dup(conn.pgconn.socket))
-    try:
-        name = sock.getsockname()
-    finally:
-        sock.close()  # the duplicate only
-    if not isinstance(name, tuple):
-        return None
-    return str(name[0]), int(name[1])
-
-
 class PostgresHistorySQL(HistorySQL):
     param = "%s"
     types: ClassVar[dict[str, str]] = {
@@ -147,13 +131,23 @@ class PostgresSession(Session):
     def begin(self) -> None:
         self.begin_pending = True
 
+    @property
+    def _begin(self) -> str:
+        """What starts a transaction. Through a transaction-mode pooler (table mode) each
+        transaction may run in another server session, which does not have the search_path
+        ``connect`` set: with ``schema``, each transaction sets it for itself."""
+        d = self.dialect
+        if d.pooled and d.schema:
+            return f"BEGIN; SET LOCAL search_path TO {_quote_ident(d.schema)}, public"
+        return "BEGIN"
+
     def _send_begin(self) -> None:
         if self.begin_pending:
             self.begin_pending = False
-            super().execute("BEGIN")
+            super().execute(self._begin)
 
     def execute(self, sql: str) -> None:
-        if not self.begin_pending or ";" in sql:
+        if not self.begin_pending or ";" in sql or self._begin != "BEGIN":
             # A ';' may join several commands (a file with a custom delimiter), which only
             # the simple protocol takes, not a pipeline: BEGIN then goes on its own.
             self._send_begin()
@@ -198,6 +192,8 @@ class PostgresSession(Session):
         conn = self.conn
         cursors = []
         try:
+            if self.begin_pending and self._begin != "BEGIN":
+                self._send_begin()  # two commands: not in a pipeline
             with conn.pipeline():
                 if self.begin_pending:
                     self.begin_pending = False
@@ -226,6 +222,10 @@ class PostgresDialect(Dialect):
     )
     history_sql = PostgresHistorySQL()
 
+    def qualify(self, table: str) -> str:
+        # Quoted: a schema may be mixed-case or a reserved word ("MyApp", "user").
+        return f"{_quote_ident(self.schema)}.{table}" if self.schema else table
+
     @classmethod
     def validate_url(cls, url: DatabaseURL) -> None:
         # Without a name libpq picks a database (the user's name, PGDATABASE): keel would
@@ -240,7 +240,9 @@ class PostgresDialect(Dialect):
 
     @property
     def one_round_trip(self) -> OneRoundTrip | None:
-        if not self.send_whole:
+        # Through a pooler, with a schema, each transaction sets its search_path first
+        # (PostgresSession._begin), which a migration sent whole does not.
+        if not self.send_whole or (self.pooled and self.schema):
             return None
         from sqlkeel.dialects.postgres.batch import sender
 
@@ -404,18 +406,16 @@ class PostgresDialect(Dialect):
         transactions then run in whichever server session is free, so a session lock would
         stay behind in one session while the migrations run in others.
 
-        When the server sees this very socket as its client (same address and port), there
-        is nothing between: done, in one round trip. Otherwise (a pooler, or a proxy or NAT
-        that is harmless) the test is the pooler's own behaviour: another connection holds
-        a transaction open, keeping busy the server session ``conn`` just used (which a
-        pooler hands out first), and ``conn``'s next transaction must still run in the same
-        backend; without a pooler it always does."""
-        conn = session.conn
-        first, address, port = session.query(
-            "SELECT pid, host(client_addr), client_port FROM pg_stat_activity "
-            "WHERE pid = pg_backend_pid()",
-        )[0]
-        if (address, port) == _local_address(conn):
+        When the server process that answers is the one that greeted this connection
+        (libpq's backend pid, from the start-up handshake), nothing in between hands out
+        server sessions: done, in one round trip (a direct connection over TCP or a Unix
+        socket, a TCP proxy, NAT). A pooler greets its clients itself, with a pid of its own
+        (https://www.pgbouncer.org/features.html); then the test is its behaviour: another
+        connection holds a transaction open, keeping busy the server session this one just
+        used (which a pooler hands out first), and this one's next transaction must still run
+        in the same backend, as in a session-mode pool it does."""
+        first = session.query("SELECT pg_backend_pid()")[0][0]
+        if first == session.conn.info.backend_pid:
             return
         probe = self._open("keel (pooler check)")
         try:
@@ -447,8 +447,8 @@ class PostgresDialect(Dialect):
         rows = session.query("SELECT pg_try_advisory_xact_lock(%s)", (session.lock_key,))
         return bool(rows[0][0])
 
-    def lease_sql(self, table: str) -> LeaseSQL:
-        return _lease_sql(self.qualify(table))
+    def lease_sql(self, session: Session, table: str) -> LeaseSQL:
+        return _lease_sql(session.qualify(table))
 
     def lock_holder(self) -> Holder | None:
         session = Session(self, self._open("keel lock-status"))

@@ -379,8 +379,8 @@ class SQLiteDialect(Dialect):
             self._wait_for_writers(timeout, wait)
             yield
 
-    def lease_sql(self, table: str) -> LeaseSQL:
-        return _lease_sql(self.qualify(table))
+    def lease_sql(self, session: Session, table: str) -> LeaseSQL:
+        return _lease_sql(session.qualify(table))
 
     def lock_holder(self) -> Holder | None:
         if self.url.is_memory:

@@ -450,6 +450,14 @@ class Keel:
             self._session = self.dialect.connect()
         return self._session
 
+    def _connection_at_once(self) -> Session:
+        """The session, opened without waiting for a database file another process keeps
+        busy (``--no-wait``: exit 3 at once, as for the lock)."""
+        if self._session is None:
+            quick = self.dialect.with_busy(0, self.listener.database_busy, wait=False)
+            self._session = quick.connect()
+        return self._session
+
     def _store(self) -> HistoryStore:
         return HistoryStore(self._connection())
 
@@ -506,7 +514,7 @@ class Keel:
         # The lock is taken on the connection that does the work: see Dialect.session_lock.
         try:
             with self.locker.hold(
-                self._connection,
+                self._connection if wait else self._connection_at_once,
                 timeout=self.settings.lock_timeout,
                 wait=wait,
                 on_wait=self.listener.lock_waiting,

@@ -304,9 +304,10 @@ class TableLease:
         beat = threading.Thread(
             target=self._heartbeat, args=(token, stop), name="keel lease heartbeat", daemon=True
         )
-        beat.start()
         released = False
         try:
+            # Started inside the try: whatever interrupts the run stops the heartbeat.
+            beat.start()
             if taken and self.on_takeover is not None:
                 self.on_takeover(taken[0].owner, taken[0].age)
             yield
@@ -340,7 +341,9 @@ class TableLease:
             while not stop.wait(self.lease / 3):
                 try:
                     if conn is None:
-                        conn = d.connect()
+                        # Never waits for the database, nor says it does: the run's own
+                        # migration may be what keeps the file busy (a retry comes next).
+                        conn = d.with_busy(0, None, wait=False).connect()
                         if sql.heartbeat_setup is not None:
                             conn.execute(sql.heartbeat_setup)
                     conn.run(sql.heartbeat, (token,))
@@ -413,11 +416,11 @@ class TableLease:
     def _peek(self) -> tuple[Lease | None, LeaseSQL, Session]:
         d = self.dialect
         conn = d.connect()
-        try:
-            found = self._lease(conn)
-        except d.error_types:  # no lock table yet: no run has held a lease
-            found = None
-        return found, self._lease_sql(conn), conn
+        sql = self._lease_sql(conn)
+        table = sql.table.rsplit(".", 1)[-1].strip('"`')
+        if d.relation_kind(conn, table) is None:  # no run has held a lease here yet
+            return None, sql, conn
+        return self._lease(conn), sql, conn
 
     def holder(self) -> Holder | None:
         lease, _sql, conn = self._peek()

@@ -224,3 +224,49 @@ def test_an_error_names_its_line_without_duckdbs_guess_at_a_catalog_view(url: st
     assert "Did you mean" in str(info.value)  # DuckDB's guess: one of its catalog views
     assert message == "Catalog Error: Table with name orders does not exist"
     assert line == 3
+
+
+def test_no_wait_in_table_mode_refuses_at_once_a_file_open_in_another_process(
+    url: str, tmp_path: Path
+) -> None:
+    """Table mode keeps --no-wait as session mode does: the file is not waited for."""
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "V1__t.sql").write_text("CREATE TABLE t (id int);\n")
+    make(url).connect().close()
+    other = _hold_open(tmp_path / "app.duckdb", 30)
+    try:
+        started = time.monotonic()
+        with (
+            Keel(url, migrations, lock_mode="table", lock_timeout=30, cwd=tmp_path) as keel,
+            pytest.raises(DatabaseBusy, match="--no-wait was given"),
+        ):
+            keel.upgrade(wait=False)
+        assert time.monotonic() - started < 5
+    finally:
+        other.kill()
+        other.wait(timeout=10)
+
+
+def test_an_applications_own_signal_handler_does_not_stop_a_migration(
+    url: str, tmp_path: Path
+) -> None:
+    """Only the signals that end keel's run interrupt the running statement."""
+    code = textwrap.dedent(f"""
+        import os, signal, threading
+        from sqlkeel import Keel
+        signal.signal(signal.SIGUSR1, lambda *_: None)
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGUSR1)).start()
+        with Keel({url!r}, {str(tmp_path / "migrations")!r}, cwd={str(tmp_path)!r}) as keel:
+            print(len(keel.upgrade().applied))
+    """)
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    from sqlkeel.dialects import entry_for
+    from sqlkeel.dialects.duckdb.harness import Harness
+
+    slow = Harness(entry_for("duckdb")).slow_statement(2)  # type: ignore[arg-type]
+    (migrations / "V1__slow.sql").write_text(slow + "\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"

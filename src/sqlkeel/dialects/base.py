@@ -509,6 +509,7 @@ class Dialect(ABC):
         # How long keel waits for another process that keeps the database busy (SQLite: a
         # write transaction), and what it calls while it waits (lock_timeout, the listener).
         self.busy_timeout = busy_timeout
+        self.busy_wait = True  # False: --no-wait, for a database file another process holds
         self.on_busy = on_busy
         # Whether an optional one-round-trip sender may be used (setting one_round_trip).
         self.send_whole = send_whole
@@ -521,6 +522,20 @@ class Dialect(ABC):
     def validate_url(cls, url: DatabaseURL) -> None:
         """Raise ConfigError naming the fix when ``url`` (its parameters included) cannot
         be used with this family."""
+
+    def with_busy(
+        self, timeout: float, on_busy: Callable[[str], None] | None, *, wait: bool = True
+    ) -> Dialect:
+        """This dialect waiting ``timeout`` seconds, saying so through ``on_busy``, for
+        another process that keeps the database busy; not at all without ``wait``
+        (``--no-wait``, said so in the error)."""
+        import copy
+
+        other = copy.copy(self)
+        other.busy_timeout = timeout if wait else 0.0
+        other.busy_wait = wait
+        other.on_busy = on_busy
+        return other
 
     @property
     def one_round_trip(self) -> OneRoundTrip | None:

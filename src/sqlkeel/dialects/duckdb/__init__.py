@@ -131,7 +131,14 @@ class _Interrupter:
         self.thread.start()
 
     def _watch(self) -> None:
-        while os.read(self.read_fd, 64) and not self.closed:
+        import signal
+
+        # The fd receives every handled signal's number: only those that end keel's run
+        # stop the statement (an application's SIGUSR1 or SIGHUP handler must not).
+        stopping = {signal.SIGINT, signal.SIGTERM}
+        while (numbers := os.read(self.read_fd, 64)) and not self.closed:
+            if not stopping.intersection(numbers):
+                continue
             try:
                 self.conn.interrupt()
             except Exception:  # closed meanwhile: nothing runs any more
@@ -280,7 +287,7 @@ class DuckDBDialect(Dialect):
         return self.url.is_memory or os.path.exists(self.path)
 
     def connect(self) -> Session:
-        conn = self._open(wait=True)
+        conn = self._open(wait=self.busy_wait)
         try:
             # DuckDB draws a progress bar on stdout for a statement that runs over 2 s; keel's
             # output is its own. A setting of this connection only.

@@ -402,38 +402,30 @@ class PostgresDialect(Dialect):
             yield
 
     def _refuse_pooler(self, session: Session) -> None:
-        """Raise ConfigError when ``session`` goes through a transaction-mode pooler: its
-        transactions then run in whichever server session is free, so a session lock would
-        stay behind in one session while the migrations run in others.
+        """Raise ConfigError when ``session`` goes through a connection pooler: in
+        transaction mode its transactions run in whichever server session is free, so a
+        session lock would stay behind in one session while the migrations run in others.
 
-        When the server process that answers is the one that greeted this connection
-        (libpq's backend pid, from the start-up handshake), nothing in between hands out
-        server sessions: done, in one round trip (a direct connection over TCP or a Unix
-        socket, a TCP proxy, NAT). A pooler greets its clients itself, with a pid of its own
-        (https://www.pgbouncer.org/features.html); then the test is its behaviour: another
-        connection holds a transaction open, keeping busy the server session this one just
-        used (which a pooler hands out first), and this one's next transaction must still run
-        in the same backend, as in a session-mode pool it does."""
-        first = session.query("SELECT pg_backend_pid()")[0][0]
-        if first == session.conn.info.backend_pid:
+        The server process that answers must be the one that greeted this connection
+        (libpq's backend pid, from the start-up handshake): so it is over TCP or a Unix
+        socket, through a TCP proxy or NAT. A pooler greets its clients itself, with a pid
+        of its own (https://www.pgbouncer.org/features.html). Whether a pooler hands out
+        server sessions per transaction cannot be told for sure from outside (a probe can be
+        given another idle session, or wait for the only one), so any pooler is refused,
+        in one round trip."""
+        answering = session.query("SELECT pg_backend_pid()")[0][0]
+        greeting = session.conn.info.backend_pid
+        if answering == greeting:
             return
-        probe = self._open("keel (pooler check)")
-        try:
-            probe.execute("BEGIN")
-            probe.execute("SELECT pg_backend_pid()")
-            second = session.query("SELECT pg_backend_pid()")[0][0]
-        finally:
-            probe.close()
-        if first != second:
-            raise ConfigError(
-                f"the connection to {self.url.masked()} goes through a connection pooler in "
-                f"transaction mode (such as PgBouncer's pool_mode = transaction): two "
-                f"transactions of one connection ran in two server sessions (pids {first} "
-                f"and {second}), so the session lock keel takes would stay behind in one "
-                'of them. Fix: set lock_mode = "table" (or KEEL_LOCK_MODE=table, '
-                "--lock-mode table), whose lease row works through a pooler; or connect "
-                "to the server directly, or through a session-mode pool."
-            )
+        raise ConfigError(
+            f"the connection to {self.url.masked()} goes through a connection pooler (such "
+            f"as PgBouncer): the server session that answers (pid {answering}) is not the "
+            f"one that greeted the connection (pid {greeting}). In transaction mode a pooler "
+            "runs each transaction in whichever server session is free, so the session lock "
+            'keel takes would stay behind in one of them. Fix: set lock_mode = "table" (or '
+            "KEEL_LOCK_MODE=table, --lock-mode table), whose lease row works through any "
+            "pooler; or connect to the server directly."
+        )
 
     def fence_command(self, session: Session) -> tuple[str, Sequence[object]]:
         # Fails (division by zero) unless this session holds the migration lock until the

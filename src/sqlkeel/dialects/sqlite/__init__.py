@@ -207,7 +207,7 @@ class SQLiteDialect(Dialect):
             self._patiently(
                 lambda: conn.execute("SELECT count(*) FROM sqlite_master").fetchone(),
                 timeout=self.busy_timeout,
-                wait=True,
+                wait=self.busy_wait,
             )
             # Later waits (a writer that came after this check) are SQLite's own, as long.
             conn.execute(f"PRAGMA busy_timeout = {round(self.busy_timeout * 1000)}")

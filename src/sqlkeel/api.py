@@ -506,7 +506,7 @@ class Keel:
     def _discoverer(self) -> _Matcher:
         """The files for the history a plan is made from, matched once per distinct set of
         applied files: planning happens under the lock, after one read of the history."""
-        return _Matcher(self.migration_set())
+        return _Matcher(self.migration_set)
 
     @contextmanager
     def _locked(self, *, wait: bool) -> Iterator[HistoryStore]:
@@ -580,13 +580,13 @@ class Keel:
     def _apply(
         self,
         make_plan: Callable[[tuple[HistoryRow, ...], Mapping[Version, LogRow]], Plan],
-        source: MigrationSet,
+        found: _Matcher,
         *,
         dry_run: bool,
         wait: bool,
     ) -> tuple[Plan, tuple[StepResult, ...], str | None]:
         """Lock, read history, plan, run: the plan, what ran, and the head afterwards.
-        ``source`` reads the statements of the files the plan runs.
+        ``found`` (which ``make_plan`` uses) reads the statements of the files it runs.
 
         A dry run plans from the history as it is now, without the lock.
         """
@@ -606,7 +606,7 @@ class Keel:
                     raise
                 plan = None
             if plan is not None and (dry_run or plan.is_empty):
-                return _parsed(plan, source), (), _text(head_after(history, plan))
+                return _parsed(plan, found.source), (), _text(head_after(history, plan))
         with self._locked(wait=wait) as store:
             history = store.read()
             plan = self._explained(functools.partial(make_plan, history))
@@ -617,7 +617,7 @@ class Keel:
                 # most of keel's memory.
                 store.ensure()
                 # The result reports the plan as it ran (up to a failure).
-                plan, done = self._runner(store, history, source).apply(plan)
+                plan, done = self._runner(store, history, found.source).apply(plan)
         return plan, tuple(done), _text(head_after(history, plan))
 
     # -- commands that write -------------------------------------------------------------
@@ -635,7 +635,7 @@ class Keel:
 
         Raises ValidationFailed, MigrationFailed, LockTimeout, UsageError.
         """
-        target = _parse_version(to, "{target}", ("target",))
+        target = _parse_version(to, "{to}", ("to",))
         if single_transaction and not self._support.ddl:
             # Said before discovery, and naming the database (as the plan cannot).
             raise UsageError(
@@ -661,7 +661,7 @@ class Keel:
             )
             return self._decided(plan, found.source)
 
-        plan, applied, top = self._apply(make_plan, found.source, dry_run=dry_run, wait=wait)
+        plan, applied, top = self._apply(make_plan, found, dry_run=dry_run, wait=wait)
         return UpgradeResult(plan, applied, dry_run, top)
 
     @_database_errors
@@ -674,7 +674,7 @@ class Keel:
         wait: bool = True,
     ) -> RollbackResult:
         """Roll back the last ``count`` (default 1) migrations, or down to ``to`` (kept)."""
-        target = _parse_version(to, "{target}", ("target",))
+        target = _parse_version(to, "{to}", ("to",))
         found = self._discoverer()
 
         def make_plan(history: tuple[HistoryRow, ...], logged: Mapping[Version, LogRow]) -> Plan:
@@ -691,7 +691,7 @@ class Keel:
             )
             return self._decided(plan, found.source)
 
-        plan, done, top = self._apply(make_plan, found.source, dry_run=dry_run, wait=wait)
+        plan, done, top = self._apply(make_plan, found, dry_run=dry_run, wait=wait)
         return RollbackResult(plan, done, dry_run, top)
 
     @_database_errors
@@ -712,10 +712,19 @@ class Keel:
         found = source.match()
         if found.problems:
             raise ValidationFailed(found.problems)
+
+        def files(history: tuple[HistoryRow, ...]) -> tuple[MigrationFile, ...]:
+            # Files are read again for each history: one that stopped parsing meanwhile
+            # (while keel waited for the lock) is refused, never taken for a missing file.
+            matched = source.match(history)
+            if matched.problems:
+                raise ValidationFailed(matched.problems)
+            return matched.files
+
         if dry_run or not self._exists():
             history = self._read_history()
             actions = plan_repair(
-                source.match(history).files,
+                files(history),
                 history,
                 checksums=checksums,
                 missing=missing,
@@ -727,7 +736,7 @@ class Keel:
         with self._locked(wait=wait) as store:
             history = store.read()
             actions = plan_repair(
-                source.match(history).files,
+                files(history),
                 history,
                 checksums=checksums,
                 missing=missing,
@@ -950,13 +959,22 @@ def _next_version(top: Version) -> Version:
 
 class _Matcher:
     """One directory's files matched against the history a plan is made from, once per
-    distinct set of applied files; ``source`` reads what the files do not hold."""
+    distinct set of applied files; ``source`` reads what the files do not hold. The folder
+    is listed when the first plan is made: under the lock where the plan is made only
+    there, so that files added while keel waited for the lock are seen."""
 
-    __slots__ = ("_cache", "source")
+    __slots__ = ("_cache", "_make", "_set")
 
-    def __init__(self, source: MigrationSet) -> None:
-        self.source = source
+    def __init__(self, make: Callable[[], MigrationSet]) -> None:
+        self._make = make
+        self._set: MigrationSet | None = None
         self._cache: dict[tuple[object, ...], Discovery] = {}
+
+    @property
+    def source(self) -> MigrationSet:
+        if self._set is None:
+            self._set = self._make()
+        return self._set
 
     def __call__(
         self, history: tuple[HistoryRow, ...]

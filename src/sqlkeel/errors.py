@@ -22,7 +22,7 @@ class KeelError(Exception):
 
     def spelled(self, names: Mapping[str, str]) -> str:
         """The message with each of its ``fields`` named as ``names`` spells it (the CLI:
-        ``{"target": "--to"}``); ``str(error)`` names them as the library does."""
+        ``{"to": "--to"}``); ``str(error)`` names them as the library does."""
         return str(self)
 
 

@@ -751,8 +751,8 @@ class Runner:
         try:
             for step in steps:
                 try:
-                    statements = self._sendable_statements(step)
-                    batch = None if statements is None else self._batch(step, statements)
+                    section = self._sendable(step)
+                    batch = None if section is None else self._batch(step, section)
                 except Exception:
                     if pending is not None:  # its outcome comes first: it ran first
                         done, pending = pending, None
@@ -783,21 +783,21 @@ class Runner:
             raise
         return results
 
-    def _sendable_statements(self, step: Step) -> tuple[Statement, ...] | None:
-        """The step's statements (read and split while the previous one runs on the
-        server), or None when it runs otherwise: statement by statement, or in a transaction
-        of statements the server would not report one by one."""
+    def _sendable(self, step: Step) -> Section | None:
+        """The step's section (read and split while the previous one runs on the server),
+        or None when it runs otherwise: statement by statement, or in a transaction of
+        statements the server would not report one by one."""
         if step.mode is not Mode.TRANSACTION:
             return None
-        statements = self._section(step).statements  # split on each access: once here
+        section = self._section(step)  # reads the file: once here
         assert self.sender is not None  # _apply_sent runs only with one
-        if not all(self.sender.sendable(s.sql) for s in statements):
+        if not all(self.sender.sendable(s.sql) for s in section.statements):
             return None
-        return statements
+        return section
 
-    def _batch(self, step: Step, statements: tuple[Statement, ...]) -> _Batch:
+    def _batch(self, step: Step, section: Section) -> _Batch:
         """The step ready to send."""
-        section = self._section(step)
+        statements = section.statements
         at = self.clock()  # replaced when it is sent: built now, it may wait for the previous
         # The run time and start are the database's: keel's rows travel with the statements
         # and are built while the previous migration still runs, so keel cannot know either
@@ -863,7 +863,7 @@ class Runner:
                         step,
                         failure,
                         recorded=False,
-                        note="--single-transaction: the whole run was rolled back; no "
+                        note="single_transaction: the whole run was rolled back; no "
                         "migration of it was applied.",
                     )
                     self._log_quietly(step, at, _ms(start), error)
@@ -886,7 +886,7 @@ class Runner:
                     step,
                     _StatementFailed(commit.index, commit, exc),
                     recorded=False,
-                    note="--single-transaction: a constraint checked at the end of the run "
+                    note="single_transaction: a constraint checked at the end of the run "
                     "failed; the whole run was rolled back and no migration of it was applied.",
                 )
                 self._log_quietly(step, self.clock(), ms, error)

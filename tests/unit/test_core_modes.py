@@ -152,7 +152,7 @@ def test_single_transaction_makes_every_step_single() -> None:
 
 
 # (request, fields the error names, its text for the library, its text on the command line)
-FLAGS = {"target": "--to", "count": "--count", "single_transaction": "--single-transaction"}
+FLAGS = {"to": "--to", "count": "--count", "single_transaction": "--single-transaction"}
 REFUSED = [
     pytest.param(
         {"single_transaction": True, "support": ROWS_ONLY},
@@ -163,9 +163,9 @@ REFUSED = [
     ),
     pytest.param(
         {"single_transaction": True, "support": EVERYTHING},
-        ("single_transaction", "target"),
+        ("single_transaction", "to"),
         "Fix: run without single_transaction, or upgrade up to the version before them first "
-        "(target).",
+        "(to).",
         "Fix: run without --single-transaction, or upgrade up to the version before them "
         "first (--to).",
         id="single_transaction_with_transaction_off",

@@ -364,7 +364,7 @@ BAD_ROLLBACKS = [
     pytest.param(
         {"count": 1, "target": Version.parse("1")},
         UsageError,
-        ["give either target or count, not both"],
+        ["give either to or count, not both"],
         id="count_and_to_together",
     ),
     pytest.param(

@@ -596,7 +596,7 @@ def run(argv: list[str]) -> int:
 # The flag that gives each field a KeelError may name (the core and the library name
 # fields, the command line spells them so).
 FLAGS = {
-    "target": "--to",
+    "to": "--to",
     "count": "--count",
     "single_transaction": "--single-transaction",
     "checksums": "--checksums",

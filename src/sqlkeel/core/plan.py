@@ -504,8 +504,8 @@ def plan_upgrade(
             "{single_transaction} cannot include files marked '-- keel: transaction=off': "
             + ", ".join(outside)
             + ". Fix: run without {single_transaction}, or upgrade up to the version "
-            "before them first ({target}).",
-            fields=("single_transaction", "target"),
+            "before them first ({to}).",
+            fields=("single_transaction", "to"),
         )
     return Plan(Direction.UPGRADE, tuple(Step(f, Direction.UPGRADE, Mode.SINGLE) for f in steps))
 
@@ -526,7 +526,7 @@ def plan_rollback(
     with its mode as in ``plan_upgrade``."""
     validate(files, history, source_problems, table=table, logged=logged)
     if target is not None and count is not None:
-        raise UsageError("give either {target} or {count}, not both.", fields=("target", "count"))
+        raise UsageError("give either {to} or {count}, not both.", fields=("to", "count"))
     _count(count)
     applied = sorted(
         (r for r in history if r.version is not None and r.state is State.APPLIED),

@@ -29,6 +29,7 @@ _EXPORTS = {
     "BaselineResult": "sqlkeel.api",
     "LockStatusResult": "sqlkeel.api",
     "UnlockResult": "sqlkeel.locking",
+    "MigrationSet": "sqlkeel.discovery",
     "Listener": "sqlkeel.execute",
     "StepResult": "sqlkeel.execute",
     "Settings": "sqlkeel.config",
@@ -60,6 +61,7 @@ __all__ = [
     "LockTimeout",
     "LogResult",
     "MigrationFailed",
+    "MigrationSet",
     "PlanError",
     "Problem",
     "RepairResult",
@@ -95,6 +97,7 @@ if TYPE_CHECKING:
     )
     from sqlkeel.config import Settings, load_settings
     from sqlkeel.core.versions import Version
+    from sqlkeel.discovery import MigrationSet
     from sqlkeel.errors import (
         ConfigError,
         ConnectionFailed,
@@ -109,6 +112,7 @@ if TYPE_CHECKING:
         ValidationFailed,
     )
     from sqlkeel.execute import Listener, StepResult
+    from sqlkeel.locking import UnlockResult
 
 
 def __getattr__(name: str) -> object:

@@ -322,7 +322,8 @@ class Keel:
     """One project's migrations against one database.
 
     Settings come from the arguments, then the environment and the config files (SPEC 8).
-    ``clock`` and ``user`` are injectable for reproducible output and tests.
+    ``clock`` and ``user`` are injectable for reproducible output and tests. ``migrations``:
+    a ``MigrationSet`` found once and shared by the ``Keel`` of every database it migrates.
     """
 
     def __init__(
@@ -343,6 +344,7 @@ class Keel:
         user: str | None = None,
         environ: dict[str, str] | None = None,
         cwd: Path | None = None,
+        migrations: MigrationSet | None = None,
     ) -> None:
         if settings is None:
             flags: dict[str, object | None] = {
@@ -368,6 +370,9 @@ class Keel:
         self._dialect: Dialect | None = None
         self._session: Session | None = None
         self._locker: Locker | None = None
+        # Files found once and shared, e.g. by the Keel of each database of a fleet (and
+        # their threads); else found again by each command.
+        self._migrations = migrations
 
     # -- plumbing ------------------------------------------------------------------------
     @property
@@ -495,7 +500,10 @@ class Keel:
         return self._store().applied_in_log(versions)
 
     def migration_set(self) -> MigrationSet:
-        """The migration files of ``migrations_dir``, found now, for any history."""
+        """The migration files of ``migrations_dir``, found now, for any history; the one
+        given as ``migrations`` if one was (found once, shared between databases)."""
+        if self._migrations is not None:
+            return self._migrations
         return MigrationSet(self.settings.migrations_dir, split_profiles_for(self.settings.url))
 
     def discover(self, applied: tuple[HistoryRow, ...] = ()) -> Discovery:

@@ -172,3 +172,18 @@ def test_discovery_leaves_the_garbage_collector_alone(
     monkeypatch.setattr(gc, "enable", refuse)
     assert len(MigrationSet(tmp_path, [SQLITE]).match().files) == 3
     assert gc.isenabled()
+
+
+def test_keels_of_two_databases_share_one_set_through_the_api(tmp_path: Path) -> None:
+    """``Keel(migrations=...)``: the folder is listed and parsed once for a fleet."""
+    from sqlkeel import Keel
+    from sqlkeel import MigrationSet as Exported
+
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "V1__t1.sql").write_text("CREATE TABLE t1 (id int);\n")
+    shared = Exported(migrations, [SQLITE])
+    (migrations / "V2__t2.sql").write_text("CREATE TABLE t2 (id int);\n")  # after the listing
+    for name in ("a", "b"):
+        with Keel(f"sqlite:///{tmp_path / name}.db", migrations=shared, cwd=tmp_path) as keel:
+            assert [s.migration.path for s in keel.upgrade().plan.steps] == ["V1__t1.sql"]

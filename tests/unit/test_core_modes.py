@@ -164,8 +164,7 @@ REFUSED = [
     pytest.param(
         {"single_transaction": True, "support": EVERYTHING},
         ("single_transaction", "to"),
-        "Fix: run without single_transaction, or upgrade up to the version before them first "
-        "(to).",
+        "Fix: run without single_transaction, or upgrade up to the version before them first (to).",
         "Fix: run without --single-transaction, or upgrade up to the version before them "
         "first (--to).",
         id="single_transaction_with_transaction_off",

@@ -459,7 +459,9 @@ class Keel:
         """The session, opened without waiting for a database file another process keeps
         busy (``--no-wait``: exit 3 at once, as for the lock)."""
         if self._session is None:
-            quick = self.dialect.with_busy(0, self.listener.database_busy, wait=False)
+            quick = self.dialect.with_busy(
+                self.settings.lock_timeout, self.listener.database_busy, wait=False
+            )
             self._session = quick.connect()
         return self._session
 
@@ -502,8 +504,23 @@ class Keel:
     def migration_set(self) -> MigrationSet:
         """The migration files of ``migrations_dir``, found now, for any history; the one
         given as ``migrations`` if one was (found once, shared between databases)."""
-        if self._migrations is not None:
-            return self._migrations
+        shared = self._migrations
+        if shared is not None:
+            profiles = split_profiles_for(self.settings.url)
+            if Path(shared.directory).resolve() != Path(self.settings.migrations_dir).resolve():
+                raise UsageError(
+                    f"the MigrationSet given as migrations lists {shared.directory}, but this "
+                    f"Keel's migrations_dir is {self.settings.migrations_dir}. Fix: give a set "
+                    "of that folder, or pass migrations_dir to match it."
+                )
+            if not set(profiles) <= set(shared.profiles):
+                raise UsageError(
+                    f"the MigrationSet given as migrations splits files for other databases "
+                    f"than {self.settings.url.masked() if self.settings.url else 'this one'}. "
+                    "Fix: build it with the split options of every database it serves, e.g. "
+                    "MigrationSet(folder, sqlkeel.dialects.split_profiles_for(None))."
+                )
+            return shared
         return MigrationSet(self.settings.migrations_dir, split_profiles_for(self.settings.url))
 
     def discover(self, applied: tuple[HistoryRow, ...] = ()) -> Discovery:

@@ -256,8 +256,12 @@ class TableLease:
         d = self.dialect
         conn = connect()
         # The lock table lives beside keel's tables: in their schema, which may not exist
-        # yet on a first run (HistoryStore.ensure would make it only after the lock).
-        d.prepare_schema(conn)
+        # yet on a first run (HistoryStore.ensure would make it only after the lock). Runs
+        # starting together race to create it (CREATE SCHEMA IF NOT EXISTS is not safe
+        # against a concurrent one): the loser's error is none once the schema is there,
+        # and if it is not, creating the lock table says why.
+        with contextlib.suppress(*d.error_types):
+            d.prepare_schema(conn)
         sql = self._lease_sql(conn)
         self._create(conn)
         token = secrets.token_hex(16)
@@ -343,7 +347,7 @@ class TableLease:
                     if conn is None:
                         # Never waits for the database, nor says it does: the run's own
                         # migration may be what keeps the file busy (a retry comes next).
-                        conn = d.with_busy(0, None, wait=False).connect()
+                        conn = d.with_busy(d.busy_timeout, None, wait=False).connect()
                         if sql.heartbeat_setup is not None:
                             conn.execute(sql.heartbeat_setup)
                     conn.run(sql.heartbeat, (token,))

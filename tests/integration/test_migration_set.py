@@ -187,3 +187,24 @@ def test_keels_of_two_databases_share_one_set_through_the_api(tmp_path: Path) ->
     for name in ("a", "b"):
         with Keel(f"sqlite:///{tmp_path / name}.db", migrations=shared, cwd=tmp_path) as keel:
             assert [s.migration.path for s in keel.upgrade().plan.steps] == ["V1__t1.sql"]
+
+
+def test_a_shared_set_of_another_folder_or_other_split_rules_is_refused(tmp_path: Path) -> None:
+    from sqlkeel import Keel, UsageError
+    from sqlkeel.core.splitter import MYSQL
+
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    other = tmp_path / "other"
+    other.mkdir()
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    with (
+        Keel(url, migrations, migrations=MigrationSet(other, [SQLITE]), cwd=tmp_path) as keel,
+        pytest.raises(UsageError, match=r"lists .*other.*migrations_dir"),
+    ):
+        keel.status()
+    with (
+        Keel(url, migrations, migrations=MigrationSet(migrations, [MYSQL]), cwd=tmp_path) as keel,
+        pytest.raises(UsageError, match="splits files for other databases"),
+    ):
+        keel.status()

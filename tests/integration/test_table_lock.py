@@ -493,3 +493,54 @@ def test_table_mode_on_postgresql_keeps_its_lease_beside_keels_tables(
     where = '"MyApp"' if schema else "public"
     rows = Database(db_url).query(f"SELECT count(*) FROM {where}.keel_lock")
     assert rows == [(0,)]  # created there, and its lease deleted at the end
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite's reader locks
+def test_no_wait_in_table_mode_does_not_mistake_a_reader_for_a_holder(
+    keel: Run, counted: Database, migrations: Path
+) -> None:
+    """``--no-wait`` refuses a held lock at once, but a plain reader of the file (an
+    application's open read transaction) is waited for as usual, as in session mode."""
+    write_counted(migrations, harness_of(counted.url), 2)
+    path = counted.url.removeprefix("sqlite:///")
+    code = (
+        "import sqlite3, sys, time\n"
+        f"c = sqlite3.connect({path!r}, isolation_level=None)\n"
+        "c.execute('BEGIN'); c.execute('SELECT * FROM sqlite_master').fetchall()\n"
+        "print('reading', flush=True); time.sleep(2); c.execute('COMMIT')\n"
+    )
+    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout is not None and reader.stdout.readline() == "reading\n"
+        out = ok(keel("upgrade", "--no-wait", *TABLE))
+        assert "Applied 2 migrations" in out.stdout
+    finally:
+        reader.wait(timeout=30)
+
+
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)  # its CREATE SCHEMA races
+def test_first_runs_starting_together_in_a_new_schema_all_succeed(
+    db_url: str, migrations: Path
+) -> None:
+    """Replicas deploying at once to a schema that does not exist yet: each creates it if
+    missing (CREATE SCHEMA IF NOT EXISTS, which races), none fails, all apply once. Three
+    rounds of eight: the race is a matter of milliseconds."""
+    (migrations / "V1__t.sql").write_text("CREATE TABLE t (id integer);\n")
+    args = ["upgrade", "--lock-timeout", "60", *TABLE]
+    for round_ in range(3):
+        env = {**os.environ, "KEEL_SCHEMA": f"Fresh{round_}"}
+        command = [sys.executable, "-m", "sqlkeel", "--url", db_url, "--dir", str(migrations)]
+        procs = [
+            subprocess.Popen(
+                [*command, *args],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                env=env,
+            )
+            for _ in range(8)
+        ]
+        outcomes = [(p.wait(timeout=90), p.communicate()) for p in procs]
+        assert all(code == 0 for code, _ in outcomes), outcomes
+        rows = Database(db_url).query(f'SELECT version FROM "Fresh{round_}".keel_history')
+        assert rows == [("1",)]

@@ -527,12 +527,13 @@ class Dialect(ABC):
         self, timeout: float, on_busy: Callable[[str], None] | None, *, wait: bool = True
     ) -> Dialect:
         """This dialect waiting ``timeout`` seconds, saying so through ``on_busy``, for
-        another process that keeps the database busy; not at all without ``wait``
-        (``--no-wait``, said so in the error)."""
+        another process that keeps the database busy; without ``wait`` (``--no-wait``,
+        said so in the error) not when it connects, though a statement may still wait
+        ``timeout`` for a reader (SQLite) once the run has begun."""
         import copy
 
         other = copy.copy(self)
-        other.busy_timeout = timeout if wait else 0.0
+        other.busy_timeout = timeout
         other.busy_wait = wait
         other.on_busy = on_busy
         return other

@@ -303,9 +303,13 @@ class PostgresDialect(Dialect):
         import psycopg
 
         session = PostgresSession(self, conn, None)
-        with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
-            session.execute("SET client_connection_check_interval = '1s'")
-        if self.schema:
+        # Through a transaction-mode pooler (table mode) a session setting would stay on
+        # whichever server session answered, for the pooler's other clients: none is made
+        # (each transaction sets its search_path instead, PostgresSession._begin).
+        if not self.pooled:
+            with contextlib.suppress(psycopg.Error):  # PostgreSQL 13 and older lack it
+                session.execute("SET client_connection_check_interval = '1s'")
+        if self.schema and not self.pooled:
             session.execute(f"SET search_path TO {_quote_ident(self.schema)}, public")
         else:
             # NULL when no schema of the search_path exists: names then stay unqualified.

@@ -530,7 +530,8 @@ _INIT_CONFIG = """\
 # ${VAR} and ${VAR:-default} expand from the environment: keep passwords out of this file.
 # Relative paths are relative to the folder of this file. Uncomment a line to change it.
 
-# Database URL: postgresql://user@host:5432/db, mysql://user@host:3306/db or sqlite:///app.db
+# Database URL: postgresql://user@host:5432/db, mysql://user@host:3306/db, sqlite:///app.db
+# or duckdb:///app.duckdb
 # (default: none; offline commands such as `keel validate --offline` need no URL).
 # url = "${DATABASE_URL}"
 

@@ -146,7 +146,7 @@ def wait_while_busy(
 
 
 class TransactionFailed(Exception):
-    """A transaction sent whole (``Dialect.transaction``) failed and is left open for
+    """A transaction sent whole (``OneRoundTrip.transaction``) failed and is left open for
     ROLLBACK. ``position`` numbers the failing statement from 1; past the last statement it
     is keel's own writes or the COMMIT (a deferred constraint); ``lock_lost`` when it is
     the lock's fence instead. ``offset``: characters before
@@ -160,7 +160,7 @@ class TransactionFailed(Exception):
         self.position = position
         self.cause = cause
         self.offset = offset
-        self.lock_lost = lock_lost  # the transaction's lock fence failed (Dialect.fence)
+        self.lock_lost = lock_lost  # the transaction's lock fence failed (its fence command)
 
 
 class WriteFailed(Exception):

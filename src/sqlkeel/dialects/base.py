@@ -715,7 +715,7 @@ class LeaseSQL(Value):
     """keel's statements on the lease table of table lock mode (SPEC 10), in one family's
     SQL, with the driver's placeholders. The table holds at most one row (``lock_id`` 1):
     token (this holding's random id), owner (host, pid, keel version), acquired_at,
-    heartbeat_at. Times are the database's (``now``), so clients' clocks never matter.
+    heartbeat_at. Times are the database's clock, so clients' clocks never matter.
 
     Parameters, in order: ``acquire`` (token, owner); ``takeover`` (token, owner, old
     token, lease seconds); ``heartbeat`` and ``release`` (token); ``release_stale`` (token,
@@ -735,7 +735,6 @@ class LeaseSQL(Value):
         "fence_or_fail",
         "heartbeat",
         "heartbeat_setup",
-        "now",
         "read",
         "release",
         "release_stale",
@@ -743,7 +742,6 @@ class LeaseSQL(Value):
         "takeover",
     )
     table: str  # the lease table, as written in the statements
-    now: str  # the database's current time (not the transaction's start)
     create: str  # CREATE TABLE IF NOT EXISTS
     acquire: str  # an insert that does nothing when the row exists
     takeover: str  # an update of a stale lease to ours, conditional on its old token
@@ -759,7 +757,6 @@ class LeaseSQL(Value):
         self,
         *,
         table: str,
-        now: str,
         create: str,
         acquire: str,
         takeover: str,
@@ -772,7 +769,6 @@ class LeaseSQL(Value):
         heartbeat_setup: str | None = None,
     ) -> None:
         self.table = table
-        self.now = now
         self.create = create
         self.acquire = acquire
         self.takeover = takeover

@@ -502,7 +502,6 @@ def _lease_sql(table: str) -> LeaseSQL:
     stale = f"heartbeat_at < {now} - CAST(? AS DOUBLE)"
     return LeaseSQL(
         table=table,
-        now=now,
         create=(
             f"CREATE TABLE IF NOT EXISTS {table} (lock_id INTEGER PRIMARY KEY, "
             "token TEXT NOT NULL, owner TEXT NOT NULL, acquired_at TIMESTAMP NOT NULL, "

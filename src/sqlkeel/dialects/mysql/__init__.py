@@ -447,7 +447,6 @@ def _lease_sql(table: str) -> LeaseSQL:
     stale = f"heartbeat_at < {now} - INTERVAL ROUND(%s * 1000000) MICROSECOND"
     return LeaseSQL(
         table=table,
-        now=now,
         create=(
             f"CREATE TABLE IF NOT EXISTS {table} (lock_id INT PRIMARY KEY, "
             "token VARCHAR(64) NOT NULL, owner TEXT NOT NULL, acquired_at DATETIME(6) NOT NULL, "

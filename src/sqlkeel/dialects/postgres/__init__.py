@@ -481,7 +481,6 @@ def _lease_sql(table: str) -> LeaseSQL:
     stale = f"heartbeat_at < {now} - make_interval(secs => %s)"
     return LeaseSQL(
         table=table,
-        now=now,
         create=(
             f"CREATE TABLE IF NOT EXISTS {table} (lock_id INTEGER PRIMARY KEY, "
             "token TEXT NOT NULL, owner TEXT NOT NULL, acquired_at TIMESTAMPTZ NOT NULL, "

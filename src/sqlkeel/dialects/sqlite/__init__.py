@@ -404,7 +404,6 @@ def _lease_sql(table: str) -> LeaseSQL:
     stale = "julianday(heartbeat_at) < julianday('now') - ? / 86400.0"
     return LeaseSQL(
         table=table,
-        now=now,
         create=(
             f"CREATE TABLE IF NOT EXISTS {table} (lock_id INTEGER PRIMARY KEY, "
             "token TEXT NOT NULL, owner TEXT NOT NULL, acquired_at TEXT NOT NULL, "
